@@ -1,0 +1,276 @@
+"""Loading before/after tables and matching them to the graph.
+
+A column is *categorical* when it holds text or booleans, or when the user names it with
+``categorical=``; every other column is continuous. Integer counts stay continuous on purpose:
+their changes are shifts in level, which additive-noise models describe well, and treating a
+count with a few hundred values as categories would throw that structure away.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from .exit_codes import InputError
+from .graph_io import describe_nodes
+
+TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl")
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """The node columns of the before and after tables, typed and checked.
+
+    Attributes
+    ----------
+    before, after
+        Frames with exactly the graph's nodes as columns: float for continuous nodes,
+        strings for categorical ones.
+    categorical
+        Names of the categorical nodes.
+    notes
+        Things the user should know (ignored columns, dropped rows), for stderr.
+    """
+
+    before: pd.DataFrame
+    after: pd.DataFrame
+    categorical: frozenset[str]
+    notes: tuple[str, ...] = field(default=())
+
+
+def read_table(source: str | Path | pd.DataFrame, label: str = "data") -> pd.DataFrame:
+    """Read a CSV, TSV, Parquet or JSON Lines file by extension (``"-"``: stdin, CSV or JSONL).
+
+    Parameters
+    ----------
+    source
+        Path, ``"-"``, or a DataFrame (returned as is).
+    label
+        How error messages name this input (``"--before"``).
+    """
+    if isinstance(source, pd.DataFrame):
+        return source
+    name = str(source)
+    if name != "-":
+        path = Path(name)
+        if not path.exists():
+            raise InputError(f"{label} file not found: {name}")
+        if path.is_dir():
+            raise InputError(f"{label} {name} is a directory, not a file")
+    fmt = _EXTENSIONS.get(Path(name).suffix.lower(), "csv") if name != "-" else None
+    try:
+        if name == "-":
+            raw = sys.stdin.buffer.read()
+            fmt = _sniff(raw)
+            handle: object = io.BytesIO(raw)
+        else:
+            handle = name
+        if fmt == "parquet":
+            frame = pd.read_parquet(handle)
+        elif fmt == "jsonl":
+            frame = pd.read_json(handle, lines=True, dtype=False)
+        else:
+            frame = pd.read_csv(
+                handle,
+                sep="\t" if fmt == "tsv" else None,
+                engine="python" if fmt != "tsv" else "c",
+                encoding="utf-8-sig",
+            )
+    except PermissionError:
+        raise InputError(f"{label} file is not readable (permission denied): {name}") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{label} {name} is empty") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{label} {name} is not UTF-8 text") from None
+    except Exception as exc:  # parsers raise many types; to the user they all mean "malformed"
+        msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot read {label} {name} as {fmt}: {msg}") from None
+    frame.columns = [str(c) for c in frame.columns]
+    duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if duplicated:
+        raise InputError(f"{label} has duplicate column names: {describe_nodes(duplicated)}")
+    return frame
+
+
+def _sniff(raw: bytes) -> str:
+    if raw[:4] == b"PAR1":
+        return "parquet"
+    if raw.lstrip()[:1] == b"{":
+        return "jsonl"
+    return "csv"
+
+
+def split_periods(
+    table: pd.DataFrame, period_column: str, before_value: str, after_value: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split one table into before/after by the value of ``period_column``.
+
+    Values are compared as text, so ``--before-value 2021`` matches an integer column.
+    """
+    if period_column not in table.columns:
+        raise InputError(f"period column {period_column!r} is not in the data")
+    labels = table[period_column].astype(str)
+    before = table[labels == str(before_value)].drop(columns=[period_column])
+    after = table[labels == str(after_value)].drop(columns=[period_column])
+    for name, value, part in (("before", before_value, before), ("after", after_value, after)):
+        if part.empty:
+            seen = describe_nodes(sorted(labels.unique()), limit=8)
+            raise InputError(
+                f"no rows have {period_column} == {value!r} for the {name} period "
+                f"(values present: {seen})"
+            )
+    return before.reset_index(drop=True), after.reset_index(drop=True)
+
+
+def prepare_data(
+    graph: nx.DiGraph,
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    categorical: Iterable[str] = (),
+    dropna: bool = False,
+    min_rows: int = 5,
+) -> PreparedData:
+    """Select the graph's nodes from both tables, decide their types and check values.
+
+    Parameters
+    ----------
+    graph
+        The causal DAG; every node must be a column of both tables.
+    before, after
+        The two periods' measurements.
+    categorical
+        Column names to treat as categorical even if numeric.
+    dropna
+        Drop rows with a missing value in a node column instead of failing.
+    min_rows
+        Fewest rows each period must keep.
+    """
+    nodes = list(graph.nodes)
+    notes: list[str] = []
+    declared = set(categorical)
+    unknown = sorted(declared - set(nodes))
+    if unknown:
+        raise InputError(
+            f"--categorical names columns that are not graph nodes: {describe_nodes(unknown)}"
+        )
+    for name, frame in (("before", before), ("after", after)):
+        missing = [n for n in nodes if n not in frame.columns]
+        if missing:
+            raise InputError(
+                f"the {name} data lacks columns for graph nodes: {describe_nodes(missing)}"
+            )
+    extra = sorted(set(before.columns).union(after.columns) - set(nodes))
+    if extra:
+        notes.append(
+            f"ignoring {len(extra)} column(s) that are not graph nodes: {describe_nodes(extra)}"
+        )
+    before = before[nodes].reset_index(drop=True)
+    after = after[nodes].reset_index(drop=True)
+
+    cat_nodes = set(declared)
+    for node in nodes:
+        if node in declared:
+            continue
+        kinds = {_kind(before[node]), _kind(after[node])}
+        if "text" in kinds or "bool" in kinds:
+            numeric_side = _numeric_junk(before[node], after[node], node)
+            if numeric_side is not None:
+                raise InputError(numeric_side)
+            cat_nodes.add(node)
+
+    if dropna:
+        before, n_b = _drop_incomplete(before)
+        after, n_a = _drop_incomplete(after)
+        if n_b or n_a:
+            notes.append(f"dropped {n_b} before row(s) and {n_a} after row(s) with missing values")
+    else:
+        for name, frame in (("before", before), ("after", after)):
+            counts = frame.isna().sum()
+            counts = counts[counts > 0]
+            if len(counts):
+                listed = ", ".join(f"{c!r} ({k})" for c, k in counts.items())
+                raise InputError(
+                    f"the {name} data has missing values in {listed}; "
+                    "fill them or pass --dropna to drop incomplete rows"
+                )
+
+    out = {}
+    for name, frame in (("before", before), ("after", after)):
+        typed = {}
+        for node in nodes:
+            col = frame[node]
+            if node in cat_nodes:
+                typed[node] = col.astype(str).to_numpy(dtype=object)
+            else:
+                values = col.to_numpy(dtype=float)
+                bad = ~np.isfinite(values)
+                if bad.any():
+                    row = int(np.flatnonzero(bad)[0]) + 1
+                    raise InputError(
+                        f"the {name} data has an infinite value in {node!r} at data row {row}"
+                    )
+                typed[node] = values
+        out[name] = pd.DataFrame(typed, columns=nodes)
+        if len(out[name]) < min_rows:
+            raise InputError(
+                f"the {name} data has {len(out[name])} usable row(s); at least {min_rows} are "
+                "needed to fit and test mechanisms"
+            )
+    return PreparedData(out["before"], out["after"], frozenset(cat_nodes), tuple(notes))
+
+
+def _kind(col: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(col):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(col):
+        return "numeric"
+    return "text"
+
+
+def _numeric_junk(before: pd.Series, after: pd.Series, node: str) -> str | None:
+    """If a column is mostly numbers with a few junk cells, name the first bad cell."""
+    for name, col in (("before", before), ("after", after)):
+        if _kind(col) != "text":
+            continue
+        present = col.dropna()
+        parsed = pd.to_numeric(present, errors="coerce")
+        share = parsed.notna().mean() if len(present) else 0.0
+        if 0.5 <= share < 1.0:
+            bad = parsed.isna().to_numpy()
+            idx = present.index[np.flatnonzero(bad)[0]]
+            return (
+                f"column {node!r} of the {name} data is numeric but data row {int(idx) + 1} "
+                f"holds {str(col.loc[idx])!r}; fix the value or declare the column --categorical"
+            )
+    return None
+
+
+def _drop_incomplete(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    keep = frame.notna().all(axis=1)
+    return frame[keep].reset_index(drop=True), int((~keep).sum())
+
+
+def choose_level(before: Sequence[str], after: Sequence[str]) -> str:
+    """The category whose share changed most; ties go to the alphabetically first level."""
+    b = pd.Series(before).value_counts(normalize=True)
+    a = pd.Series(after).value_counts(normalize=True)
+    levels = sorted(set(b.index) | set(a.index))
+    change = {lv: abs(a.get(lv, 0.0) - b.get(lv, 0.0)) for lv in levels}
+    return max(levels, key=lambda lv: change[lv])  # max keeps the first of equal levels

@@ -1,0 +1,489 @@
+"""The main job: which mechanisms changed, and how much each change moved the target.
+
+:func:`explain` is the whole analysis as one function call; the CLI is a thin layer over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from .attribution import (
+    InterventionModel,
+    Statistic,
+    latin_uniforms,
+    parse_statistic,
+    shapley_values,
+)
+from .change_tests import (
+    CategoricalChangeTest,
+    ChangeTest,
+    ChangeTestResult,
+    ResidualChangeTest,
+    benjamini_hochberg,
+)
+from .data_io import PreparedData, choose_level, prepare_data, read_table
+from .exit_codes import InputError
+from .graph_io import load_graph
+from .mechanisms import AutoModels, Basis, Mechanism, ModelFamily, fit_mechanism
+
+SCHEMA_VERSION = "1.0"
+ATTRIBUTE_TO = ("changed", "all")
+
+
+def _num(x: float | None) -> float | None:
+    """Round to 12 significant digits so output is stable across BLAS builds and platforms."""
+    if x is None:
+        return None
+    x = float(x)
+    return float(f"{x:.12g}") if np.isfinite(x) else None
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """One node's part in the change.
+
+    Attributes
+    ----------
+    node
+        Node name.
+    contribution
+        Shapley value: how much swapping this node's old mechanism for its new one moved the
+        target statistic, averaged fairly over all orders of swapping.
+    changed
+        Whether the change test flagged the mechanism (``q_value <= alpha``).
+    p_value, q_value
+        Change test p-value and its Benjamini-Hochberg adjustment over all nodes.
+    mechanism
+        The model family used for the node.
+    ancestor
+        Whether the node can influence the target (an ancestor, or the target itself).
+    share
+        ``contribution`` as a fraction of the fitted change (None when that is zero).
+    interval
+        Bootstrap percentile interval of ``contribution``, when requested.
+    tests
+        Component p-values of the change test.
+    """
+
+    node: str
+    contribution: float
+    changed: bool
+    p_value: float
+    q_value: float
+    mechanism: str
+    ancestor: bool
+    share: float | None = None
+    interval: tuple[float, float] | None = None
+    tests: Mapping[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the ``nodes`` items of the JSON report)."""
+        out: dict[str, Any] = {
+            "node": self.node,
+            "contribution": _num(self.contribution),
+            "share": _num(self.share),
+            "changed": self.changed,
+            "p_value": _num(self.p_value),
+            "q_value": _num(self.q_value),
+            "mechanism": self.mechanism,
+            "ancestor": self.ancestor,
+            "tests": {k: _num(v) for k, v in sorted(self.tests.items())},
+        }
+        if self.interval is not None:
+            out["interval_low"] = _num(self.interval[0])
+            out["interval_high"] = _num(self.interval[1])
+        return out
+
+
+@dataclass(frozen=True)
+class ExplainResult:
+    """The answer of :func:`explain`: figures before/after and the ranked nodes.
+
+    ``fitted_after - fitted_before`` equals the sum of the contributions (efficiency);
+    ``gap`` is how far that fitted change is from the observed one.
+    """
+
+    target: str
+    statistic: str
+    target_level: str | None
+    observed_before: float
+    observed_after: float
+    fitted_before: float
+    fitted_after: float
+    nodes: tuple[NodeResult, ...]
+    settings: Mapping[str, Any]
+    rows: Mapping[str, int]
+    notes: tuple[str, ...] = ()
+    fitted_change_interval: tuple[float, float] | None = None
+
+    @property
+    def observed_change(self) -> float:
+        """Observed after minus observed before."""
+        return self.observed_after - self.observed_before
+
+    @property
+    def fitted_change(self) -> float:
+        """Change reproduced by the fitted models (= sum of contributions)."""
+        return self.fitted_after - self.fitted_before
+
+    @property
+    def gap(self) -> float:
+        """Observed change the fitted mechanism changes do not account for."""
+        return self.observed_change - self.fitted_change
+
+    @property
+    def changed_nodes(self) -> list[str]:
+        """Nodes whose mechanism was flagged as changed, in ranking order."""
+        return [n.node for n in self.nodes if n.changed]
+
+    @property
+    def changed_ancestors(self) -> list[str]:
+        """Flagged nodes that can influence the target (what ``--fail-on-change`` checks)."""
+        return [n.node for n in self.nodes if n.changed and n.ancestor]
+
+    @property
+    def summary(self) -> str:
+        """One plain-language sentence for the top of a report."""
+        what = f"{self.statistic} of {self.target}"
+        if self.target_level is not None:
+            what = f"share of {self.target} = {self.target_level!r}"
+        change = self.observed_change
+        verb = "rose" if change > 0 else "fell" if change < 0 else "did not change"
+        head = f"{what} {verb}"
+        if change:
+            head += f" by {_fmt(abs(change))} (from {_fmt(self.observed_before)} to "
+            head += f"{_fmt(self.observed_after)})"
+        drivers = [n for n in self.nodes if n.ancestor and n.changed]
+        if not drivers:
+            return head + "; no mechanism upstream of it changed detectably."
+        top = max(drivers, key=lambda n: abs(n.contribution))
+        if top.share is not None and self.fitted_change:
+            return (
+                f"{head}; {abs(top.share) * 100:.0f} % of the modelled change comes from a "
+                f"changed mechanism at {top.node}."
+            )
+        return f"{head}; changed mechanisms upstream: {', '.join(n.node for n in drivers)}."
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report as a dict (what ``--format json`` prints)."""
+        figures = {
+            "observed_before": _num(self.observed_before),
+            "observed_after": _num(self.observed_after),
+            "observed_change": _num(self.observed_change),
+            "fitted_before": _num(self.fitted_before),
+            "fitted_after": _num(self.fitted_after),
+            "fitted_change": _num(self.fitted_change),
+            "gap": _num(self.gap),
+        }
+        if self.fitted_change_interval is not None:
+            figures["fitted_change_interval_low"] = _num(self.fitted_change_interval[0])
+            figures["fitted_change_interval_high"] = _num(self.fitted_change_interval[1])
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "command": "explain",
+            "target": self.target,
+            "statistic": self.statistic,
+            "target_level": self.target_level,
+            "summary": self.summary,
+            "figures": figures,
+            "rows": dict(self.rows),
+            "settings": dict(self.settings),
+            "changed_ancestors": self.changed_ancestors,
+            "nodes": [n.to_dict() for n in self.nodes],
+            "notes": list(self.notes),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """Nodes as a DataFrame indexed by node, in ranking order."""
+        rows = []
+        for n in self.nodes:
+            row = n.to_dict()
+            row.pop("tests")
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("node")
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+@dataclass(frozen=True)
+class _NodeFit:
+    basis: Basis
+    old: Mechanism
+    test: ChangeTestResult
+
+
+def _columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {c: frame[c].to_numpy() for c in frame.columns}
+
+
+def explain(
+    graph: str | Path | nx.DiGraph,
+    before: str | Path | pd.DataFrame,
+    after: str | Path | pd.DataFrame,
+    target: str,
+    *,
+    statistic: str | Statistic = "mean",
+    alpha: float = 0.05,
+    categorical: Iterable[str] = (),
+    target_level: str | None = None,
+    dropna: bool = False,
+    models: ModelFamily | None = None,
+    change_test: ChangeTest | None = None,
+    categorical_change_test: ChangeTest | None = None,
+    attribute_to: str = "changed",
+    bootstrap: int = 0,
+    confidence: float = 0.95,
+    n_samples: int = 20_000,
+    max_exact_players: int = 10,
+    n_permutations: int = 256,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> ExplainResult:
+    """Explain the change of ``target``'s statistic between ``before`` and ``after``.
+
+    Parameters
+    ----------
+    graph
+        Causal DAG: a file path (any format of :func:`causal_attrib.load_graph`) or a
+        ``networkx.DiGraph``.
+    before, after
+        The two periods: file paths or DataFrames holding a column per graph node.
+    target
+        The node whose statistic changed.
+    statistic
+        ``mean``, ``median``, ``std``, ``var``, a quantile ``pNN``, or a :class:`Statistic`.
+    alpha
+        False discovery rate for flagging changed mechanisms (Benjamini-Hochberg).
+    categorical
+        Numeric columns to treat as categorical (text and boolean columns always are).
+    target_level
+        For a categorical target, the level whose share is explained (default: the level
+        whose share changed most).
+    dropna
+        Drop incomplete rows instead of failing on missing values.
+    models
+        Model family strategy per node (default :class:`~causal_attrib.mechanisms.AutoModels`:
+        linear or additive splines, chosen by cross-validation).
+    change_test, categorical_change_test
+        Change-test strategies for continuous and categorical nodes.
+    attribute_to
+        ``"changed"``: only flagged mechanisms are players (others are dummies with zero
+        contribution); ``"all"``: every ancestor is a player, as in DoWhy.
+    bootstrap
+        Number of bootstrap resamples for percentile intervals (0: none).
+    confidence
+        Coverage of the bootstrap intervals.
+    n_samples
+        Monte Carlo sample size for each intervention.
+    max_exact_players
+        Largest number of players for exact Shapley values; beyond, permutation sampling.
+    n_permutations
+        Orderings sampled when Shapley values are approximated.
+    seed
+        Seed of every random draw; the same inputs and seed give identical results.
+    progress
+        Called with a short message at the start of each slow step.
+
+    Returns
+    -------
+    ExplainResult
+    """
+    _check_options(alpha, attribute_to, bootstrap, confidence, n_samples)
+    say = progress or (lambda _msg: None)
+    g = load_graph(graph)
+    if target not in g:
+        raise InputError(f"target {target!r} is not a node of the graph")
+    prepared = prepare_data(
+        g,
+        read_table(before, "--before"),
+        read_table(after, "--after"),
+        categorical=categorical,
+        dropna=dropna,
+    )
+    stat = parse_statistic(statistic) if isinstance(statistic, str) else statistic
+    measure, level = _measure(stat, prepared, target, target_level)
+    models = models or AutoModels()
+    tests = {
+        False: change_test or ResidualChangeTest(),
+        True: categorical_change_test or CategoricalChangeTest(),
+    }
+
+    say("fitting mechanisms and testing for changes")
+    before_cols, after_cols = _columns(prepared.before), _columns(prepared.after)
+    order = list(nx.lexicographical_topological_sort(g))
+    fits: dict[str, _NodeFit] = {}
+    for node in order:
+        parents = tuple(sorted(g.predecessors(node)))
+        is_cat = node in prepared.categorical
+        y_b, y_a = before_cols[node], after_cols[node]
+        pdata_b = {p: before_cols[p] for p in parents}
+        pdata_a = {p: after_cols[p] for p in parents}
+        basis = models.make_basis(parents, pdata_b, y_b, prepared.categorical)
+        old = fit_mechanism(basis, pdata_b, y_b, is_cat)
+        result = tests[is_cat](basis, pdata_b, pdata_a, y_b, y_a)
+        fits[node] = _NodeFit(basis, old, result)
+    p_values = [fits[n].test.p_value if np.isfinite(fits[n].test.p_value) else 1.0 for n in order]
+    q_values = dict(zip(order, benjamini_hochberg(p_values), strict=True))
+    changed = {n: bool(q_values[n] <= alpha) for n in order}
+
+    relevant = nx.ancestors(g, target) | {target}
+    players = [n for n in order if n in relevant and (changed[n] or attribute_to == "all")]
+
+    def build(before_cols, after_cols) -> InterventionModel:
+        old, new = {}, {}
+        for node in order:
+            if node not in relevant:
+                continue
+            basis, is_cat = fits[node].basis, node in prepared.categorical
+            pdata = {p: before_cols[p] for p in basis.parents}
+            old[node] = fit_mechanism(basis, pdata, before_cols[node], is_cat)
+            if node in players:
+                pdata = {p: after_cols[p] for p in basis.parents}
+                new[node] = fit_mechanism(basis, pdata, after_cols[node], is_cat)
+        return InterventionModel(g, target, old, new, players, uniforms, measure)
+
+    rng = np.random.default_rng(seed)
+    uniforms = {n: latin_uniforms(rng, n_samples) for n in sorted(relevant)}
+    shapley_seed, boot_seed = rng.integers(0, 2**63, size=2)
+
+    say(f"attributing the change to {len(players)} changed mechanism(s)")
+    game = build(before_cols, after_cols)
+    fitted_before = game.value(frozenset())
+    fitted_after = game.value(frozenset(players))
+    phi = shapley_values(
+        players,
+        game.value,
+        max_exact=max_exact_players,
+        n_permutations=n_permutations,
+        rng=np.random.default_rng(shapley_seed),
+    )
+
+    intervals: dict[str, tuple[float, float]] = {}
+    change_interval = None
+    if bootstrap and players:
+        say(f"bootstrapping {bootstrap} resamples")
+        boot_rng = np.random.default_rng(boot_seed)
+        samples = {p: [] for p in players}
+        changes = []
+        n_b, n_a = len(prepared.before), len(prepared.after)
+        for _ in range(bootstrap):
+            ib, ia = boot_rng.integers(0, n_b, n_b), boot_rng.integers(0, n_a, n_a)
+            bcols = {k: v[ib] for k, v in before_cols.items()}
+            acols = {k: v[ia] for k, v in after_cols.items()}
+            boot_game = build(bcols, acols)
+            boot_phi = shapley_values(
+                players,
+                boot_game.value,
+                max_exact=max_exact_players,
+                n_permutations=n_permutations,
+                rng=np.random.default_rng(shapley_seed),
+            )
+            for p in players:
+                samples[p].append(boot_phi[p])
+            changes.append(boot_game.value(frozenset(players)) - boot_game.value(frozenset()))
+        lo, hi = (1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0
+        intervals = {p: tuple(float(x) for x in np.quantile(samples[p], [lo, hi])) for p in players}
+        change_interval = tuple(float(x) for x in np.quantile(changes, [lo, hi]))
+
+    fitted_change = fitted_after - fitted_before
+    nodes = []
+    for node in order:
+        contribution = phi.get(node, 0.0)
+        nodes.append(
+            NodeResult(
+                node=node,
+                contribution=contribution,
+                changed=changed[node],
+                p_value=p_values[order.index(node)],
+                q_value=float(q_values[node]),
+                mechanism=fits[node].old.label,
+                ancestor=node in relevant,
+                share=contribution / fitted_change if fitted_change else None,
+                interval=intervals.get(node),
+                tests=dict(fits[node].test.parts),
+            )
+        )
+    nodes.sort(key=lambda n: (-abs(_num(n.contribution)), n.q_value, n.node))
+
+    notes = list(prepared.notes)
+    unflagged_target_change = not players
+    if unflagged_target_change:
+        notes.append(
+            f"no mechanism upstream of {target!r} changed at alpha={alpha}; "
+            "the observed change is within what chance allows"
+        )
+    obs_b, obs_a = (
+        measure(prepared.before[target].to_numpy()),
+        measure(prepared.after[target].to_numpy()),
+    )
+    settings = {
+        "statistic": stat.name,
+        "alpha": alpha,
+        "attribute_to": attribute_to,
+        "models": getattr(models, "name", type(models).__name__),
+        "n_samples": n_samples,
+        "bootstrap": bootstrap,
+        "confidence": confidence,
+        "seed": seed,
+        "shapley": "exact" if len(players) <= max_exact_players else "permutation",
+        "dropna": dropna,
+        "categorical": sorted(prepared.categorical),
+    }
+    return ExplainResult(
+        target=target,
+        statistic=stat.name,
+        target_level=level,
+        observed_before=obs_b,
+        observed_after=obs_a,
+        fitted_before=fitted_before,
+        fitted_after=fitted_after,
+        nodes=tuple(nodes),
+        settings=settings,
+        rows={"before": len(prepared.before), "after": len(prepared.after)},
+        notes=tuple(notes),
+        fitted_change_interval=change_interval,
+    )
+
+
+def _check_options(alpha, attribute_to, bootstrap, confidence, n_samples) -> None:
+    if not 0.0 < alpha < 1.0:
+        raise InputError(f"--alpha must be between 0 and 1 (exclusive), got {alpha}")
+    if attribute_to not in ATTRIBUTE_TO:
+        raise InputError(f"--attribute-to must be one of {', '.join(ATTRIBUTE_TO)}")
+    if bootstrap < 0:
+        raise InputError(f"--bootstrap must be 0 (off) or a positive count, got {bootstrap}")
+    if not 0.0 < confidence < 1.0:
+        raise InputError(f"--confidence must be between 0 and 1 (exclusive), got {confidence}")
+    if n_samples < 100:
+        raise InputError(f"--samples must be at least 100, got {n_samples}")
+
+
+def _measure(
+    stat: Statistic, prepared: PreparedData, target: str, target_level: str | None
+) -> tuple[Callable[[np.ndarray], float], str | None]:
+    """The function of simulated target values whose change is explained."""
+    if target not in prepared.categorical:
+        if target_level is not None:
+            raise InputError(
+                f"--target-level applies to categorical targets; {target!r} is numeric"
+            )
+        return stat, None
+    if stat.name != "mean":
+        raise InputError(
+            f"target {target!r} is categorical: its statistic is the share of one level "
+            "(--target-level), so use --statistic mean"
+        )
+    b, a = prepared.before[target], prepared.after[target]
+    level = target_level if target_level is not None else choose_level(b, a)
+    if level not in set(b) | set(a):
+        raise InputError(f"--target-level {level!r} never occurs in {target!r}")
+    return (lambda x: float(np.mean(x == level))), level

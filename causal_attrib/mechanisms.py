@@ -1,0 +1,267 @@
+"""Causal mechanisms P(node | parents): model families, fitting and sampling.
+
+Every continuous non-root node gets an additive-noise model ``y = f(parents) + noise`` where
+``f`` is linear in a feature basis: plain linear, or additive hinge splines that continue
+*linearly* beyond the data. That choice is deliberate: latencies, counts and money add up and
+saturate, and a model that keeps the last observed slope extrapolates sensibly where tree
+ensembles go flat (which is how DoWhy's defaults blame the child of a changed node).
+Categorical nodes get a multinomial logistic classifier on the same basis; roots their
+empirical distribution.
+
+Sampling takes uniforms ``u`` instead of drawing its own randomness, so that callers can use
+the same draws for every intervention (common random numbers) and stay deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+Data = Mapping[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Builds the design matrix of a node from its parents' values.
+
+    Continuous parents contribute ``x`` and hinge terms ``max(0, x - k)`` for each knot ``k``;
+    categorical parents contribute one indicator per level beyond the first (an unseen level
+    falls back to the first level's baseline). Column 0 is the intercept.
+    """
+
+    parents: tuple[str, ...]
+    knots: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    levels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    family: str = "linear"
+
+    @property
+    def n_features(self) -> int:
+        """Columns of the design matrix, intercept included."""
+        return 1 + sum(
+            len(self.levels[p]) - 1 if p in self.levels else 1 + len(self.knots.get(p, ()))
+            for p in self.parents
+        )
+
+    def transform(self, data: Data, n_rows: int | None = None) -> np.ndarray:
+        """Design matrix for the rows in ``data`` (column name to array); a root's matrix is
+        the intercept alone, so it needs ``n_rows``."""
+        n = _n_rows(data) if n_rows is None else n_rows
+        columns = [np.ones(n)]
+        for p in self.parents:
+            x = data[p]
+            if p in self.levels:
+                columns.extend((x == level).astype(float) for level in self.levels[p][1:])
+            else:
+                columns.append(x)
+                columns.extend(np.maximum(0.0, x - k) for k in self.knots.get(p, ()))
+        return np.column_stack(columns)
+
+
+def _n_rows(data: Data) -> int:
+    return len(next(iter(data.values()))) if data else 0
+
+
+class ModelFamily(Protocol):
+    """A strategy that picks the feature basis for one node's mechanism."""
+
+    name: str
+
+    def make_basis(
+        self, parents: Sequence[str], data: Data, target: np.ndarray, categorical: frozenset[str]
+    ) -> Basis:
+        """Return the basis to use for a node with these parents, given its training data."""
+        ...
+
+
+def _levels(parents: Sequence[str], data: Data, categorical: frozenset[str]) -> dict:
+    return {p: tuple(sorted(set(data[p]))) for p in parents if p in categorical}
+
+
+@dataclass(frozen=True)
+class LinearModels:
+    """Linear in the parents (one-hot for categorical parents)."""
+
+    name: str = "linear"
+
+    def make_basis(self, parents, data, target, categorical) -> Basis:  # noqa: D102
+        return Basis(tuple(parents), {}, _levels(parents, data, categorical), self.name)
+
+
+@dataclass(frozen=True)
+class SplineModels:
+    """Additive piecewise-linear splines with ``n_knots`` quantile knots per continuous parent.
+
+    Beyond the outermost knots the fit continues with the slope it had there, so predictions
+    outside the training range grow the way the data last grew instead of going flat.
+    """
+
+    n_knots: int = 4
+    name: str = "spline"
+
+    def make_basis(self, parents, data, target, categorical) -> Basis:  # noqa: D102
+        knots = {}
+        qs = np.arange(1, self.n_knots + 1) / (self.n_knots + 1)
+        for p in parents:
+            if p in categorical:
+                continue
+            x = np.asarray(data[p], dtype=float)
+            lo, hi = x.min(), x.max()
+            ks = np.unique(np.quantile(x, qs))
+            knots[p] = tuple(float(k) for k in ks if lo < k < hi)
+        return Basis(tuple(parents), knots, _levels(parents, data, categorical), self.name)
+
+
+@dataclass(frozen=True)
+class AutoModels:
+    """Choose among candidate families by K-fold cross-validated squared error.
+
+    A more flexible candidate must beat the simpler one by ``min_gain`` (relative MSE) to be
+    chosen, so that noise alone never buys flexibility. Categorical nodes use the first
+    candidate (logistic regression on linear features).
+    """
+
+    candidates: tuple = (LinearModels(), SplineModels())
+    folds: int = 5
+    min_gain: float = 0.02
+    name: str = "auto"
+
+    def make_basis(self, parents, data, target, categorical) -> Basis:  # noqa: D102
+        bases = [c.make_basis(parents, data, target, categorical) for c in self.candidates]
+        if not parents or target.dtype == object or len(target) < 2 * self.folds:
+            return bases[0]
+        best, best_mse = bases[0], _cv_mse(bases[0], data, target, self.folds)
+        for basis in bases[1:]:
+            if basis.n_features == best.n_features:
+                continue
+            mse = _cv_mse(basis, data, target, self.folds)
+            if mse < best_mse * (1.0 - self.min_gain):
+                best, best_mse = basis, mse
+        return best
+
+
+def _cv_mse(basis: Basis, data: Data, y: np.ndarray, folds: int) -> float:
+    design = basis.transform(data)
+    fold = np.arange(len(y)) % folds
+    err = 0.0
+    for k in range(folds):
+        train, test = fold != k, fold == k
+        coef = np.linalg.lstsq(design[train], y[train], rcond=None)[0]
+        err += float(np.sum((y[test] - design[test] @ coef) ** 2))
+    return err / len(y)
+
+
+# --- mechanisms ---------------------------------------------------------------------------
+
+
+def _pick(sorted_values: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Quantile coupling: uniform ``u`` selects from sorted values, so equal ``u`` map to
+    the same rank in old and new distributions (low-variance comparisons)."""
+    idx = np.minimum((u * len(sorted_values)).astype(np.int64), len(sorted_values) - 1)
+    return sorted_values[idx]
+
+
+@dataclass(frozen=True)
+class EmpiricalMechanism:
+    """A root node: its observed values, resampled."""
+
+    values: np.ndarray
+    label: str = "empirical"
+
+    @classmethod
+    def fit(cls, y: np.ndarray) -> EmpiricalMechanism:
+        """Store the sorted observations."""
+        return cls(np.sort(y))
+
+    def sample(self, data: Data, u: np.ndarray) -> np.ndarray:
+        """Draw values for uniforms ``u`` (parents are ignored: a root has none)."""
+        return _pick(self.values, u)
+
+
+@dataclass(frozen=True)
+class AdditiveNoiseMechanism:
+    """``y = basis(parents) @ coef + noise``, noise from the empirical residuals."""
+
+    basis: Basis
+    coef: np.ndarray
+    residuals: np.ndarray
+
+    @property
+    def label(self) -> str:
+        """Human-readable model name, e.g. ``additive noise (spline)``."""
+        return f"additive noise ({self.basis.family})"
+
+    @classmethod
+    def fit(cls, basis: Basis, data: Data, y: np.ndarray) -> AdditiveNoiseMechanism:
+        """Least-squares fit (minimum-norm when features are collinear)."""
+        design = basis.transform(data)
+        coef = np.linalg.lstsq(design, y, rcond=None)[0]
+        return cls(basis, coef, np.sort(y - design @ coef))
+
+    def predict(self, data: Data) -> np.ndarray:
+        """The conditional mean f(parents)."""
+        return self.basis.transform(data) @ self.coef
+
+    def sample(self, data: Data, u: np.ndarray) -> np.ndarray:
+        """f(parents) plus the residual that ``u`` selects."""
+        return self.predict(data) + _pick(self.residuals, u)
+
+
+@dataclass(frozen=True)
+class ClassifierMechanism:
+    """A categorical node with parents: multinomial logistic regression on the basis."""
+
+    basis: Basis
+    classes: tuple[str, ...]
+    model: object = field(repr=False)
+
+    @property
+    def label(self) -> str:
+        """Human-readable model name."""
+        return f"classifier (logistic, {self.basis.family})"
+
+    @classmethod
+    def fit(cls, basis: Basis, data: Data, y: np.ndarray) -> ClassifierMechanism:
+        """Fit a (lightly regularised) logistic regression; one class is stored as constant."""
+        classes = tuple(sorted(set(y)))
+        if len(classes) == 1:
+            return cls(basis, classes, None)
+        return cls(basis, classes, fit_logistic(basis.transform(data)[:, 1:], y))
+
+    def proba(self, data: Data) -> np.ndarray:
+        """Class probabilities, columns in ``classes`` order."""
+        if self.model is None:
+            return np.ones((_n_rows(data), 1))
+        return self.model.predict_proba(self.basis.transform(data)[:, 1:])
+
+    def sample(self, data: Data, u: np.ndarray) -> np.ndarray:
+        """Inverse-CDF draw of a class for each row."""
+        cum = np.cumsum(self.proba(data), axis=1)
+        idx = np.minimum((u[:, None] >= cum).sum(axis=1), len(self.classes) - 1)
+        return np.asarray(self.classes, dtype=object)[idx]
+
+
+def fit_logistic(features: np.ndarray, y: np.ndarray):
+    """A multinomial logistic regression close to the unpenalised MLE (sklearn, lazily)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if features.shape[1] == 0:
+        features = np.zeros((len(y), 1))
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=100.0, max_iter=2000))
+    return model.fit(features, y)
+
+
+Mechanism = EmpiricalMechanism | AdditiveNoiseMechanism | ClassifierMechanism
+
+
+def fit_mechanism(basis: Basis, data: Data, y: np.ndarray, categorical: bool) -> Mechanism:
+    """Fit the mechanism of one node given its basis (roots: empirical distribution)."""
+    if not basis.parents:
+        return EmpiricalMechanism.fit(y)
+    if categorical:
+        return ClassifierMechanism.fit(basis, data, y)
+    return AdditiveNoiseMechanism.fit(basis, data, y)
