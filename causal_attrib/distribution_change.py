@@ -409,7 +409,7 @@ def explain(
                 ancestor=node in relevant,
                 share=contribution / fitted_change if fitted_change else None,
                 interval=intervals.get(node),
-                tests=dict(fits[node].test.parts),
+                tests={k: v if np.isfinite(v) else 1.0 for k, v in fits[node].test.parts.items()},
             )
         )
     nodes.sort(key=lambda n: (-abs(_num(n.contribution)), n.q_value, n.node))

@@ -1,0 +1,258 @@
+"""Command-line interface: parse options, call the library, render, map outcomes to exit codes.
+
+Nothing here computes anything; heavy modules are imported inside the commands so that
+``causal-attrib --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .exit_codes import BAD_INPUT, CausalAttribError, InputError, exit_code_for
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def output_options(func: Callable) -> Callable:
+    """The output options every analysis command shares."""
+    options = [
+        click.option(
+            "--format",
+            "-f",
+            "fmt",
+            type=click.Choice(["table", "json", "markdown"]),
+            default="table",
+            show_default=True,
+            help="Output format.",
+        ),
+        click.option(
+            "--output",
+            "-o",
+            type=click.Path(dir_okay=False, writable=False, path_type=Path),
+            help="Write the report to FILE (atomically) instead of stdout.",
+        ),
+        click.option("--quiet", "-q", is_flag=True, help="No progress messages or notes."),
+        click.option("--debug", is_flag=True, help="Show a traceback on errors."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Write to stdout, or atomically to ``output`` (nothing half-written is left behind)."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    directory = output.resolve().parent
+    if not directory.is_dir():
+        raise InputError(f"cannot write --output {output}: directory {directory} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputError(f"cannot write --output {output}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, output)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"cannot write --output {output}: {exc.strerror or exc}") from None
+
+
+def use_color(output: Path | None) -> bool:
+    """Colour only on a terminal, never into files, and never when NO_COLOR is set."""
+    return output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def stderr_printer(quiet: bool) -> Callable[[str], None] | None:
+    """Progress messages go to stderr, and only when it is a terminal."""
+    if quiet or not sys.stderr.isatty():
+        return None
+    return lambda msg: click.echo(f"… {msg}", err=True)
+
+
+def run_command(func: Callable) -> Callable:
+    """Turn library errors into one-line messages and documented exit codes."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        debug = kwargs.get("debug", False)
+        try:
+            code = func(*args, **kwargs)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except CausalAttribError as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"error: {exc}", err=True)
+            code = exit_code_for(error=exc)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            code = 130
+        except Exception as exc:  # anything else is a bug: say so, keep it to one line
+            if debug:
+                traceback.print_exc()
+            first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            click.echo(
+                f"internal error: {type(exc).__name__}: {first} (rerun with --debug and report it)",
+                err=True,
+            )
+            code = exit_code_for(error=exc)
+        sys.exit(code)
+
+    return wrapper
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "--version", "-V", prog_name="causal-attrib")
+def main() -> None:
+    """Explain why a metric changed, with a causal graph instead of a hunch."""
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--graph", "-g", required=True, help="Causal DAG file ('-' for stdin).")
+@click.option(
+    "--graph-format",
+    type=click.Choice(["dot", "dagitty", "gml", "graphml", "json", "edgelist", "adjacency"]),
+    help="Graph format (default: from the extension, else sniffed).",
+)
+@click.option("--before", "-b", help="Data of the earlier period (CSV, TSV, Parquet, JSONL).")
+@click.option("--after", "-a", help="Data of the later period.")
+@click.option("--data", "-d", help="One table holding both periods (with --period-column).")
+@click.option("--period-column", help="Column of --data telling the periods apart.")
+@click.option("--before-value", help="Value of --period-column that marks the before period.")
+@click.option("--after-value", help="Value of --period-column that marks the after period.")
+@click.option("--target", "-t", required=True, help="Node whose statistic changed.")
+@click.option(
+    "--statistic",
+    "-s",
+    default="mean",
+    show_default=True,
+    help="mean, median, std, var, or a quantile pNN (p95, p99.9).",
+)
+@click.option("--target-level", help="Categorical target: the level whose share to explain.")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="FDR for change flags.")
+@click.option(
+    "--categorical",
+    "-c",
+    multiple=True,
+    help="Treat this numeric column as categorical (repeatable).",
+)
+@click.option("--dropna", is_flag=True, help="Drop rows with missing values (and say how many).")
+@click.option(
+    "--attribute-to",
+    type=click.Choice(["changed", "all"]),
+    default="changed",
+    show_default=True,
+    help="Shapley players: flagged mechanisms only, or every ancestor.",
+)
+@click.option(
+    "--bootstrap", type=int, default=0, show_default=True, help="Resamples for intervals."
+)
+@click.option(
+    "--confidence", type=float, default=0.95, show_default=True, help="Interval coverage."
+)
+@click.option(
+    "--samples",
+    type=int,
+    default=20_000,
+    show_default=True,
+    help="Monte Carlo draws per intervention.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--fail-on-change",
+    is_flag=True,
+    help="Exit 1 if any mechanism upstream of the target changed.",
+)
+@output_options
+@run_command
+def explain(**opts) -> int:
+    """Attribute the change of TARGET's statistic to changed causal mechanisms.
+
+    \b
+    Example:
+      causal-attrib explain --graph shop.dot --before last_week.csv \\
+          --after this_week.csv --target checkout_latency --statistic p95
+    """
+    from .data_io import read_table, split_periods
+    from .distribution_change import explain as run_explain
+    from .graph_io import load_graph
+    from .reports import render
+
+    before, after = _periods(opts, read_table, split_periods)
+    graph = load_graph(opts["graph"], opts["graph_format"])
+    result = run_explain(
+        graph,
+        before,
+        after,
+        opts["target"],
+        statistic=opts["statistic"],
+        alpha=opts["alpha"],
+        categorical=opts["categorical"],
+        target_level=opts["target_level"],
+        dropna=opts["dropna"],
+        attribute_to=opts["attribute_to"],
+        bootstrap=opts["bootstrap"],
+        confidence=opts["confidence"],
+        n_samples=opts["samples"],
+        seed=opts["seed"],
+        progress=stderr_printer(opts["quiet"]),
+    )
+    if not opts["quiet"]:
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
+    write_output(render(result, opts["fmt"], color=use_color(opts["output"])), opts["output"])
+    return exit_code_for(check_failed=opts["fail_on_change"] and bool(result.changed_ancestors))
+
+
+def _periods(opts: dict, read_table, split_periods):
+    """Read the before/after tables from either layout, rejecting mixed or partial use."""
+    pair = opts["before"] is not None or opts["after"] is not None
+    single = opts["data"] is not None
+    period = [opts["period_column"], opts["before_value"], opts["after_value"]]
+    if pair and single:
+        raise InputError("give either --before and --after, or --data with --period-column")
+    if single:
+        if any(p is None for p in period):
+            raise InputError("--data needs --period-column, --before-value and --after-value")
+        table = read_table(opts["data"], "--data")
+        return split_periods(table, *period)
+    if any(p is not None for p in period):
+        raise InputError("--period-column and its values go with --data, not --before/--after")
+    if opts["before"] is None or opts["after"] is None:
+        raise InputError("give both --before and --after (or --data with --period-column)")
+    if opts["before"] == "-" and opts["after"] == "-":
+        raise InputError("only one of --before and --after can read stdin ('-')")
+    return read_table(opts["before"], "--before"), read_table(opts["after"], "--after")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("name", default="explain", type=click.Choice(["explain"]))
+def schema(name: str) -> None:
+    """Print the JSON Schema of a command's JSON output (for validating it in CI)."""
+    from .schemas import schema_text
+
+    click.echo(schema_text(name), nl=False)
+
+
+def _entry() -> None:  # pragma: no cover - thin wrapper used by python -m
+    main(prog_name="causal-attrib")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _entry()
+
+__all__ = ["main", "BAD_INPUT"]
