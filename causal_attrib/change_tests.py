@@ -2,10 +2,10 @@
 
 The default for continuous nodes, :class:`ResidualChangeTest`, compares the two periods in
 the node's own feature basis: a Chow F-test for a change in the conditional mean (separate
-fits per period against one pooled fit), a Brown-Forsythe test for a change in the noise
-scale, and a Kolmogorov-Smirnov test for a change in the noise shape, combined by Bonferroni.
-All three are closed-form and cost one least-squares fit per period, which is why they run
-in milliseconds where kernel tests take minutes. Categorical nodes use a likelihood-ratio
+fits per period against one pooled fit), the same test on absolute residuals for a change in
+the noise scale, and for roots a Kolmogorov-Smirnov test of the whole distribution, combined
+by Bonferroni. All are closed-form least squares, which is why they run in milliseconds
+where kernel tests take minutes. Categorical nodes use a likelihood-ratio
 test (with parents) or a chi-square test of homogeneity (roots).
 """
 
@@ -55,34 +55,46 @@ def _rss(design: np.ndarray, y: np.ndarray) -> tuple[float, int, np.ndarray]:
 
 @dataclass(frozen=True)
 class ResidualChangeTest:
-    """Chow F-test (mean), Brown-Forsythe (scale) and KS (shape) on per-period residuals."""
+    """Chow F-tests of the conditional mean and conditional scale; KS on roots' values.
+
+    The scale test is a Chow test on the absolute residuals of the pooled fit, so noise whose
+    spread depends on the parents (heteroscedasticity the basis can describe) does not look
+    like a change when the parents' distribution moves. A root's distribution is also
+    compared whole (Kolmogorov-Smirnov); a non-root's noise shape is not, because pooled
+    residuals mix parent values whose noise differs and would flag unchanged mechanisms.
+    """
 
     def __call__(self, basis, before, after, y_before, y_after) -> ChangeTestResult:  # noqa: D102
-        xb, xa = basis.transform(before, len(y_before)), basis.transform(after, len(y_after))
-        rss_b, rank_b, res_b = _rss(xb, y_before)
-        rss_a, rank_a, res_a = _rss(xa, y_after)
-        rss_pooled, rank_p, _ = _rss(np.vstack([xb, xa]), np.concatenate([y_before, y_after]))
-        n = len(y_before) + len(y_after)
-        rss_full = rss_b + rss_a
-        q = rank_b + rank_a - rank_p
-        dof = n - rank_b - rank_a
-        parts = {}
-        if q > 0 and dof > 0:
-            if rss_full <= 1e-12 * max(rss_pooled, 1e-300):
-                parts["mean"] = 0.0 if rss_pooled > 1e-12 else 1.0
-            else:
-                f = max(rss_pooled - rss_full, 0.0) / q / (rss_full / dof)
-                parts["mean"] = float(stats.f.sf(f, q, dof))
-        parts["scale"] = _scale_p(res_b, res_a)
-        parts["shape"] = _ks_p(res_b, res_a)
+        xb = basis.transform(before, len(y_before))
+        xa = basis.transform(after, len(y_after))
+        design = np.vstack([xb, xa])
+        y = np.concatenate([y_before, y_after])
+        _, _, pooled_resid = _rss(design, y)
+        n_b = len(y_before)
+        parts = {
+            "mean": _chow_p(xb, xa, y_before, y_after),
+            "scale": _chow_p(xb, xa, np.abs(pooled_resid[:n_b]), np.abs(pooled_resid[n_b:])),
+        }
+        if not basis.parents:
+            parts["shape"] = _ks_p(y_before, y_after)
         return ChangeTestResult(min(1.0, len(parts) * min(parts.values())), parts)
 
 
-def _scale_p(a: np.ndarray, b: np.ndarray) -> float:
-    if np.ptp(a) == 0 and np.ptp(b) == 0:
+def _chow_p(xb: np.ndarray, xa: np.ndarray, yb: np.ndarray, ya: np.ndarray) -> float:
+    """F-test p-value of separate least-squares fits per period against one pooled fit."""
+    rss_b, rank_b, _ = _rss(xb, yb)
+    rss_a, rank_a, _ = _rss(xa, ya)
+    rss_pooled, rank_p, _ = _rss(np.vstack([xb, xa]), np.concatenate([yb, ya]))
+    q = rank_b + rank_a - rank_p
+    dof = len(yb) + len(ya) - rank_b - rank_a
+    if q <= 0 or dof <= 0:
         return 1.0
-    p = stats.levene(a, b, center="median").pvalue
-    return float(p) if np.isfinite(p) else 1.0
+    rss_full = rss_b + rss_a
+    scale = max(rss_pooled, float(np.sum(np.concatenate([yb, ya]) ** 2)), 1e-300)
+    if rss_full <= 1e-12 * scale:  # both periods fitted exactly: any change is certain
+        return 0.0 if rss_pooled > 1e-9 * scale else 1.0
+    f = max(rss_pooled - rss_full, 0.0) / q / (rss_full / dof)
+    return float(stats.f.sf(f, q, dof))
 
 
 def _ks_p(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,0 +1,129 @@
+"""Generate the bundled sample scenarios with documented ground truth.
+
+Run ``python sample_data/generate.py`` to rewrite the files; the output is deterministic.
+
+shop/  Microservice latencies (ms) of an online shop. The causal graph points from a callee
+       to its caller (a slow dependency makes its caller slow). Ground truth: between
+       ``before.csv`` and ``after.csv`` only the mechanism of ``payments_db`` changed: its
+       own latency rose by 40 ms on average and got a heavier tail (a slow index). Every
+       other mechanism is identical in both periods.
+
+funnel/ A business funnel, one row per session. ``channel`` and ``device`` are categorical,
+       ``converted`` is a categorical (yes/no) node with parents. Ground truth: two
+       mechanisms changed. The channel mix (a root) moved towards ``ads``, and the checkout
+       broke on mobile, so P(converted | pages_viewed, device) fell for mobile sessions.
+       The second change moved ``revenue`` down most; the first lowered it too, less
+       (ads sessions view fewer pages, so convert less). ``pages_viewed`` did not change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+
+SHOP_DOT = """\
+// Online shop: edges point from a dependency to the service that calls it.
+digraph shop {
+  payments_db -> payments;
+  fraud_check -> payments;
+  payments -> checkout;
+  inventory_db -> inventory;
+  inventory -> checkout;
+  auth -> checkout;
+  cache -> catalog;
+  catalog_db -> catalog;
+  auth -> frontend;
+  catalog -> frontend;
+  checkout -> frontend;
+}
+"""
+
+FUNNEL_DOT = """\
+dag {
+  channel -> pages_viewed
+  device -> pages_viewed
+  device -> converted
+  pages_viewed -> converted
+  converted -> revenue
+  pages_viewed -> revenue
+}
+"""
+
+
+def shop(rng: np.random.Generator, n: int, changed: bool) -> pd.DataFrame:
+    """Latencies in ms; ``changed`` switches payments_db to its slower mechanism."""
+    def gamma(mean: float, shape: float) -> np.ndarray:
+        return rng.gamma(shape, mean / shape, n)
+
+    payments_db = gamma(20, 4) + (rng.exponential(40, n) if changed else 0.0)
+    fraud_check = gamma(15, 6)
+    payments = np.maximum(payments_db, fraud_check) + gamma(10, 5)
+    inventory_db = gamma(12, 4)
+    inventory = inventory_db + gamma(8, 5)
+    auth = gamma(6, 8)
+    checkout = payments + inventory + auth + gamma(15, 5)
+    cache = gamma(2, 2)
+    catalog_db = gamma(25, 3)
+    catalog = 0.3 * catalog_db + cache + gamma(10, 5)
+    frontend = auth + np.maximum(catalog, checkout) + gamma(5, 5)
+    return pd.DataFrame(
+        {
+            "payments_db": payments_db,
+            "fraud_check": fraud_check,
+            "payments": payments,
+            "inventory_db": inventory_db,
+            "inventory": inventory,
+            "auth": auth,
+            "checkout": checkout,
+            "cache": cache,
+            "catalog_db": catalog_db,
+            "catalog": catalog,
+            "frontend": frontend,
+        }
+    ).round(3)
+
+
+def funnel(rng: np.random.Generator, n: int, after: bool) -> pd.DataFrame:
+    """Sessions; ``after`` shifts the channel mix and breaks mobile checkout."""
+    mix = [0.45, 0.25, 0.30] if not after else [0.35, 0.40, 0.25]
+    channel = rng.choice(["organic", "ads", "email"], size=n, p=mix)
+    device = rng.choice(["mobile", "desktop"], size=n, p=[0.6, 0.4])
+    base_pages = {"organic": 5.0, "ads": 3.5, "email": 6.0}
+    pages = np.array([base_pages[c] for c in channel]) + 1.5 * (device == "desktop")
+    pages = np.maximum(1.0, pages + rng.normal(0, 1.5, n)).round(0)
+    logit = -3.0 + 0.45 * pages + 0.4 * (device == "desktop")
+    if after:
+        logit = logit - 1.2 * (device == "mobile")
+    converted = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    revenue = 45.0 * (converted == "yes") + 1.5 * pages + rng.normal(0, 5, n)
+    return pd.DataFrame(
+        {
+            "session_id": np.arange(n) + (100000 if after else 0),
+            "channel": channel,
+            "device": device,
+            "pages_viewed": pages.astype(int),
+            "converted": converted,
+            "revenue": revenue.round(2),
+        }
+    )
+
+
+def main() -> None:
+    """Write both scenarios under ``sample_data/``."""
+    rng = np.random.default_rng(20261122)
+    (HERE / "shop").mkdir(exist_ok=True)
+    (HERE / "shop" / "graph.dot").write_text(SHOP_DOT)
+    shop(rng, 2000, changed=False).to_csv(HERE / "shop" / "before.csv", index=False)
+    shop(rng, 2000, changed=True).to_csv(HERE / "shop" / "after.csv", index=False)
+    (HERE / "funnel").mkdir(exist_ok=True)
+    (HERE / "funnel" / "graph.dagitty").write_text(FUNNEL_DOT)
+    funnel(rng, 3000, after=False).to_csv(HERE / "funnel" / "before.csv", index=False)
+    funnel(rng, 3000, after=True).to_csv(HERE / "funnel" / "after.csv", index=False)
+
+
+if __name__ == "__main__":
+    main()
