@@ -69,15 +69,29 @@ class ResidualChangeTest:
         xa = basis.transform(after, len(y_after))
         design = np.vstack([xb, xa])
         y = np.concatenate([y_before, y_after])
-        _, _, pooled_resid = _rss(design, y)
+        _, _, resid = _rss(design, y)
+        # Feasible weighted least squares: noise whose scale follows the parents would make
+        # plain F-tests over-reject when the parents' distribution moves.
+        weight = 1.0 / _scale_function(design, np.abs(resid))
+        _, _, resid = _rss(design * weight[:, None], y * weight)
         n_b = len(y_before)
+        wb, wa = weight[:n_b, None], weight[n_b:, None]
+        abs_r = np.abs(resid)  # already on the standardised scale
         parts = {
-            "mean": _chow_p(xb, xa, y_before, y_after),
-            "scale": _chow_p(xb, xa, np.abs(pooled_resid[:n_b]), np.abs(pooled_resid[n_b:])),
+            "mean": _chow_p(xb * wb, xa * wa, y_before * wb[:, 0], y_after * wa[:, 0]),
+            "scale": _chow_p(xb * wb, xa * wa, abs_r[:n_b], abs_r[n_b:]),
         }
         if not basis.parents:
             parts["shape"] = _ks_p(y_before, y_after)
         return ChangeTestResult(min(1.0, len(parts) * min(parts.values())), parts)
+
+
+def _scale_function(design: np.ndarray, abs_resid: np.ndarray) -> np.ndarray:
+    """Fitted conditional mean of |residual| (the noise scale), floored to stay positive."""
+    coef = np.linalg.lstsq(design, abs_resid, rcond=None)[0]
+    fitted = design @ coef
+    floor = 0.1 * max(float(np.mean(abs_resid)), 1e-12)
+    return np.maximum(fitted, floor)
 
 
 def _chow_p(xb: np.ndarray, xa: np.ndarray, yb: np.ndarray, ya: np.ndarray) -> float:

@@ -1,0 +1,57 @@
+"""Shared fixtures: paths, a CLI runner that validates every JSON it sees, the schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from causal_attrib.cli import main
+from causal_attrib.schemas import load_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+SHARED = ROOT.parent / "shared" / "data"
+DOWHY = SHARED / "dowhy_examples"
+
+
+@pytest.fixture(scope="session")
+def validator():
+    schema = load_schema("explain")
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+class Cli:
+    """Runs the CLI in-process; any JSON on stdout is validated against the shipped schema."""
+
+    def __init__(self, validator):
+        self.validator = validator
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None):
+        result = self.runner.invoke(main, [str(a) for a in args], input=input,
+                                    catch_exceptions=False)
+        if "json" in args and result.exit_code in (0, 1) and result.stdout.strip():
+            self.validator.validate(json.loads(result.stdout))
+        return result
+
+
+@pytest.fixture
+def cli(validator):
+    return Cli(validator)
+
+
+@pytest.fixture
+def shop_args():
+    return ["explain", "--graph", SAMPLE / "shop" / "graph.dot", "--before",
+            SAMPLE / "shop" / "before.csv", "--after", SAMPLE / "shop" / "after.csv",
+            "--target", "checkout"]
+
+
+needs_dowhy_data = pytest.mark.skipif(
+    not DOWHY.is_dir(), reason="../shared/data/dowhy_examples is not present"
+)

@@ -1,0 +1,111 @@
+"""Loading tables and matching them to the graph: formats, types and the errors users hit."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from causal_attrib.data_io import prepare_data, read_table, split_periods
+from causal_attrib.exit_codes import InputError
+
+G = nx.DiGraph([("a", "b"), ("b", "c")])
+
+
+def frame(n=20, seed=0, **extra):
+    rng = np.random.default_rng(seed)
+    data = {"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.normal(size=n)}
+    data.update(extra)
+    return pd.DataFrame(data)
+
+
+def test_formats_round_trip(tmp_path):
+    df = frame()
+    df.to_csv(tmp_path / "d.csv", index=False)
+    df.to_csv(tmp_path / "d.tsv", index=False, sep="\t")
+    df.to_parquet(tmp_path / "d.parquet")
+    df.to_json(tmp_path / "d.jsonl", orient="records", lines=True, double_precision=15)
+    (tmp_path / "semi.csv").write_text(df.to_csv(index=False, sep=";"))
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + df.to_csv(index=False).encode())
+    for name in ["d.csv", "d.tsv", "d.parquet", "d.jsonl", "semi.csv", "bom.csv"]:
+        got = read_table(tmp_path / name)
+        assert list(got.columns) == ["a", "b", "c"], name
+        np.testing.assert_allclose(got.to_numpy(float), df.to_numpy(), rtol=1e-12, err_msg=name)
+
+
+def test_missing_columns_are_listed():
+    with pytest.raises(InputError, match="lacks columns for graph nodes: 'c'"):
+        prepare_data(G, frame(), frame().drop(columns="c"))
+
+
+def test_extra_columns_are_noted_and_dropped():
+    prepared = prepare_data(G, frame(extra=1.0), frame())
+    assert list(prepared.before.columns) == ["a", "b", "c"]
+    assert any("'extra'" in note for note in prepared.notes)
+
+
+def test_missing_values_error_then_dropna():
+    before = frame()
+    before.loc[[2, 5], "b"] = np.nan
+    with pytest.raises(InputError, match=r"missing values in 'b' \(2\).*--dropna"):
+        prepare_data(G, before, frame())
+    prepared = prepare_data(G, before, frame(), dropna=True)
+    assert len(prepared.before) == 18
+    assert any("dropped 2 before row" in n for n in prepared.notes)
+
+
+def test_infinite_values_are_named():
+    after = frame()
+    after.loc[3, "a"] = np.inf
+    with pytest.raises(InputError, match=r"infinite value in 'a' at data row 4"):
+        prepare_data(G, frame(), after)
+
+
+def test_numeric_junk_names_column_and_row():
+    before = frame().astype({"b": object})
+    before.loc[7, "b"] = "n/a?"
+    with pytest.raises(InputError, match=r"'b' .* data row 8 holds 'n/a\?'"):
+        prepare_data(G, before, frame())
+
+
+def test_text_and_declared_columns_are_categorical():
+    before = frame(n=30)
+    before["a"] = np.where(before["a"] > 0, "hi", "lo")
+    after = frame(n=30, seed=1)
+    after["a"] = np.where(after["a"] > 0, "hi", "lo")
+    after["c"] = (after["c"] > 0).astype(int)
+    before["c"] = (before["c"] > 0).astype(int)
+    prepared = prepare_data(G, before, after, categorical=["c"])
+    assert prepared.categorical == {"a", "c"}
+    assert prepared.before["c"].iloc[0] in {"0", "1"}
+    with pytest.raises(InputError, match="not graph nodes"):
+        prepare_data(G, before, after, categorical=["zzz"])
+
+
+def test_too_few_rows():
+    with pytest.raises(InputError, match="at least 5"):
+        prepare_data(G, frame(n=3), frame())
+
+
+def test_period_split_and_errors():
+    table = pd.concat([frame().assign(week="w1"), frame(seed=2).assign(week="w2")])
+    before, after = split_periods(table, "week", "w1", "w2")
+    assert len(before) == len(after) == 20 and "week" not in before.columns
+    with pytest.raises(InputError, match=r"no rows have week == 'w3'.*'w1', 'w2'"):
+        split_periods(table, "week", "w1", "w3")
+    with pytest.raises(InputError, match="period column 'day'"):
+        split_periods(table, "day", "w1", "w2")
+
+
+def test_unreadable_inputs(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        read_table(tmp_path / "none.csv", "--before")
+    with pytest.raises(InputError, match="directory"):
+        read_table(tmp_path, "--before")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(InputError, match="empty"):
+        read_table(tmp_path / "empty.csv")
+    (tmp_path / "dup.csv").write_text("a,a,b\n1,2,3\n")
+    df = read_table(tmp_path / "dup.csv")  # pandas renames a duplicate to a.1: still usable
+    assert "a" in df.columns

@@ -1,0 +1,123 @@
+"""Every supported graph format yields the same DAG; broken graphs fail with a named reason."""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+import pytest
+
+from causal_attrib.exit_codes import InputError
+from causal_attrib.graph_io import load_graph, parse_dot
+
+EDGES = {("Customer DB", "Auth Service"), ("Auth Service", "www"), ("API", "www"),
+         ("www", "Website")}
+
+
+def write_all_formats(tmp_path):
+    g = nx.DiGraph(sorted(EDGES))
+    files = {}
+    files["dot"] = tmp_path / "g.dot"
+    files["dot"].write_text(
+        'digraph G {\n  rankdir=LR; node [shape=box];\n'
+        '  "Customer DB" -> "Auth Service" -> www [color=red];\n'
+        '  API -> www; // comment\n  www -> Website;\n}\n')
+    files["dagitty"] = tmp_path / "g.dagitty"
+    files["dagitty"].write_text(
+        'dag {\n"Customer DB" [exposure]\n"Customer DB" -> "Auth Service"\n'
+        'www <- "Auth Service"\nAPI -> www -> Website\n}\n')
+    files["gml"] = tmp_path / "g.gml"
+    nx.write_gml(g, files["gml"])
+    files["graphml"] = tmp_path / "g.graphml"
+    nx.write_graphml(g, files["graphml"])
+    files["json"] = tmp_path / "g.json"
+    files["json"].write_text(json.dumps(nx.node_link_data(g, edges="edges")))
+    files["edgelist"] = tmp_path / "edges.csv"
+    files["edgelist"].write_text("cause,effect\n" + "".join(f'"{u}",{v}\n' for u, v in EDGES))
+    files["tsv"] = tmp_path / "edges.tsv"
+    files["tsv"].write_text("cause\teffect\n" + "".join(f"{u}\t{v}\n" for u, v in EDGES))
+    nodes = sorted(g.nodes)
+    adj = nx.to_pandas_adjacency(g, nodelist=nodes, dtype=int)
+    files["adjacency"] = tmp_path / "adj.csv"
+    adj.to_csv(files["adjacency"])
+    return files
+
+
+def test_all_formats_give_the_same_graph(tmp_path):
+    files = write_all_formats(tmp_path)
+    for name, path in files.items():
+        g = load_graph(path)
+        assert set(g.edges) == EDGES, name
+        assert set(g.nodes) == {n for e in EDGES for n in e}, name
+
+
+def test_format_override_and_sniffing(tmp_path):
+    path = tmp_path / "graph.txt"
+    path.write_text("digraph { a -> b }")
+    assert set(load_graph(path).edges) == {("a", "b")}
+    assert set(load_graph(path, "dot").edges) == {("a", "b")}
+    with pytest.raises(InputError, match="unknown graph format"):
+        load_graph(path, "yaml")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("digraph { a -> b -> c -> a }", "cycle: a -> b -> c -> a"),
+        ("digraph { a -> a }", "self-loop on node 'a'"),
+        ("graph { a -- b }", "undirected"),
+        ("digraph { a -> b", "expected '}'"),
+        ("digraph { a -> }", "line 1: expected a node name"),
+        ("dag { a <-> b }", "bidirected"),
+        ("digraph { }", "no nodes"),
+    ],
+)
+def test_broken_dot_graphs(tmp_path, text, message):
+    path = tmp_path / "g.dot"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message.replace("(", r"\(")):
+        load_graph(path)
+
+
+def test_cycle_is_named_across_formats(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("cause,effect\nx,y\ny,z\nz,x\n")
+    with pytest.raises(InputError, match="cycle") as err:
+        load_graph(path)
+    assert {"x", "y", "z"} <= set(str(err.value).replace(">", " ").split())
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("g.json", "{not json", "not a valid json graph"),
+        ("g.graphml", "<graphml><graph", "not a valid graphml graph"),
+        ("g.dot", b"\x00\x01\x02garbage", "binary"),
+        ("adj.csv", ",a,b\na,0,1\n", "not square"),
+        ("adj2.csv", ",a,b\na,0,2\nb,0,0\n", "use 0 or 1"),
+        ("g.json", '{"directed": false, "nodes": [], "edges": []}', "directed"),
+    ],
+)
+def test_malformed_files(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(InputError, match=message):
+        load_graph(path)
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        load_graph(tmp_path / "nope.dot")
+    with pytest.raises(InputError, match="directory"):
+        load_graph(tmp_path)
+
+
+def test_dot_quoting_and_subgraphs():
+    g = parse_dot('digraph { "a \\"quoted\\" name" -> "ünï cødé"; {x y} -> z; subgraph s { p -> q } }')
+    assert ("a \"quoted\" name", "ünï cødé") in g.edges
+    assert {("x", "z"), ("y", "z"), ("p", "q")} <= set(g.edges)
+
+
+def test_undirected_networkx_graph_rejected():
+    with pytest.raises(InputError, match="undirected"):
+        load_graph(nx.Graph([("a", "b")]))
