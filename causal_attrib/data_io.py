@@ -233,6 +233,13 @@ def prepare_data(
                 f"the {name} data has {len(out[name])} usable row(s); at least {min_rows} are "
                 "needed to fit and test mechanisms"
             )
+    for node in sorted(cat_nodes):
+        unseen = sorted(set(out["after"][node]) - set(out["before"][node]))
+        if unseen:
+            notes.append(
+                f"levels of {node!r} seen only in the after data: {describe_nodes(unseen, 5)}; "
+                "the old mechanisms of its children treat them like its first level"
+            )
     return PreparedData(out["before"], out["after"], frozenset(cat_nodes), tuple(notes))
 
 
