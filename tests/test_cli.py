@@ -1,0 +1,155 @@
+"""The CLI as users and CI scripts see it: output, exit codes, errors, determinism."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from causal_attrib import explain
+from causal_attrib.schemas import load_schema
+
+from .conftest import SAMPLE
+
+
+def test_cli_json_equals_api_result(cli, shop_args):
+    out = cli(*shop_args, "--format", "json", "--statistic", "p95", "--bootstrap", "10")
+    assert out.exit_code == 0, out.stderr
+    api = explain(SAMPLE / "shop" / "graph.dot", SAMPLE / "shop" / "before.csv",
+                  SAMPLE / "shop" / "after.csv", "checkout", statistic="p95", bootstrap=10)
+    assert json.loads(out.stdout) == api.to_dict()
+    assert json.loads(out.stdout)["nodes"][0]["interval_low"] is not None
+
+
+def test_output_is_byte_identical_across_runs(cli, shop_args):
+    for fmt in ["json", "table", "markdown"]:
+        first = cli(*shop_args, "--format", fmt, "--seed", "3").stdout
+        second = cli(*shop_args, "--format", fmt, "--seed", "3").stdout
+        assert first == second and first
+
+
+def test_table_and_markdown(cli, shop_args):
+    table = cli(*shop_args)
+    assert table.exit_code == 0
+    lines = table.stdout.splitlines()
+    assert lines[0].startswith("mean of checkout rose")
+    assert any(line.split()[:3] == ["1", "payments_db", "yes"] for line in lines)
+    md = cli(*shop_args, "--format", "markdown").stdout
+    assert md.startswith("**mean of checkout rose") and "| 1 | `payments_db` | yes |" in md
+
+
+def test_fail_on_change_exit_codes(cli, shop_args, tmp_path):
+    assert cli(*shop_args, "--fail-on-change").exit_code == 1
+    same = cli("explain", "--graph", SAMPLE / "shop" / "graph.dot", "--before",
+               SAMPLE / "shop" / "before.csv", "--after", SAMPLE / "shop" / "before.csv",
+               "--target", "checkout", "--fail-on-change", "--format", "json")
+    assert same.exit_code == 0
+    assert json.loads(same.stdout)["changed_ancestors"] == []
+
+
+def test_period_layout_and_stdin_graph(cli, tmp_path):
+    before = pd.read_csv(SAMPLE / "shop" / "before.csv").assign(week="w1")
+    after = pd.read_csv(SAMPLE / "shop" / "after.csv").assign(week="w2")
+    table = tmp_path / "both.csv"
+    pd.concat([before, after]).to_csv(table, index=False)
+    graph = (SAMPLE / "shop" / "graph.dot").read_text()
+    out = cli("explain", "--graph", "-", "--data", table, "--period-column", "week",
+              "--before-value", "w1", "--after-value", "w2", "--target", "checkout",
+              "--format", "json", input=graph)
+    assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout)["nodes"][0]["node"] == "payments_db"
+
+
+def test_output_file_is_written_atomically(cli, shop_args, tmp_path):
+    target = tmp_path / "report.json"
+    out = cli(*shop_args, "--format", "json", "--output", target)
+    assert out.exit_code == 0 and out.stdout == ""
+    assert json.loads(target.read_text())["target"] == "checkout"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+    bad = cli(*shop_args, "--output", tmp_path / "no" / "such" / "dir.json")
+    assert bad.exit_code == 2 and "does not exist" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--target", "nope"], "target 'nope' is not a node"),
+        (["--statistic", "p101"], "p0 and p100"),
+        (["--alpha", "2"], "--alpha"),
+        (["--bootstrap", "-3"], "--bootstrap"),
+        (["--data", "x.csv"], "either --before and --after"),
+        (["--period-column", "week"], "go with --data"),
+        (["--target-level", "x"], "categorical targets"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(cli, shop_args, extra, message):
+    args = list(shop_args)
+    if "--target" in extra:
+        args = args[:-2]
+    out = cli(*args, *extra)
+    assert out.exit_code == 2
+    assert message in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_missing_columns_and_files(cli, tmp_path):
+    (tmp_path / "g.dot").write_text("digraph { a -> b -> c }")
+    pd.DataFrame({"a": range(10), "b": range(10)}).to_csv(tmp_path / "d.csv", index=False)
+    out = cli("explain", "-g", tmp_path / "g.dot", "-b", tmp_path / "d.csv",
+              "-a", tmp_path / "d.csv", "-t", "c")
+    assert out.exit_code == 2 and "lacks columns for graph nodes: 'c'" in out.stderr
+    out = cli("explain", "-g", tmp_path / "missing.dot", "-b", tmp_path / "d.csv",
+              "-a", tmp_path / "d.csv", "-t", "c")
+    assert out.exit_code == 2 and "graph file not found" in out.stderr
+    out = cli("explain", "-g", tmp_path / "g.dot", "-b", "-", "-a", "-", "-t", "c")
+    assert out.exit_code == 2 and "only one of --before and --after" in out.stderr
+
+
+def test_unexpected_error_exits_3_without_traceback(cli, shop_args, monkeypatch):
+    import causal_attrib.distribution_change as dc
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(dc, "explain", boom)
+    out = cli(*shop_args)
+    assert out.exit_code == 3
+    assert "internal error: RuntimeError: simulated bug" in out.stderr
+    assert "Traceback" not in out.stderr
+    debug = cli(*shop_args, "--debug")
+    assert debug.exit_code == 3 and "Traceback" in debug.stderr
+
+
+def test_notes_go_to_stderr_and_quiet_silences_them(cli):
+    args = ["explain", "-g", SAMPLE / "funnel" / "graph.dagitty", "-b",
+            SAMPLE / "funnel" / "before.csv", "-a", SAMPLE / "funnel" / "after.csv",
+            "-t", "revenue", "--format", "json"]
+    loud = cli(*args)
+    assert "note: ignoring 1 column(s)" in loud.stderr
+    json.loads(loud.stdout)  # stdout holds only the result
+    assert cli(*args, "--quiet").stderr == ""
+
+
+def test_schema_command_prints_the_shipped_schema(cli):
+    out = cli("schema")
+    assert out.exit_code == 0 and json.loads(out.stdout) == load_schema("explain")
+
+
+def test_help_is_instant_no_heavy_imports():
+    code = ("import sys; from causal_attrib.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('pandas', 'scipy', 'sklearn', 'dowhy', 'networkx') "
+            "if m in sys.modules]\nprint('HEAVY', heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert "HEAVY []" in out.stdout
+
+
+def test_python_dash_m_and_version():
+    out = subprocess.run([sys.executable, "-m", "causal_attrib", "--version"],
+                         capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+    assert out.returncode == 0 and "causal-attrib, version" in out.stdout
