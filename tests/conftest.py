@@ -33,8 +33,9 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args: str, input: str | None = None):
-        result = self.runner.invoke(main, [str(a) for a in args], input=input,
-                                    catch_exceptions=False)
+        result = self.runner.invoke(
+            main, [str(a) for a in args], input=input, catch_exceptions=False
+        )
         if "json" in args and result.exit_code in (0, 1) and result.stdout.strip():
             self.validator.validate(json.loads(result.stdout))
         return result
@@ -47,9 +48,17 @@ def cli(validator):
 
 @pytest.fixture
 def shop_args():
-    return ["explain", "--graph", SAMPLE / "shop" / "graph.dot", "--before",
-            SAMPLE / "shop" / "before.csv", "--after", SAMPLE / "shop" / "after.csv",
-            "--target", "checkout"]
+    return [
+        "explain",
+        "--graph",
+        SAMPLE / "shop" / "graph.dot",
+        "--before",
+        SAMPLE / "shop" / "before.csv",
+        "--after",
+        SAMPLE / "shop" / "after.csv",
+        "--target",
+        "checkout",
+    ]
 
 
 needs_dowhy_data = pytest.mark.skipif(

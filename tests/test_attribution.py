@@ -42,8 +42,9 @@ def test_exact_shapley_matches_permutation_brute_force():
 
 def test_sampled_shapley_is_efficient_and_close():
     players = list(WEIGHTS)
-    approx = shapley_values(players, game, max_exact=2, n_permutations=2000,
-                            rng=np.random.default_rng(0))
+    approx = shapley_values(
+        players, game, max_exact=2, n_permutations=2000, rng=np.random.default_rng(0)
+    )
     full = game(frozenset(players)) - game(frozenset())
     assert sum(approx.values()) == pytest.approx(full, abs=1e-9)
     truth = brute_force(players, game)

@@ -60,13 +60,24 @@ def test_root_distribution_shape_change_detected():
 def test_categorical_tests():
     rng = np.random.default_rng(2)
     test = CategoricalChangeTest()
-    same = [test(LinearModels().make_basis((), {}, None, frozenset()), {}, {},
-                 rng.choice(["a", "b", "c"], 500), rng.choice(["a", "b", "c"], 500)).p_value
-            for _ in range(100)]
+    same = [
+        test(
+            LinearModels().make_basis((), {}, None, frozenset()),
+            {},
+            {},
+            rng.choice(["a", "b", "c"], 500),
+            rng.choice(["a", "b", "c"], 500),
+        ).p_value
+        for _ in range(100)
+    ]
     assert np.mean(np.array(same) < 0.05) <= 0.1
-    moved = test(LinearModels().make_basis((), {}, None, frozenset()), {}, {},
-                 rng.choice(["a", "b"], 2000, p=[0.5, 0.5]),
-                 rng.choice(["a", "b"], 2000, p=[0.6, 0.4]))
+    moved = test(
+        LinearModels().make_basis((), {}, None, frozenset()),
+        {},
+        {},
+        rng.choice(["a", "b"], 2000, p=[0.5, 0.5]),
+        rng.choice(["a", "b"], 2000, p=[0.6, 0.4]),
+    )
     assert moved.p_value < 0.01
     x_b, x_a = rng.normal(size=600), rng.normal(size=600)
     y_b = np.where(rng.random(600) < 1 / (1 + np.exp(-x_b)), "yes", "no").astype(object)

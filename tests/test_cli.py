@@ -19,8 +19,14 @@ from .conftest import SAMPLE
 def test_cli_json_equals_api_result(cli, shop_args):
     out = cli(*shop_args, "--format", "json", "--statistic", "p95", "--bootstrap", "10")
     assert out.exit_code == 0, out.stderr
-    api = explain(SAMPLE / "shop" / "graph.dot", SAMPLE / "shop" / "before.csv",
-                  SAMPLE / "shop" / "after.csv", "checkout", statistic="p95", bootstrap=10)
+    api = explain(
+        SAMPLE / "shop" / "graph.dot",
+        SAMPLE / "shop" / "before.csv",
+        SAMPLE / "shop" / "after.csv",
+        "checkout",
+        statistic="p95",
+        bootstrap=10,
+    )
     assert json.loads(out.stdout) == api.to_dict()
     assert json.loads(out.stdout)["nodes"][0]["interval_low"] is not None
 
@@ -44,9 +50,20 @@ def test_table_and_markdown(cli, shop_args):
 
 def test_fail_on_change_exit_codes(cli, shop_args, tmp_path):
     assert cli(*shop_args, "--fail-on-change").exit_code == 1
-    same = cli("explain", "--graph", SAMPLE / "shop" / "graph.dot", "--before",
-               SAMPLE / "shop" / "before.csv", "--after", SAMPLE / "shop" / "before.csv",
-               "--target", "checkout", "--fail-on-change", "--format", "json")
+    same = cli(
+        "explain",
+        "--graph",
+        SAMPLE / "shop" / "graph.dot",
+        "--before",
+        SAMPLE / "shop" / "before.csv",
+        "--after",
+        SAMPLE / "shop" / "before.csv",
+        "--target",
+        "checkout",
+        "--fail-on-change",
+        "--format",
+        "json",
+    )
     assert same.exit_code == 0
     assert json.loads(same.stdout)["changed_ancestors"] == []
 
@@ -57,9 +74,24 @@ def test_period_layout_and_stdin_graph(cli, tmp_path):
     table = tmp_path / "both.csv"
     pd.concat([before, after]).to_csv(table, index=False)
     graph = (SAMPLE / "shop" / "graph.dot").read_text()
-    out = cli("explain", "--graph", "-", "--data", table, "--period-column", "week",
-              "--before-value", "w1", "--after-value", "w2", "--target", "checkout",
-              "--format", "json", input=graph)
+    out = cli(
+        "explain",
+        "--graph",
+        "-",
+        "--data",
+        table,
+        "--period-column",
+        "week",
+        "--before-value",
+        "w1",
+        "--after-value",
+        "w2",
+        "--target",
+        "checkout",
+        "--format",
+        "json",
+        input=graph,
+    )
     assert out.exit_code == 0, out.stderr
     assert json.loads(out.stdout)["nodes"][0]["node"] == "payments_db"
 
@@ -99,11 +131,29 @@ def test_bad_input_is_one_line_and_exit_2(cli, shop_args, extra, message):
 def test_missing_columns_and_files(cli, tmp_path):
     (tmp_path / "g.dot").write_text("digraph { a -> b -> c }")
     pd.DataFrame({"a": range(10), "b": range(10)}).to_csv(tmp_path / "d.csv", index=False)
-    out = cli("explain", "-g", tmp_path / "g.dot", "-b", tmp_path / "d.csv",
-              "-a", tmp_path / "d.csv", "-t", "c")
+    out = cli(
+        "explain",
+        "-g",
+        tmp_path / "g.dot",
+        "-b",
+        tmp_path / "d.csv",
+        "-a",
+        tmp_path / "d.csv",
+        "-t",
+        "c",
+    )
     assert out.exit_code == 2 and "lacks columns for graph nodes: 'c'" in out.stderr
-    out = cli("explain", "-g", tmp_path / "missing.dot", "-b", tmp_path / "d.csv",
-              "-a", tmp_path / "d.csv", "-t", "c")
+    out = cli(
+        "explain",
+        "-g",
+        tmp_path / "missing.dot",
+        "-b",
+        tmp_path / "d.csv",
+        "-a",
+        tmp_path / "d.csv",
+        "-t",
+        "c",
+    )
     assert out.exit_code == 2 and "graph file not found" in out.stderr
     out = cli("explain", "-g", tmp_path / "g.dot", "-b", "-", "-a", "-", "-t", "c")
     assert out.exit_code == 2 and "only one of --before and --after" in out.stderr
@@ -125,9 +175,19 @@ def test_unexpected_error_exits_3_without_traceback(cli, shop_args, monkeypatch)
 
 
 def test_notes_go_to_stderr_and_quiet_silences_them(cli):
-    args = ["explain", "-g", SAMPLE / "funnel" / "graph.dagitty", "-b",
-            SAMPLE / "funnel" / "before.csv", "-a", SAMPLE / "funnel" / "after.csv",
-            "-t", "revenue", "--format", "json"]
+    args = [
+        "explain",
+        "-g",
+        SAMPLE / "funnel" / "graph.dagitty",
+        "-b",
+        SAMPLE / "funnel" / "before.csv",
+        "-a",
+        SAMPLE / "funnel" / "after.csv",
+        "-t",
+        "revenue",
+        "--format",
+        "json",
+    ]
     loud = cli(*args)
     assert "note: ignoring 1 column(s)" in loud.stderr
     json.loads(loud.stdout)  # stdout holds only the result
@@ -140,16 +200,21 @@ def test_schema_command_prints_the_shipped_schema(cli):
 
 
 def test_help_is_instant_no_heavy_imports():
-    code = ("import sys; from causal_attrib.cli import main\n"
-            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('pandas', 'scipy', 'sklearn', 'dowhy', 'networkx') "
-            "if m in sys.modules]\nprint('HEAVY', heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys; from causal_attrib.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('pandas', 'scipy', 'sklearn', 'dowhy', 'networkx') "
+        "if m in sys.modules]\nprint('HEAVY', heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in out.stdout
 
 
 def test_python_dash_m_and_version():
-    out = subprocess.run([sys.executable, "-m", "causal_attrib", "--version"],
-                         capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+    out = subprocess.run(
+        [sys.executable, "-m", "causal_attrib", "--version"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     assert out.returncode == 0 and "causal-attrib, version" in out.stdout

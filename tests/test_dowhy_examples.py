@@ -13,20 +13,33 @@ from causal_attrib.synthetic import make_scenario
 
 from .conftest import DOWHY, needs_dowhy_data
 
-MICROSERVICES = nx.DiGraph([
-    ("www", "Website"), ("Auth Service", "www"), ("API", "www"),
-    ("Customer DB", "Auth Service"), ("Customer DB", "API"), ("Product Service", "API"),
-    ("Auth Service", "API"), ("Order Service", "API"),
-    ("Shipping Cost Service", "Product Service"), ("Caching Service", "Product Service"),
-    ("Product DB", "Caching Service"), ("Customer DB", "Product Service"),
-    ("Order DB", "Order Service"),
-])
+MICROSERVICES = nx.DiGraph(
+    [
+        ("www", "Website"),
+        ("Auth Service", "www"),
+        ("API", "www"),
+        ("Customer DB", "Auth Service"),
+        ("Customer DB", "API"),
+        ("Product Service", "API"),
+        ("Auth Service", "API"),
+        ("Order Service", "API"),
+        ("Shipping Cost Service", "Product Service"),
+        ("Caching Service", "Product Service"),
+        ("Product DB", "Caching Service"),
+        ("Customer DB", "Product Service"),
+        ("Order DB", "Order Service"),
+    ]
+)
 
 
 @needs_dowhy_data
 def test_microservice_caching_service_first():
-    r = explain(MICROSERVICES, DOWHY / "rca_microservice_architecture_latencies.csv",
-                DOWHY / "rca_microservice_architecture_anomaly_1000.csv", "Website")
+    r = explain(
+        MICROSERVICES,
+        DOWHY / "rca_microservice_architecture_latencies.csv",
+        DOWHY / "rca_microservice_architecture_anomaly_1000.csv",
+        "Website",
+    )
     assert r.nodes[0].node == "Caching Service"
     assert r.nodes[0].share > 0.8  # not handed to its child, Product Service
     assert abs(r.gap) < 0.05 * abs(r.observed_change)
@@ -34,10 +47,17 @@ def test_microservice_caching_service_first():
 
 @needs_dowhy_data
 def test_supply_chain_demand_and_confirmed_top_two():
-    g = nx.DiGraph([("demand", "submitted"), ("constraint", "submitted"),
-                    ("submitted", "confirmed"), ("confirmed", "received")])
-    before, after = split_periods(read_table(DOWHY / "supply_chain_week_over_week.csv"),
-                                  "week", "w1", "w2")
+    g = nx.DiGraph(
+        [
+            ("demand", "submitted"),
+            ("constraint", "submitted"),
+            ("submitted", "confirmed"),
+            ("confirmed", "received"),
+        ]
+    )
+    before, after = split_periods(
+        read_table(DOWHY / "supply_chain_week_over_week.csv"), "week", "w1", "w2"
+    )
     r = explain(g, before, after, "received")
     assert {n.node for n in r.nodes[:2]} == {"demand", "confirmed"}
 
@@ -52,10 +72,15 @@ def test_agrees_with_dowhy_distribution_change():
             model.set_causal_mechanism(node, gcm.EmpiricalDistribution())
         else:
             model.set_causal_mechanism(
-                node, gcm.AdditiveNoiseModel(gcm.ml.create_linear_regressor()))
+                node, gcm.AdditiveNoiseModel(gcm.ml.create_linear_regressor())
+            )
     np.random.seed(0)
     theirs = gcm.distribution_change(
-        model, sc.before, sc.after, sc.target, num_samples=5000,
+        model,
+        sc.before,
+        sc.after,
+        sc.target,
+        num_samples=5000,
         difference_estimation_func=lambda old, new: np.mean(new) - np.mean(old),
         # p = 0 for every mechanism: all ancestors are players, as with attribute_to="all",
         # and DoWhy's slow kernel tests are skipped

@@ -3,8 +3,12 @@ from causal_attrib.exit_codes import InputError, exit_code_for
 
 
 def test_documented_values():
-    assert (exit_codes.OK, exit_codes.CHECK_FAILED, exit_codes.BAD_INPUT,
-            exit_codes.INTERNAL_ERROR) == (0, 1, 2, 3)
+    assert (
+        exit_codes.OK,
+        exit_codes.CHECK_FAILED,
+        exit_codes.BAD_INPUT,
+        exit_codes.INTERNAL_ERROR,
+    ) == (0, 1, 2, 3)
 
 
 def test_outcomes_map_to_codes():

@@ -27,8 +27,7 @@ def test_true_changed_node_ranks_first(shape, nonlinear, change):
     hits = 0
     for seed in range(3):
         sc = make_scenario(shape, 12, 2000, seed, change=change, nonlinear=nonlinear)
-        r = explain(sc.graph, sc.before, sc.after, sc.target, statistic=statistic,
-                    n_samples=5000)
+        r = explain(sc.graph, sc.before, sc.after, sc.target, statistic=statistic, n_samples=5000)
         hits += r.nodes[0].node == sc.changed[0]
         assert r.nodes[0].changed or r.nodes[0].node != sc.changed[0]
         assert sum(n.contribution for n in r.nodes) == pytest.approx(r.fitted_change, abs=1e-9)
@@ -80,8 +79,16 @@ def test_bootstrap_interval_covers_truth_at_the_stated_level():
     covered, reps, n = 0, 40, 400
     for rep in range(reps):  # disjoint slices of one big draw = independent small samples
         rows = slice(rep * n, (rep + 1) * n)
-        r = explain(big.graph, big.before.iloc[rows], big.after.iloc[rows], "X2",
-                    bootstrap=80, confidence=0.9, n_samples=2000, attribute_to="all")
+        r = explain(
+            big.graph,
+            big.before.iloc[rows],
+            big.after.iloc[rows],
+            "X2",
+            bootstrap=80,
+            confidence=0.9,
+            n_samples=2000,
+            attribute_to="all",
+        )
         lo, hi = {n.node: n for n in r.nodes}["X1"].interval
         covered += lo <= true_change <= hi
     # Binomial(40, 0.9): 30..40 holds with probability > 0.99; a "95 %" label on a 90 %
@@ -99,16 +106,24 @@ def test_confidence_controls_width():
 
 
 def test_quantile_statistic_on_shop_sample():
-    r = explain(SAMPLE / "shop" / "graph.dot", SAMPLE / "shop" / "before.csv",
-                SAMPLE / "shop" / "after.csv", "checkout", statistic="p95")
+    r = explain(
+        SAMPLE / "shop" / "graph.dot",
+        SAMPLE / "shop" / "before.csv",
+        SAMPLE / "shop" / "after.csv",
+        "checkout",
+        statistic="p95",
+    )
     assert r.nodes[0].node == "payments_db"
     assert r.nodes[0].share > 0.9
     assert abs(r.gap) < 0.1 * abs(r.observed_change)
 
 
 def test_categorical_nodes_and_target_on_funnel_sample():
-    args = (SAMPLE / "funnel" / "graph.dagitty", SAMPLE / "funnel" / "before.csv",
-            SAMPLE / "funnel" / "after.csv")
+    args = (
+        SAMPLE / "funnel" / "graph.dagitty",
+        SAMPLE / "funnel" / "before.csv",
+        SAMPLE / "funnel" / "after.csv",
+    )
     revenue = explain(*args, "revenue")
     assert [n.node for n in revenue.nodes[:2]] == ["converted", "channel"]
     assert revenue.nodes[0].mechanism.startswith("classifier")

@@ -10,8 +10,12 @@ import pytest
 from causal_attrib.exit_codes import InputError
 from causal_attrib.graph_io import load_graph, parse_dot
 
-EDGES = {("Customer DB", "Auth Service"), ("Auth Service", "www"), ("API", "www"),
-         ("www", "Website")}
+EDGES = {
+    ("Customer DB", "Auth Service"),
+    ("Auth Service", "www"),
+    ("API", "www"),
+    ("www", "Website"),
+}
 
 
 def write_all_formats(tmp_path):
@@ -19,13 +23,15 @@ def write_all_formats(tmp_path):
     files = {}
     files["dot"] = tmp_path / "g.dot"
     files["dot"].write_text(
-        'digraph G {\n  rankdir=LR; node [shape=box];\n'
+        "digraph G {\n  rankdir=LR; node [shape=box];\n"
         '  "Customer DB" -> "Auth Service" -> www [color=red];\n'
-        '  API -> www; // comment\n  www -> Website;\n}\n')
+        "  API -> www; // comment\n  www -> Website;\n}\n"
+    )
     files["dagitty"] = tmp_path / "g.dagitty"
     files["dagitty"].write_text(
         'dag {\n"Customer DB" [exposure]\n"Customer DB" -> "Auth Service"\n'
-        'www <- "Auth Service"\nAPI -> www -> Website\n}\n')
+        'www <- "Auth Service"\nAPI -> www -> Website\n}\n'
+    )
     files["gml"] = tmp_path / "g.gml"
     nx.write_gml(g, files["gml"])
     files["graphml"] = tmp_path / "g.graphml"
@@ -113,8 +119,10 @@ def test_missing_file_and_directory(tmp_path):
 
 
 def test_dot_quoting_and_subgraphs():
-    g = parse_dot('digraph { "a \\"quoted\\" name" -> "ünï cødé"; {x y} -> z; subgraph s { p -> q } }')
-    assert ("a \"quoted\" name", "ünï cødé") in g.edges
+    g = parse_dot(
+        'digraph { "a \\"quoted\\" name" -> "ünï cødé"; {x y} -> z; subgraph s { p -> q } }'
+    )
+    assert ('a "quoted" name', "ünï cødé") in g.edges
     assert {("x", "z"), ("y", "z"), ("p", "q")} <= set(g.edges)
 
 
