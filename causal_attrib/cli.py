@@ -220,6 +220,10 @@ def explain(**opts) -> int:
 
 def _periods(opts: dict, read_table, split_periods):
     """Read the before/after tables from either layout, rejecting mixed or partial use."""
+    stdin_users = [o for o in ("graph", "before", "after", "data") if opts[o] == "-"]
+    if len(stdin_users) > 1:
+        names = " and ".join(f"--{o}" for o in stdin_users)
+        raise InputError(f"only one input can read stdin ('-'), but {names} both ask to")
     pair = opts["before"] is not None or opts["after"] is not None
     single = opts["data"] is not None
     period = [opts["period_column"], opts["before_value"], opts["after_value"]]
@@ -234,8 +238,6 @@ def _periods(opts: dict, read_table, split_periods):
         raise InputError("--period-column and its values go with --data, not --before/--after")
     if opts["before"] is None or opts["after"] is None:
         raise InputError("give both --before and --after (or --data with --period-column)")
-    if opts["before"] == "-" and opts["after"] == "-":
-        raise InputError("only one of --before and --after can read stdin ('-')")
     return read_table(opts["before"], "--before"), read_table(opts["after"], "--after")
 
 

@@ -56,6 +56,7 @@ dag {
 
 def shop(rng: np.random.Generator, n: int, changed: bool) -> pd.DataFrame:
     """Latencies in ms; ``changed`` switches payments_db to its slower mechanism."""
+
     def gamma(mean: float, shape: float) -> np.ndarray:
         return rng.gamma(shape, mean / shape, n)
 

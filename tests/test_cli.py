@@ -156,7 +156,23 @@ def test_missing_columns_and_files(cli, tmp_path):
     )
     assert out.exit_code == 2 and "graph file not found" in out.stderr
     out = cli("explain", "-g", tmp_path / "g.dot", "-b", "-", "-a", "-", "-t", "c")
-    assert out.exit_code == 2 and "only one of --before and --after" in out.stderr
+    assert out.exit_code == 2 and "only one input can read stdin" in out.stderr
+    out = cli("explain", "-g", "-", "-b", "-", "-a", tmp_path / "d.csv", "-t", "c")
+    assert out.exit_code == 2 and "--graph and --before" in out.stderr
+
+
+def test_data_from_stdin(cli, shop_args):
+    args = list(shop_args)
+    args[args.index("--before") + 1] = "-"
+    csv_text = (SAMPLE / "shop" / "before.csv").read_text()
+    out = cli(*args, "--format", "json", input=csv_text)
+    assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout) == json.loads(cli(*shop_args, "--format", "json").stdout)
+
+
+def test_subcommand_help(cli):
+    out = cli("explain", "-h")
+    assert out.exit_code == 0 and "--fail-on-change" in out.stdout
 
 
 def test_unexpected_error_exits_3_without_traceback(cli, shop_args, monkeypatch):
