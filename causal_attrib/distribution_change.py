@@ -331,21 +331,28 @@ def explain(
         old = fit_mechanism(basis, pdata_b, y_b, is_cat)
         result = tests[is_cat](basis, pdata_b, pdata_a, y_b, y_a)
         fits[node] = _NodeFit(basis, old, result)
-    p_values = [fits[n].test.p_value if np.isfinite(fits[n].test.p_value) else 1.0 for n in order]
-    q_values = dict(zip(order, benjamini_hochberg(p_values), strict=True))
+    p_values = {
+        n: fits[n].test.p_value if np.isfinite(fits[n].test.p_value) else 1.0 for n in order
+    }
+    q_values = dict(zip(order, benjamini_hochberg(list(p_values.values())), strict=True))
     changed = {n: bool(q_values[n] <= alpha) for n in order}
 
     relevant = nx.ancestors(g, target) | {target}
     players = [n for n in order if n in relevant and (changed[n] or attribute_to == "all")]
 
-    def build(before_cols, after_cols) -> InterventionModel:
+    def build(before_cols, after_cols, refit_old: bool = True) -> InterventionModel:
+        """The intervention game on these rows (bootstrap resamples refit the old side too)."""
         old, new = {}, {}
         for node in order:
             if node not in relevant:
                 continue
             basis, is_cat = fits[node].basis, node in prepared.categorical
             pdata = {p: before_cols[p] for p in basis.parents}
-            old[node] = fit_mechanism(basis, pdata, before_cols[node], is_cat)
+            old[node] = (
+                fit_mechanism(basis, pdata, before_cols[node], is_cat)
+                if refit_old
+                else fits[node].old
+            )
             if node in players:
                 pdata = {p: after_cols[p] for p in basis.parents}
                 new[node] = fit_mechanism(basis, pdata, after_cols[node], is_cat)
@@ -356,16 +363,20 @@ def explain(
     shapley_seed, boot_seed = rng.integers(0, 2**63, size=2)
 
     say(f"attributing the change to {len(players)} changed mechanism(s)")
-    game = build(before_cols, after_cols)
+
+    def attribute(game: InterventionModel) -> dict[str, float]:
+        return shapley_values(
+            players,
+            game.value,
+            max_exact=max_exact_players,
+            n_permutations=n_permutations,
+            rng=np.random.default_rng(shapley_seed),  # same orderings in every resample
+        )
+
+    game = build(before_cols, after_cols, refit_old=False)
     fitted_before = game.value(frozenset())
     fitted_after = game.value(frozenset(players))
-    phi = shapley_values(
-        players,
-        game.value,
-        max_exact=max_exact_players,
-        n_permutations=n_permutations,
-        rng=np.random.default_rng(shapley_seed),
-    )
+    phi = attribute(game)
 
     intervals: dict[str, tuple[float, float]] = {}
     change_interval = None
@@ -380,13 +391,7 @@ def explain(
             bcols = {k: v[ib] for k, v in before_cols.items()}
             acols = {k: v[ia] for k, v in after_cols.items()}
             boot_game = build(bcols, acols)
-            boot_phi = shapley_values(
-                players,
-                boot_game.value,
-                max_exact=max_exact_players,
-                n_permutations=n_permutations,
-                rng=np.random.default_rng(shapley_seed),
-            )
+            boot_phi = attribute(boot_game)
             for p in players:
                 samples[p].append(boot_phi[p])
             changes.append(boot_game.value(frozenset(players)) - boot_game.value(frozenset()))
@@ -403,7 +408,7 @@ def explain(
                 node=node,
                 contribution=contribution,
                 changed=changed[node],
-                p_value=p_values[order.index(node)],
+                p_value=p_values[node],
                 q_value=float(q_values[node]),
                 mechanism=fits[node].old.label,
                 ancestor=node in relevant,
@@ -415,8 +420,7 @@ def explain(
     nodes.sort(key=lambda n: (-abs(_num(n.contribution)), n.q_value, n.node))
 
     notes = list(prepared.notes)
-    unflagged_target_change = not players
-    if unflagged_target_change:
+    if not players:
         notes.append(
             f"no mechanism upstream of {target!r} changed at alpha={alpha}; "
             "the observed change is within what chance allows"
