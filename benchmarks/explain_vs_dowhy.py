@@ -125,23 +125,9 @@ def main() -> None:
         if DOWHY_DATA.is_dir():
             import pandas as pd
 
-            g = nx.DiGraph(
-                [
-                    ("www", "Website"),
-                    ("Auth Service", "www"),
-                    ("API", "www"),
-                    ("Customer DB", "Auth Service"),
-                    ("Customer DB", "API"),
-                    ("Product Service", "API"),
-                    ("Auth Service", "API"),
-                    ("Order Service", "API"),
-                    ("Shipping Cost Service", "Product Service"),
-                    ("Caching Service", "Product Service"),
-                    ("Product DB", "Caching Service"),
-                    ("Customer DB", "Product Service"),
-                    ("Order DB", "Order Service"),
-                ]
-            )
+            from causal_attrib.graph_io import load_graph
+
+            g = load_graph(ROOT / "tests" / "graphs" / "dowhy_microservice.dot")
             g = nx.relabel_nodes(g, lambda n: n.replace(" ", "_"))
             b = pd.read_csv(DOWHY_DATA / "rca_microservice_architecture_latencies.csv")
             a = pd.read_csv(DOWHY_DATA / "rca_microservice_architecture_anomaly_1000.csv")

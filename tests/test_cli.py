@@ -50,20 +50,9 @@ def test_table_and_markdown(cli, shop_args):
 
 def test_fail_on_change_exit_codes(cli, shop_args, tmp_path):
     assert cli(*shop_args, "--fail-on-change").exit_code == 1
-    same = cli(
-        "explain",
-        "--graph",
-        SAMPLE / "shop" / "graph.dot",
-        "--before",
-        SAMPLE / "shop" / "before.csv",
-        "--after",
-        SAMPLE / "shop" / "before.csv",
-        "--target",
-        "checkout",
-        "--fail-on-change",
-        "--format",
-        "json",
-    )
+    args = list(shop_args)
+    args[args.index("--after") + 1] = SAMPLE / "shop" / "before.csv"  # nothing changed
+    same = cli(*args, "--fail-on-change", "--format", "json")
     assert same.exit_code == 0
     assert json.loads(same.stdout)["changed_ancestors"] == []
 
