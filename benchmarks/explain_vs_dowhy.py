@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -47,14 +46,26 @@ print(json.dumps(sorted(((str(k), float(v)) for k, v in res.items()), key=lambda
 """
 
 
+MEASURE = (
+    "import resource, subprocess, sys\n"
+    "out = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "sys.stdout.write(out.stdout)\n"
+    "sys.stderr.write(out.stderr)\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(out.returncode)\n"
+)
+
+
 def run(cmd: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MB of the child, stdout."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall seconds and peak RSS (MB) of one process, measured by a fresh wrapper process
+    whose only child it is, and the process's stdout."""
     start = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True)
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024.0, out.stdout
+    if out.returncode != 0:
+        raise RuntimeError(f"{cmd[:4]} failed: {out.stderr.strip()[-500:]}")
+    peak_kb = float(out.stderr.strip().splitlines()[-1])
+    return wall, peak_kb / 1024.0, out.stdout
 
 
 def ours(graph: Path, before: Path, after: Path, target: str) -> tuple[float, float, list[str]]:
@@ -157,7 +168,7 @@ def main() -> None:
             f"median speed-up vs DoWhy {mode}: {statistics.median(ratios):.1f}x "
             f"(over {len(ratios)} cases)"
         )
-    print("peak memory is the max RSS of any child so far (resource.RUSAGE_CHILDREN).")
+    print("wall = process start to output; peak memory = max RSS of that process alone.")
 
 
 if __name__ == "__main__":
