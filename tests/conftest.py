@@ -36,6 +36,8 @@ class Cli:
         result = self.runner.invoke(
             main, [str(a) for a in args], input=input, catch_exceptions=False
         )
+        # the promise to users: no traceback ever reaches them unless they ask with --debug
+        assert "--debug" in args or "Traceback" not in result.stderr, result.stderr
         if "json" in args and result.exit_code in (0, 1) and result.stdout.strip():
             self.validator.validate(json.loads(result.stdout))
         return result

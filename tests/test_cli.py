@@ -9,11 +9,10 @@ import sys
 
 import pandas as pd
 import pytest
+from conftest import SAMPLE
 
 from causal_attrib import explain
 from causal_attrib.schemas import load_schema
-
-from .conftest import SAMPLE
 
 
 def test_cli_json_equals_api_result(cli, shop_args):

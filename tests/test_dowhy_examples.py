@@ -6,12 +6,11 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
+from conftest import DOWHY, needs_dowhy_data
 
 from causal_attrib import explain
 from causal_attrib.data_io import read_table, split_periods
 from causal_attrib.synthetic import make_scenario
-
-from .conftest import DOWHY, needs_dowhy_data
 
 MICROSERVICES = nx.DiGraph(
     [

@@ -6,12 +6,11 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SAMPLE
 
 from causal_attrib import explain
 from causal_attrib.exit_codes import InputError
 from causal_attrib.synthetic import make_scenario
-
-from .conftest import SAMPLE
 
 CASES = [
     (shape, nonlinear, change)
