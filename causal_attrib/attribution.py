@@ -133,7 +133,7 @@ class InterventionModel:
         if cached is not None:
             return cached
         data = {p: self._simulate(p, coalition) for p in self.parents[node]}
-        mech = self.new[node] if node in key[1] and node in self.players else self.old[node]
+        mech = self.new[node] if node in key[1] else self.old[node]  # key[1] holds players only
         values = mech.sample(data, self.uniforms[node])
         if node != self.target:
             self._cache[key] = values

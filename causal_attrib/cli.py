@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .exit_codes import BAD_INPUT, CausalAttribError, InputError, exit_code_for
+from .exit_codes import CausalAttribError, InputError, exit_code_for
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -248,13 +248,3 @@ def schema(name: str) -> None:
     from .schemas import schema_text
 
     click.echo(schema_text(name), nl=False)
-
-
-def _entry() -> None:  # pragma: no cover - thin wrapper used by python -m
-    main(prog_name="causal-attrib")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    _entry()
-
-__all__ = ["main", "BAD_INPUT"]
