@@ -73,13 +73,13 @@ class ResidualChangeTest:
         # Feasible weighted least squares: noise whose scale follows the parents would make
         # plain F-tests over-reject when the parents' distribution moves.
         weight = 1.0 / _scale_function(design, np.abs(resid))
-        _, _, resid = _rss(design * weight[:, None], y * weight)
-        n_b = len(y_before)
-        wb, wa = weight[:n_b, None], weight[n_b:, None]
+        xw, yw = design * weight[:, None], y * weight
+        _, _, resid = _rss(xw, yw)
         abs_r = np.abs(resid)  # already on the standardised scale
+        n_b = len(y_before)
         parts = {
-            "mean": _chow_p(xb * wb, xa * wa, y_before * wb[:, 0], y_after * wa[:, 0]),
-            "scale": _chow_p(xb * wb, xa * wa, abs_r[:n_b], abs_r[n_b:]),
+            "mean": _chow_p(xw[:n_b], xw[n_b:], yw[:n_b], yw[n_b:]),
+            "scale": _chow_p(xw[:n_b], xw[n_b:], abs_r[:n_b], abs_r[n_b:]),
         }
         if not basis.parents:
             parts["shape"] = _ks_p(y_before, y_after)

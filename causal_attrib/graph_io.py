@@ -57,12 +57,7 @@ def load_graph(source: str | Path | nx.DiGraph, graph_format: str | None = None)
         When the file cannot be read or parsed, or the graph is not a non-empty DAG.
     """
     if isinstance(source, nx.Graph):
-        if not source.is_directed():
-            raise InputError("the graph is undirected: a causal graph needs directed edges")
-        graph = nx.DiGraph()
-        graph.add_nodes_from(str(n) for n in source.nodes)
-        graph.add_edges_from((str(u), str(v)) for u, v in source.edges)
-        return validate_dag(graph)
+        return validate_dag(_directed_copy(source, "networkx"))
     name = str(source)
     text = _read_text(name)
     fmt = graph_format or _format_from_name(name) or _sniff(text)

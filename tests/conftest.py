@@ -16,6 +16,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 SHARED = ROOT.parent / "shared" / "data"
 DOWHY = SHARED / "dowhy_examples"
+SHOP = (
+    SAMPLE / "shop" / "graph.dot",
+    SAMPLE / "shop" / "before.csv",
+    SAMPLE / "shop" / "after.csv",
+)
 
 
 @pytest.fixture(scope="session")
@@ -50,14 +55,15 @@ def cli(validator):
 
 @pytest.fixture
 def shop_args():
+    graph, before, after = SHOP
     return [
         "explain",
         "--graph",
-        SAMPLE / "shop" / "graph.dot",
+        graph,
         "--before",
-        SAMPLE / "shop" / "before.csv",
+        before,
         "--after",
-        SAMPLE / "shop" / "after.csv",
+        after,
         "--target",
         "checkout",
     ]

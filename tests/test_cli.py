@@ -9,7 +9,7 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import SAMPLE
+from conftest import SAMPLE, SHOP
 
 from causal_attrib import explain
 from causal_attrib.schemas import load_schema
@@ -19,9 +19,7 @@ def test_cli_json_equals_api_result(cli, shop_args):
     out = cli(*shop_args, "--format", "json", "--statistic", "p95", "--bootstrap", "10")
     assert out.exit_code == 0, out.stderr
     api = explain(
-        SAMPLE / "shop" / "graph.dot",
-        SAMPLE / "shop" / "before.csv",
-        SAMPLE / "shop" / "after.csv",
+        *SHOP,
         "checkout",
         statistic="p95",
         bootstrap=10,
@@ -119,29 +117,13 @@ def test_bad_input_is_one_line_and_exit_2(cli, shop_args, extra, message):
 def test_missing_columns_and_files(cli, tmp_path):
     (tmp_path / "g.dot").write_text("digraph { a -> b -> c }")
     pd.DataFrame({"a": range(10), "b": range(10)}).to_csv(tmp_path / "d.csv", index=False)
-    out = cli(
-        "explain",
-        "-g",
-        tmp_path / "g.dot",
-        "-b",
-        tmp_path / "d.csv",
-        "-a",
-        tmp_path / "d.csv",
-        "-t",
-        "c",
-    )
+
+    def run(graph, data):
+        return cli("explain", "-g", graph, "-b", data, "-a", tmp_path / "d.csv", "-t", "c")
+
+    out = run(tmp_path / "g.dot", tmp_path / "d.csv")
     assert out.exit_code == 2 and "lacks columns for graph nodes: 'c'" in out.stderr
-    out = cli(
-        "explain",
-        "-g",
-        tmp_path / "missing.dot",
-        "-b",
-        tmp_path / "d.csv",
-        "-a",
-        tmp_path / "d.csv",
-        "-t",
-        "c",
-    )
+    out = run(tmp_path / "missing.dot", tmp_path / "d.csv")
     assert out.exit_code == 2 and "graph file not found" in out.stderr
     out = cli("explain", "-g", tmp_path / "g.dot", "-b", "-", "-a", "-", "-t", "c")
     assert out.exit_code == 2 and "only one input can read stdin" in out.stderr

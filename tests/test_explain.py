@@ -6,7 +6,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SAMPLE
+from conftest import SAMPLE, SHOP
 
 from causal_attrib import explain
 from causal_attrib.exit_codes import InputError
@@ -106,9 +106,7 @@ def test_confidence_controls_width():
 
 def test_quantile_statistic_on_shop_sample():
     r = explain(
-        SAMPLE / "shop" / "graph.dot",
-        SAMPLE / "shop" / "before.csv",
-        SAMPLE / "shop" / "after.csv",
+        *SHOP,
         "checkout",
         statistic="p95",
     )
