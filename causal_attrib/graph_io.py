@@ -332,7 +332,7 @@ class _DotParser:
         self.tokens = tokens
         self.i = 0
         self.graph = nx.DiGraph()
-        self.depth = 0
+        self.mentioned: list[list[str]] = []  # one list per open subgraph, innermost last
 
     def peek(self, k: int = 0) -> str | None:
         j = self.i + k
@@ -420,19 +420,19 @@ class _DotParser:
             if self.peek() == "id":
                 self.i += 1
         if self.peek() == "{":
-            self.depth += 1
-            if self.depth > 100:
+            if len(self.mentioned) >= 100:
                 raise InputError(f"line {self.line()}: subgraphs nested more than 100 deep")
             self.i += 1
-            before = set(self.graph.nodes)
+            self.mentioned.append([])
             self.statements()
             self.expect("}")
-            self.depth -= 1
-            return [n for n in self.graph.nodes if n not in before] or []
+            return list(dict.fromkeys(self.mentioned.pop()))  # every node named inside
         name = self.expect("id")
         if self.peek() == ":":  # port, ignored
             self.i += 2
         self.graph.add_node(name)
+        for names in self.mentioned:
+            names.append(name)
         return [name]
 
     def attributes(self) -> None:

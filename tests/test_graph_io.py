@@ -126,6 +126,12 @@ def test_dot_quoting_and_subgraphs():
     assert {("x", "z"), ("y", "z"), ("p", "q")} <= set(g.edges)
 
 
+def test_subgraph_operand_includes_nodes_seen_before():
+    """`{a b} -> c` means a -> c too, even when `a` appeared earlier in the file."""
+    g = parse_dot("digraph { x -> a; {a b} -> c; d -> {a c} }")
+    assert set(g.edges) == {("x", "a"), ("a", "c"), ("b", "c"), ("d", "a"), ("d", "c")}
+
+
 def test_undirected_networkx_graph_rejected():
     with pytest.raises(InputError, match="undirected"):
         load_graph(nx.Graph([("a", "b")]))
