@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .exit_codes import InputError
-from .graph_io import describe_nodes
+from .graph_io import describe_nodes, project_out
 
 TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl")
 _EXTENSIONS = {
@@ -243,6 +243,141 @@ def prepare_data(
     return PreparedData(out["before"], out["after"], frozenset(cat_nodes), tuple(notes))
 
 
+@dataclass(frozen=True)
+class AnomalyData:
+    """Reference and anomalous rows matched to the graph, gaps kept as NaN (None if text).
+
+    Attributes
+    ----------
+    graph
+        The graph with never-measured nodes projected out (their parents wired to their
+        children, so causal paths survive).
+    reference, anomalies
+        Frames with exactly ``graph``'s nodes as columns; float for continuous nodes, object
+        for categorical ones. A node the anomalous rows do not measure is all missing.
+    categorical
+        Names of the categorical nodes.
+    labels
+        One label per anomalous row (the ``id_column`` value, or the 1-based row number).
+    notes
+        Things the user should know (projected nodes, gaps, ignored columns), for stderr.
+    """
+
+    graph: nx.DiGraph
+    reference: pd.DataFrame
+    anomalies: pd.DataFrame
+    categorical: frozenset[str]
+    labels: tuple[str, ...]
+    notes: tuple[str, ...] = field(default=())
+
+
+def prepare_anomaly_data(
+    graph: nx.DiGraph,
+    reference: pd.DataFrame,
+    anomalies: pd.DataFrame,
+    target: str,
+    categorical: Iterable[str] = (),
+    id_column: str | None = None,
+    min_rows: int = 10,
+) -> AnomalyData:
+    """Match monitoring-style tables to the graph, where gaps are normal rather than errors.
+
+    A node the reference never measures cannot get a mechanism, so it is projected out of
+    the graph; gaps elsewhere stay missing and are handled by the analysis (and reported).
+    The target must be measured in the reference, with at least ``min_rows`` values.
+    """
+    notes: list[str] = []
+    nodes = list(graph.nodes)
+    declared = set(categorical)
+    unknown = sorted(declared - set(nodes))
+    if unknown:
+        raise InputError(
+            f"--categorical names columns that are not graph nodes: {describe_nodes(unknown)}"
+        )
+    if id_column is not None and id_column not in anomalies.columns:
+        raise InputError(f"--id-column {id_column!r} is not a column of the anomalies table")
+    labels = tuple(
+        str(v) for v in (anomalies[id_column] if id_column else range(1, len(anomalies) + 1))
+    )
+    if target not in reference.columns or reference[target].isna().all():
+        raise InputError(f"the reference data does not measure the target {target!r}")
+    unmeasured = [n for n in nodes if n not in reference.columns or reference[n].notna().sum() < 2]
+    if unmeasured:
+        graph = project_out(graph, unmeasured)
+        nodes = list(graph.nodes)
+        notes.append(
+            f"{len(unmeasured)} node(s) have (almost) no values in the reference data and were "
+            f"bypassed (parents wired to children): {describe_nodes(unmeasured)}"
+        )
+    absent = [n for n in nodes if n not in anomalies.columns]
+    if target in absent:
+        raise InputError(f"the anomalies table has no column for the target {target!r}")
+    if absent:
+        notes.append(
+            f"{len(absent)} node(s) are not measured in the anomalous rows and cannot be "
+            f"named as root causes: {describe_nodes(absent)}"
+        )
+    extra = sorted(set(anomalies.columns) - set(nodes) - set(unmeasured) - {id_column})
+    if extra:
+        notes.append(
+            f"ignoring {len(extra)} anomaly column(s) that are not graph nodes: "
+            f"{describe_nodes(extra)}"
+        )
+    ref = reference.reindex(columns=nodes).reset_index(drop=True)
+    ano = anomalies.reindex(columns=nodes).reset_index(drop=True)
+    cat_nodes = set(declared) & set(nodes)
+    for node in nodes:
+        if node in declared:
+            continue
+        kinds = {_kind(ref[node].dropna()), _kind(ano[node].dropna())}
+        if "text" in kinds or "bool" in kinds:
+            junk = _numeric_junk(ref[node], ano[node], node, ("reference", "anomalies"))
+            if junk is not None:
+                raise InputError(junk)
+            cat_nodes.add(node)
+    typed = {}
+    for name, frame in (("reference", ref), ("anomalies", ano)):
+        cols = {}
+        for node in nodes:
+            col = frame[node]
+            if node in cat_nodes:
+                cols[node] = np.array([None if pd.isna(v) else str(v) for v in col], dtype=object)
+            else:
+                values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+                bad = np.isinf(values)
+                if bad.any():
+                    row = int(np.flatnonzero(bad)[0]) + 1
+                    raise InputError(
+                        f"the {name} data has an infinite value in {node!r} at data row {row}"
+                    )
+                cols[node] = values
+        typed[name] = pd.DataFrame(cols, columns=nodes)
+    n_target = int(typed["reference"][target].notna().sum())
+    if n_target < min_rows:
+        raise InputError(
+            f"the reference data has {n_target} value(s) of the target {target!r}; at least "
+            f"{min_rows} normal rows are needed to tell an anomaly from noise"
+        )
+    if len(typed["anomalies"]) == 0:
+        raise InputError("the anomalies table has no rows")
+    gaps = typed["reference"].isna().sum()
+    gaps = gaps[gaps > 0]
+    if len(gaps):
+        notes.append(
+            f"the reference data has gaps in {len(gaps)} node(s) ({int(gaps.sum())} cells); "
+            "each mechanism is fitted on the rows that measure its node, with missing parent "
+            "values filled by the parent's median (most common level)"
+        )
+    return AnomalyData(
+        graph,
+        typed["reference"],
+        typed["anomalies"],
+        frozenset(cat_nodes),
+        labels,
+        tuple(notes),
+    )
+
+
 def _kind(col: pd.Series) -> str:
     if pd.api.types.is_bool_dtype(col):
         return "bool"
@@ -251,9 +386,11 @@ def _kind(col: pd.Series) -> str:
     return "text"
 
 
-def _numeric_junk(before: pd.Series, after: pd.Series, node: str) -> str | None:
+def _numeric_junk(
+    before: pd.Series, after: pd.Series, node: str, names: tuple[str, str] = ("before", "after")
+) -> str | None:
     """If a column is mostly numbers with a few junk cells, name the first bad cell."""
-    for name, col in (("before", before), ("after", after)):
+    for name, col in zip(names, (before, after), strict=True):
         if _kind(col) != "text":
             continue
         present = col.dropna()

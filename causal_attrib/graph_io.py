@@ -36,7 +36,9 @@ _EDGE_COLUMNS = (("cause", "effect"), ("source", "target"), ("from", "to"), ("pa
 MAX_GRAPH_BYTES = 50_000_000
 
 
-def load_graph(source: str | Path | nx.DiGraph, graph_format: str | None = None) -> nx.DiGraph:
+def load_graph(
+    source: str | Path | nx.DiGraph, graph_format: str | None = None, reverse: bool = False
+) -> nx.DiGraph:
     """Read a causal DAG from a file (``"-"`` for stdin) or accept a ``networkx.DiGraph``.
 
     Parameters
@@ -45,6 +47,9 @@ def load_graph(source: str | Path | nx.DiGraph, graph_format: str | None = None)
         Path, ``"-"`` for standard input, or an existing ``networkx.DiGraph``.
     graph_format
         One of :data:`GRAPH_FORMATS`; by default taken from the extension or sniffed.
+    reverse
+        Flip every edge. Call graphs point from caller to callee, while latency and errors
+        flow from callee to caller, so a call graph is the causal graph reversed.
 
     Returns
     -------
@@ -57,7 +62,8 @@ def load_graph(source: str | Path | nx.DiGraph, graph_format: str | None = None)
         When the file cannot be read or parsed, or the graph is not a non-empty DAG.
     """
     if isinstance(source, nx.Graph):
-        return validate_dag(_directed_copy(source, "networkx"))
+        graph = _directed_copy(source, "networkx")
+        return validate_dag(graph.reverse(copy=True) if reverse else graph)
     name = str(source)
     text = _read_text(name)
     fmt = graph_format or _format_from_name(name) or _sniff(text)
@@ -82,7 +88,21 @@ def load_graph(source: str | Path | nx.DiGraph, graph_format: str | None = None)
         raise InputError(f"{_label(name)}: {exc}") from None
     except Exception as exc:  # third-party parsers raise many types; all mean "malformed"
         raise InputError(f"{_label(name)}: not a valid {fmt} graph ({_first_line(exc)})") from None
-    return validate_dag(graph)
+    return validate_dag(graph.reverse(copy=True) if reverse else graph)
+
+
+def project_out(graph: nx.DiGraph, nodes: Iterable[str]) -> nx.DiGraph:
+    """Remove ``nodes``, wiring each one's parents to its children.
+
+    This keeps every causal path between the remaining nodes (a node that is never measured
+    still transmits effects), so ancestors stay ancestors.
+    """
+    out = graph.copy()
+    for node in nodes:
+        parents, children = list(out.predecessors(node)), list(out.successors(node))
+        out.add_edges_from((p, c) for p in parents for c in children)
+        out.remove_node(node)
+    return out
 
 
 def validate_dag(graph: nx.DiGraph) -> nx.DiGraph:

@@ -59,6 +59,31 @@ class Basis:
                 columns.extend(np.maximum(0.0, x - k) for k in self.knots.get(p, ()))
         return np.column_stack(columns)
 
+    def slices(self) -> dict[str, slice]:
+        """Which coefficients belong to each parent (the basis is additive per parent)."""
+        out, j = {}, 1
+        for p in self.parents:
+            width = len(self.levels[p]) - 1 if p in self.levels else 1 + len(self.knots.get(p, ()))
+            out[p] = slice(j, j + width)
+            j += width
+        return out
+
+    def term(self, parent: str, x: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        """One parent's additive part of the prediction; ``coef`` is that parent's slice.
+
+        Simulations that change one parent at a time update only this term instead of
+        rebuilding the whole design matrix.
+        """
+        if parent in self.levels:
+            out = np.zeros(len(x))
+            for c, level in zip(coef, self.levels[parent][1:], strict=True):
+                out += c * (x == level)
+            return out
+        out = coef[0] * x
+        for c, k in zip(coef[1:], self.knots.get(parent, ()), strict=True):
+            out += c * np.maximum(x - k, 0.0)
+        return out
+
 
 def _n_rows(data: Data) -> int:
     return len(next(iter(data.values()))) if data else 0
