@@ -1,7 +1,9 @@
 """causal-attrib: explain why a metric changed, with a causal graph instead of a hunch.
 
-The main entry point is :func:`explain`; loaders (:func:`load_graph`, :func:`read_table`)
-and strategies (model families, change tests, statistics) are importable for notebooks.
+The main entry points are :func:`explain` (why a statistic changed between two periods)
+and :func:`attribute_anomalies` (which node caused these anomalous rows); loaders
+(:func:`load_graph`, :func:`read_table`) and strategies (model families, change tests,
+statistics) are importable for notebooks.
 Heavy modules load on first use, so importing the package (and ``--help``) stays fast.
 """
 
@@ -15,6 +17,9 @@ _LAZY = {
     "explain": "causal_attrib.distribution_change",
     "ExplainResult": "causal_attrib.distribution_change",
     "NodeResult": "causal_attrib.distribution_change",
+    "attribute_anomalies": "causal_attrib.anomalies",
+    "AnomalyResult": "causal_attrib.anomalies",
+    "TailScorer": "causal_attrib.anomalies",
     "load_graph": "causal_attrib.graph_io",
     "read_table": "causal_attrib.data_io",
     "split_periods": "causal_attrib.data_io",

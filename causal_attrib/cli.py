@@ -121,13 +121,30 @@ def main() -> None:
     """Explain why a metric changed, with a causal graph instead of a hunch."""
 
 
+def graph_options(func: Callable) -> Callable:
+    """The graph options every analysis command shares."""
+    options = [
+        click.option("--graph", "-g", required=True, help="Causal DAG file ('-' for stdin)."),
+        click.option(
+            "--graph-format",
+            type=click.Choice(
+                ["dot", "dagitty", "gml", "graphml", "json", "edgelist", "adjacency"]
+            ),
+            help="Graph format (default: from the extension, else sniffed).",
+        ),
+        click.option(
+            "--reverse",
+            is_flag=True,
+            help="Flip every edge (a call graph caller->callee is the causal graph reversed).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @main.command(context_settings=CONTEXT)
-@click.option("--graph", "-g", required=True, help="Causal DAG file ('-' for stdin).")
-@click.option(
-    "--graph-format",
-    type=click.Choice(["dot", "dagitty", "gml", "graphml", "json", "edgelist", "adjacency"]),
-    help="Graph format (default: from the extension, else sniffed).",
-)
+@graph_options
 @click.option("--before", "-b", help="Data of the earlier period (CSV, TSV, Parquet, JSONL).")
 @click.option("--after", "-a", help="Data of the later period.")
 @click.option("--data", "-d", help="One table holding both periods (with --period-column).")
@@ -193,7 +210,7 @@ def explain(**opts) -> int:
     from .reports import render
 
     before, after = _periods(opts, read_table, split_periods)
-    graph = load_graph(opts["graph"], opts["graph_format"])
+    graph = load_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"])
     result = run_explain(
         graph,
         before,
@@ -242,7 +259,112 @@ def _periods(opts: dict, read_table, split_periods):
 
 
 @main.command(context_settings=CONTEXT)
-@click.argument("name", default="explain", type=click.Choice(["explain"]))
+@graph_options
+@click.option("--reference", "-r", required=True, help="Rows from normal operation.")
+@click.option(
+    "--anomalies", "-a", required=True, help="Anomalous row(s): one outlier or an incident window."
+)
+@click.option("--target", "-t", required=True, help="Node whose anomaly to explain.")
+@click.option(
+    "--threshold",
+    type=float,
+    default=3.0,
+    show_default=True,
+    help="Family-wise anomaly threshold: a row is anomalous from THRESHOLD + ln(rows).",
+)
+@click.option(
+    "--direction",
+    type=click.Choice(["both", "high", "low"]),
+    default="both",
+    show_default=True,
+    help="Which deviations of the target count (e.g. high latency, low availability).",
+)
+@click.option(
+    "--fit-on",
+    type=click.Choice(["both", "reference"]),
+    default="both",
+    show_default=True,
+    help="Fit mechanisms on reference and anomalous rows, or on the reference only.",
+)
+@click.option(
+    "--attribute",
+    type=click.Choice(["anomalous", "all"]),
+    default="anomalous",
+    show_default=True,
+    help="Attribute only rows whose target is anomalous, or every row.",
+)
+@click.option(
+    "--categorical",
+    "-c",
+    multiple=True,
+    help="Treat this numeric column as categorical (repeatable).",
+)
+@click.option("--id-column", help="Column of --anomalies that labels its rows (e.g. a time).")
+@click.option(
+    "--samples", type=int, default=2000, show_default=True, help="Monte Carlo draws per coalition."
+)
+@click.option(
+    "--permutations",
+    type=int,
+    default=120,
+    show_default=True,
+    help="Orderings averaged for the Shapley values (exact when fewer exist).",
+)
+@click.option("--top", type=int, default=10, show_default=True, help="Causes shown in tables.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--fail-on-anomaly",
+    is_flag=True,
+    help="Exit 1 if the target is anomalous in any row.",
+)
+@output_options
+@run_command
+def anomaly(**opts) -> int:
+    """Find the root causes of anomalous values of TARGET, row by row and over the window.
+
+    \b
+    Example:
+      causal-attrib anomaly --graph services.dot --reference normal.csv \\
+          --anomalies incident.csv --target PetSite
+    """
+    from .anomalies import attribute_anomalies
+    from .data_io import read_table
+    from .graph_io import load_graph
+    from .reports import render
+
+    stdin_users = [o for o in ("graph", "reference", "anomalies") if opts[o] == "-"]
+    if len(stdin_users) > 1:
+        names = " and ".join(f"--{o}" for o in stdin_users)
+        raise InputError(f"only one input can read stdin ('-'), but {names} both ask to")
+    if opts["top"] < 1:
+        raise InputError(f"--top must be at least 1, not {opts['top']}")
+    graph = load_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"])
+    result = attribute_anomalies(
+        graph,
+        read_table(opts["reference"], "--reference"),
+        read_table(opts["anomalies"], "--anomalies"),
+        opts["target"],
+        categorical=opts["categorical"],
+        threshold=opts["threshold"],
+        direction=opts["direction"],
+        fit_on=opts["fit_on"],
+        attribute=opts["attribute"],
+        id_column=opts["id_column"],
+        n_samples=opts["samples"],
+        n_permutations=opts["permutations"],
+        seed=opts["seed"],
+        progress=stderr_printer(opts["quiet"]),
+    )
+    if not opts["quiet"]:
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
+    text = render(result, opts["fmt"], color=use_color(opts["output"]), top=opts["top"])
+    write_output(text, opts["output"])
+    return exit_code_for(check_failed=opts["fail_on_anomaly"] and bool(result.anomalous_rows))
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("name", default="explain", type=click.Choice(["explain", "anomaly"]))
 def schema(name: str) -> None:
     """Print the JSON Schema of a command's JSON output (for validating it in CI)."""
     from .schemas import schema_text

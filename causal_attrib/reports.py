@@ -12,10 +12,14 @@ from typing import Any
 FORMATS = ("table", "json", "markdown")
 
 
-def render(result: Any, fmt: str, color: bool = False) -> str:
-    """Render an :class:`~causal_attrib.explain.ExplainResult` in ``fmt``."""
+def render(result: Any, fmt: str, color: bool = False, top: int = 10) -> str:
+    """Render an explain or anomaly result in ``fmt`` (``top``: rows shown per ranking)."""
     if fmt == "json":
         return to_json(result.to_dict())
+    if hasattr(result, "anomalous_rows"):
+        if fmt == "markdown":
+            return anomaly_markdown(result, top)
+        return anomaly_table(result, top, color=color)
     if fmt == "markdown":
         return explain_markdown(result)
     return explain_table(result, color=color)
@@ -129,6 +133,97 @@ def explain_markdown(result: Any, max_rows: int = 10) -> str:
     lines.append("")
     for label, text in _figures(result):
         lines.append(f"- {label}: {text}")
+    for note in result.notes:
+        lines.append(f"- note: {_md_escape(note)}")
+    return "\n".join(lines) + "\n"
+
+
+# --- anomaly -------------------------------------------------------------------------------
+
+
+def _grid(headers: list[str], rows: list[list[str]], numeric: set[int]) -> list[str]:
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+
+    def fmt(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in numeric else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return [fmt(headers), "  ".join("-" * w for w in widths), *(fmt(r) for r in rows)]
+
+
+def _cause_rows(causes: Any, total: float | None, top: int) -> list[list[str]]:
+    rows = []
+    for rank, c in enumerate(causes[:top], start=1):
+        share = _share(c.contribution / total) if total else ""
+        rows.append([str(rank), c.node, _g(c.contribution), share, _g(c.score, 3)])
+    return rows
+
+
+def _value(x: Any) -> str:
+    return "—" if x is None else (x if isinstance(x, str) else _g(x))
+
+
+def anomaly_table(result: Any, top: int = 10, color: bool = False) -> str:
+    """Plain text: headline, the rows with their target scores, then the ranked causes."""
+    lines = [result.headline(), ""]
+    row_lines = _grid(
+        ["row", "target value", "score", "anomalous", "top cause"],
+        [
+            [
+                r.row,
+                _value(r.target_value),
+                _g(r.target_score, 3),
+                "yes" if r.anomalous else "no",
+                r.root_causes[0].node if r.root_causes else "",
+            ]
+            for r in result.rows
+        ],
+        {1, 2},
+    )
+    lines += row_lines[:2] + [
+        f"\x1b[1;31m{ln}\x1b[0m" if color and r.anomalous else ln
+        for ln, r in zip(row_lines[2:], result.rows, strict=True)
+    ]
+    if result.summary:
+        attributed = [r for r in result.rows if r.root_causes]
+        total = sum(r.target_score for r in attributed) / len(attributed)
+        lines += ["", f"Root causes over {len(attributed)} attributed row(s):"]
+        lines += _grid(
+            ["rank", "node", "contribution", "share", "node score"],
+            _cause_rows(result.summary, total, top),
+            {0, 2, 3, 4},
+        )
+        if len(result.summary) > top:
+            lines.append(f"({len(result.summary) - top} more in the JSON report)")
+    lines += [
+        "",
+        "score = -log P(a value at least this unusual) against the reference; a row is "
+        f"anomalous from {result.row_threshold:.3g} (threshold {result.threshold:g} + ln rows); "
+        "contribution = Shapley share of the target's score owed to the node's own noise.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def anomaly_markdown(result: Any, top: int = 5) -> str:
+    """Short Markdown for CI summaries and incident tickets, headline first."""
+    lines = [f"**{_md_escape(result.headline())}**", ""]
+    if result.summary:
+        attributed = [r for r in result.rows if r.root_causes]
+        total = sum(r.target_score for r in attributed) / len(attributed)
+        lines += [
+            "| rank | node | contribution | share | node score |",
+            "|---:|---|---:|---:|---:|",
+        ]
+        for row in _cause_rows(result.summary, total, top):
+            row[1] = f"`{_md_escape(row[1])}`"
+            lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
+    flagged = ", ".join(f"`{_md_escape(r)}`" for r in result.anomalous_rows[:20]) or "none"
+    lines.append(f"- anomalous rows: {flagged}")
     for note in result.notes:
         lines.append(f"- note: {_md_escape(note)}")
     return "\n".join(lines) + "\n"

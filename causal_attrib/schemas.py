@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-SCHEMAS = ("explain",)
+SCHEMAS = ("explain", "anomaly")
 
 
 def schema_text(name: str = "explain") -> str:

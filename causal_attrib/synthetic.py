@@ -74,8 +74,12 @@ def simulate(
     changes: dict[str, str] | None = None,
     params: dict | None = None,
     heteroscedastic: bool = False,
+    outliers: dict[str, float] | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """Draw ``n_rows`` from the SCM; ``changes`` maps node -> ``shift``/``scale``/``coef``.
+
+    ``outliers`` maps node -> size: that node's own noise is shifted by ``size`` noise
+    standard deviations in every row (an anomaly whose root cause is known).
 
     Returns the data and the parameters, so that the same SCM can be drawn again with changes.
     Non-root mechanisms are ``sum_i w_i g_i(x_i)`` (``g`` identity, or when ``nonlinear`` a
@@ -116,7 +120,7 @@ def simulate(
             value += 0.5 * np.max(np.column_stack([data[q] for q in p["parents"]]), axis=1)
         if heteroscedastic and p["parents"]:
             sd = sd * (0.5 + 0.5 * np.abs(np.tanh(data[p["parents"][0]])))
-        value += sd * noise
+        value += sd * (noise + (outliers or {}).get(node, 0.0))
         if kind == "shift" or (kind == "coef" and not len(w)):
             value += 2.0 * p["sd"]
         data[node] = value
@@ -160,3 +164,40 @@ def make_scenario(
     )
     info = {"shape": shape, "change": change, "nonlinear": nonlinear, "seed": seed}
     return Scenario(graph, before, after, target, tuple(changed), info)
+
+
+@dataclass(frozen=True)
+class OutlierScenario:
+    """Normal rows and anomalous rows whose root cause (an unusual noise) is known."""
+
+    graph: nx.DiGraph
+    reference: pd.DataFrame
+    anomalies: pd.DataFrame
+    target: str
+    culprit: str
+
+
+def make_outlier_scenario(
+    shape: str,
+    n_nodes: int,
+    n_rows: int,
+    seed: int,
+    *,
+    culprit: str | None = None,
+    size: float = 8.0,
+    n_anomalies: int = 1,
+    nonlinear: bool = False,
+) -> OutlierScenario:
+    """Reference data, and ``n_anomalies`` rows where ``culprit``'s noise is ``size`` standard
+    deviations off (default culprit: a random parent of the last node)."""
+    rng = np.random.default_rng(seed)
+    graph = make_graph(shape, n_nodes, rng)
+    target = list(nx.topological_sort(graph))[-1]
+    if culprit is None:
+        parents = sorted(graph.predecessors(target)) or [target]
+        culprit = parents[int(rng.integers(len(parents)))]
+    reference, params = simulate(graph, n_rows, rng, nonlinear=nonlinear)
+    anomalies, _ = simulate(
+        graph, n_anomalies, rng, nonlinear=nonlinear, params=params, outliers={culprit: size}
+    )
+    return OutlierScenario(graph, reference, anomalies, target, culprit)

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from causal_attrib.cli import main
-from causal_attrib.schemas import load_schema
+from causal_attrib.schemas import SCHEMAS, load_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
@@ -24,17 +24,26 @@ SHOP = (
 
 
 @pytest.fixture(scope="session")
-def validator():
-    schema = load_schema("explain")
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
+def validators():
+    """One validator per command, keyed like the JSON's ``command`` field."""
+    out = {}
+    for name in SCHEMAS:
+        schema = load_schema(name)
+        jsonschema.Draft202012Validator.check_schema(schema)
+        out[name] = jsonschema.Draft202012Validator(schema)
+    return out
+
+
+@pytest.fixture(scope="session")
+def validator(validators):
+    return validators["explain"]
 
 
 class Cli:
-    """Runs the CLI in-process; any JSON on stdout is validated against the shipped schema."""
+    """Runs the CLI in-process; any JSON on stdout is validated against its command's schema."""
 
-    def __init__(self, validator):
-        self.validator = validator
+    def __init__(self, validators):
+        self.validators = validators
         self.runner = CliRunner()
 
     def __call__(self, *args: str, input: str | None = None):
@@ -44,13 +53,14 @@ class Cli:
         # the promise to users: no traceback ever reaches them unless they ask with --debug
         assert "--debug" in args or "Traceback" not in result.stderr, result.stderr
         if "json" in args and result.exit_code in (0, 1) and result.stdout.strip():
-            self.validator.validate(json.loads(result.stdout))
+            payload = json.loads(result.stdout)
+            self.validators[payload["command"]].validate(payload)
         return result
 
 
 @pytest.fixture
-def cli(validator):
-    return Cli(validator)
+def cli(validators):
+    return Cli(validators)
 
 
 @pytest.fixture
@@ -71,4 +81,8 @@ def shop_args():
 
 needs_dowhy_data = pytest.mark.skipif(
     not DOWHY.is_dir(), reason="../shared/data/dowhy_examples is not present"
+)
+PETSHOP = SHARED / "petshop" / "dataset"
+needs_petshop_data = pytest.mark.skipif(
+    not PETSHOP.is_dir(), reason="../shared/data/petshop is not present"
 )
