@@ -8,6 +8,11 @@ shop/  Microservice latencies (ms) of an online shop. The causal graph points fr
        own latency rose by 40 ms on average and got a heavier tail (a slow index). Every
        other mechanism is identical in both periods.
 
+shop/incident.csv  Six 5-minute rows of the same shop (before-period mechanisms) with a
+       ``time`` column. Ground truth: in rows 3-5 ``inventory_db`` itself got 150 ms slower
+       (a lock); ``inventory``, ``checkout`` and ``frontend`` are slow only because of it.
+       Use ``before.csv`` as the reference for ``causal-attrib anomaly``.
+
 funnel/ A business funnel, one row per session. ``channel`` and ``device`` are categorical,
        ``converted`` is a categorical (yes/no) node with parents. Ground truth: two
        mechanisms changed. The channel mix (a root) moved towards ``ads``, and the checkout
@@ -54,8 +59,12 @@ dag {
 """
 
 
-def shop(rng: np.random.Generator, n: int, changed: bool) -> pd.DataFrame:
-    """Latencies in ms; ``changed`` switches payments_db to its slower mechanism."""
+def shop(
+    rng: np.random.Generator, n: int, changed: bool, spike: dict | None = None
+) -> pd.DataFrame:
+    """Latencies in ms; ``changed`` switches payments_db to its slower mechanism; ``spike``
+    adds extra latency (an array per node) to a node's own latency."""
+    spike = spike or {}
 
     def gamma(mean: float, shape: float) -> np.ndarray:
         return rng.gamma(shape, mean / shape, n)
@@ -63,7 +72,7 @@ def shop(rng: np.random.Generator, n: int, changed: bool) -> pd.DataFrame:
     payments_db = gamma(20, 4) + (rng.exponential(40, n) if changed else 0.0)
     fraud_check = gamma(15, 6)
     payments = np.maximum(payments_db, fraud_check) + gamma(10, 5)
-    inventory_db = gamma(12, 4)
+    inventory_db = gamma(12, 4) + spike.get("inventory_db", 0.0)
     inventory = inventory_db + gamma(8, 5)
     auth = gamma(6, 8)
     checkout = payments + inventory + auth + gamma(15, 5)
@@ -124,6 +133,12 @@ def main() -> None:
     (HERE / "funnel" / "graph.dagitty").write_text(FUNNEL_DOT)
     funnel(rng, 3000, after=False).to_csv(HERE / "funnel" / "before.csv", index=False)
     funnel(rng, 3000, after=True).to_csv(HERE / "funnel" / "after.csv", index=False)
+    incident_rng = np.random.default_rng(20261123)  # separate, so the files above stay put
+    lock = np.array([0.0, 0.0, 150.0, 150.0, 150.0, 0.0])
+    incident = shop(incident_rng, 6, changed=False, spike={"inventory_db": lock})
+    times = pd.date_range("2026-11-20 14:00", periods=6, freq="5min").strftime("%H:%M")
+    incident.insert(0, "time", times)
+    incident.to_csv(HERE / "shop" / "incident.csv", index=False)
 
 
 if __name__ == "__main__":

@@ -135,3 +135,16 @@ def test_subgraph_operand_includes_nodes_seen_before():
 def test_undirected_networkx_graph_rejected():
     with pytest.raises(InputError, match="undirected"):
         load_graph(nx.Graph([("a", "b")]))
+
+
+def test_reverse_flips_edges_and_project_out_keeps_paths():
+    import networkx as nx
+
+    from causal_attrib.graph_io import load_graph, project_out
+
+    g = nx.DiGraph([("a", "b"), ("b", "c"), ("x", "b")])
+    flipped = load_graph(g, reverse=True)
+    assert set(flipped.edges) == {("b", "a"), ("c", "b"), ("b", "x")}
+    bypassed = project_out(g, ["b"])
+    assert set(bypassed.edges) == {("a", "c"), ("x", "c")}
+    assert set(g.edges) == {("a", "b"), ("b", "c"), ("x", "b")}  # the input is untouched

@@ -1,0 +1,158 @@
+"""`causal-attrib anomaly` as users and CI scripts see it: output, exit codes, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from conftest import SAMPLE
+
+from causal_attrib import attribute_anomalies
+from causal_attrib.schemas import load_schema
+
+GRAPH = SAMPLE / "shop" / "graph.dot"
+REFERENCE = SAMPLE / "shop" / "before.csv"
+INCIDENT = SAMPLE / "shop" / "incident.csv"
+ARGS = ["anomaly", "-g", GRAPH, "-r", REFERENCE, "-a", INCIDENT, "-t", "frontend"]
+
+
+def test_sample_incident_finds_the_planted_cause_and_json_equals_api(cli):
+    out = cli(*ARGS, "--id-column", "time", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    report = json.loads(out.stdout)
+    api = attribute_anomalies(GRAPH, REFERENCE, INCIDENT, "frontend", id_column="time")
+    assert report == api.to_dict()
+    assert report["anomalous_rows"] == ["14:10", "14:15", "14:20"]  # the planted lock
+    assert report["summary"][0]["node"] == "inventory_db"
+    for row in report["anomalies"]:
+        assert (row["root_causes"] != []) == row["anomalous"]
+
+
+def test_fail_on_anomaly_exit_codes(cli, tmp_path):
+    assert cli(*ARGS, "--fail-on-anomaly", "-q").exit_code == 1
+    calm = tmp_path / "calm.csv"
+    pd.read_csv(INCIDENT).iloc[[0, 1, 5]].to_csv(calm, index=False)
+    out = cli(
+        "anomaly",
+        "-g",
+        GRAPH,
+        "-r",
+        REFERENCE,
+        "-a",
+        calm,
+        "-t",
+        "frontend",
+        "--fail-on-anomaly",
+        "--format",
+        "json",
+    )
+    assert out.exit_code == 0
+    report = json.loads(out.stdout)
+    assert report["anomalous_rows"] == [] and report["summary"] == []
+    assert "not anomalous" in report["headline"]
+
+
+def test_table_markdown_and_determinism(cli):
+    table = cli(*ARGS, "--id-column", "time", "--top", "3")
+    assert table.exit_code == 0
+    assert table.stdout.startswith("`frontend` is anomalous in 3 of 6 rows")
+    assert "inventory_db" in table.stdout and "(8 more in the JSON report)" in table.stdout
+    md = cli(*ARGS, "--format", "markdown", "--seed", "2")
+    assert md.stdout.startswith("**`frontend` is anomalous")
+    assert "| 1 | `inventory_db` |" in md.stdout
+    assert cli(*ARGS, "--format", "markdown", "--seed", "2").stdout == md.stdout
+    assert (
+        cli(*ARGS, "--format", "json", "--seed", "2").stdout
+        == cli(*ARGS, "--format", "json", "--seed", "2").stdout
+    )
+
+
+def test_reverse_reads_a_call_graph(cli, tmp_path):
+    """The same graph written caller -> callee, with --reverse, gives the same answer."""
+    from causal_attrib.graph_io import load_graph
+
+    calls = tmp_path / "calls.csv"
+    g = load_graph(GRAPH)
+    pd.DataFrame(list(g.reverse().edges), columns=["source", "target"]).to_csv(calls, index=False)
+    normal = cli(*ARGS, "--format", "json")
+    flipped = cli(
+        "anomaly",
+        "-g",
+        calls,
+        "--reverse",
+        "-r",
+        REFERENCE,
+        "-a",
+        INCIDENT,
+        "-t",
+        "frontend",
+        "--format",
+        "json",
+    )
+    assert flipped.exit_code == 0, flipped.stderr
+    a, b = json.loads(normal.stdout), json.loads(flipped.stdout)
+    assert a["summary"] == b["summary"] and a["anomalies"] == b["anomalies"]
+
+
+def test_notes_go_to_stderr_and_quiet_silences_them(cli, tmp_path):
+    partial = tmp_path / "partial.csv"
+    pd.read_csv(INCIDENT).drop(columns=["cache"]).to_csv(partial, index=False)
+    args = ["anomaly", "-g", GRAPH, "-r", REFERENCE, "-a", partial, "-t", "frontend"]
+    out = cli(*args, "--format", "json")
+    assert "note: 1 node(s) are not measured in the anomalous rows" in out.stderr
+    assert "'cache'" in out.stderr and "note:" not in out.stdout
+    assert all("cache" in r["unmeasured"] for r in json.loads(out.stdout)["anomalies"])
+    assert cli(*args, "-q").stderr == ""
+
+
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["-t", "nope"], "target 'nope' is not a node of the graph"),
+        (["--threshold", "-1"], "threshold must be a non-negative number"),
+        (["--top", "0"], "--top must be at least 1"),
+        (["--samples", "5"], "samples must be at least 100"),
+        (["--permutations", "1"], "permutations must be at least 2"),
+        (["--id-column", "when"], "--id-column 'when' is not a column of the anomalies table"),
+        (["-c", "ghost"], "--categorical names columns that are not graph nodes"),
+    ],
+)
+def test_bad_options_are_one_line_errors(cli, extra, message):
+    out = cli(*ARGS, *extra)
+    assert out.exit_code == 2
+    assert message in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_bad_inputs_are_one_line_errors(cli, tmp_path):
+    no_target = tmp_path / "no_target.csv"
+    pd.read_csv(INCIDENT).drop(columns=["frontend"]).to_csv(no_target, index=False)
+    out = cli("anomaly", "-g", GRAPH, "-r", REFERENCE, "-a", no_target, "-t", "frontend")
+    assert out.exit_code == 2 and "no column for the target 'frontend'" in out.stderr
+
+    tiny = tmp_path / "tiny.csv"
+    pd.read_csv(REFERENCE).head(4).to_csv(tiny, index=False)
+    out = cli("anomaly", "-g", GRAPH, "-r", tiny, "-a", INCIDENT, "-t", "frontend")
+    assert out.exit_code == 2 and "at least 10 normal rows are needed" in out.stderr
+
+    junk = tmp_path / "junk.csv"
+    frame = pd.read_csv(INCIDENT).astype({"auth": object})
+    frame.loc[3, "auth"] = "n/a ms"
+    frame.to_csv(junk, index=False)
+    out = cli("anomaly", "-g", GRAPH, "-r", REFERENCE, "-a", junk, "-t", "frontend")
+    assert out.exit_code == 2
+    assert "column 'auth' of the anomalies data is numeric but data row 4" in out.stderr
+
+    out = cli("anomaly", "-g", GRAPH, "-r", "-", "-a", "-", "-t", "frontend", input="a\n1\n")
+    assert out.exit_code == 2 and "only one input can read stdin" in out.stderr
+
+    out = cli(
+        "anomaly", "-g", GRAPH, "-r", tmp_path / "missing.csv", "-a", INCIDENT, "-t", "frontend"
+    )
+    assert out.exit_code == 2 and out.stderr.startswith("error:")
+
+
+def test_schema_command_prints_the_anomaly_schema(cli):
+    out = cli("schema", "anomaly")
+    assert out.exit_code == 0
+    assert json.loads(out.stdout) == load_schema("anomaly")
