@@ -353,6 +353,11 @@ class AnomalyResult:
         return max((r.target_score for r in self.rows if r.target_score is not None), default=0.0)
 
     @property
+    def blame_total(self) -> float:
+        """Sum of the positive contributions in the summary (what shares are relative to)."""
+        return float(sum(c.contribution for c in self.summary if c.contribution > 0))
+
+    @property
     def top_cause(self) -> str | None:
         """The node ranked first over the window, if any row was attributed."""
         return self.summary[0].node if self.summary else None
@@ -369,13 +374,8 @@ class AnomalyResult:
                 "to name."
             )
         lead = self.summary[0] if self.summary else None
-        scores = [r.target_score for r in self.rows if r.anomalous]
-        total = float(np.mean(scores))
-        share = (
-            f" ({lead.contribution / total * 100:.0f} % of its anomaly score)"
-            if lead and total > 0
-            else ""
-        )
+        blame = self.blame_total
+        share = f" ({lead.contribution / blame * 100:.0f} % of the blame)" if lead and blame else ""
         cause = f"; root cause: `{lead.node}`{share}" if lead else ""
         return (
             f"`{self.target}` is anomalous in {k} of {n} {rows} (highest score "

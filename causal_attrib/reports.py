@@ -190,11 +190,10 @@ def anomaly_table(result: Any, top: int = 10, color: bool = False) -> str:
     ]
     if result.summary:
         attributed = [r for r in result.rows if r.root_causes]
-        total = sum(r.target_score for r in attributed) / len(attributed)
         lines += ["", f"Root causes over {len(attributed)} attributed row(s):"]
         lines += _grid(
             ["rank", "node", "contribution", "share", "node score"],
-            _cause_rows(result.summary, total, top),
+            _cause_rows(result.summary, result.blame_total, top),
             {0, 2, 3, 4},
         )
         if len(result.summary) > top:
@@ -203,7 +202,8 @@ def anomaly_table(result: Any, top: int = 10, color: bool = False) -> str:
         "",
         "score = -log P(a value at least this unusual) against the reference; a row is "
         f"anomalous from {result.row_threshold:.3g} (threshold {result.threshold:g} + ln rows); "
-        "contribution = Shapley share of the target's score owed to the node's own noise.",
+        "contribution = Shapley share of the target's score owed to the node's own noise; "
+        "share = contribution / sum of the positive contributions.",
     ]
     return "\n".join(lines) + "\n"
 
