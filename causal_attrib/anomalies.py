@@ -51,19 +51,12 @@ from .mechanisms import (
     ModelFamily,
     _pick,
 )
+from .reports import stable_float as _num
 
 SCHEMA_VERSION = "1.0"
 FIT_ON = ("both", "reference")
 DIRECTIONS = ("both", "high", "low")
 ATTRIBUTE = ("anomalous", "all")
-
-
-def _num(x: float | None) -> float | None:
-    """Round to 12 significant digits so output is stable across BLAS builds and platforms."""
-    if x is None:
-        return None
-    x = float(x)
-    return float(f"{x:.12g}") if np.isfinite(x) else None
 
 
 # --- anomaly scores ---------------------------------------------------------------------

@@ -235,12 +235,17 @@ def explain(**opts) -> int:
     return exit_code_for(check_failed=opts["fail_on_change"] and bool(result.changed_ancestors))
 
 
+def _one_stdin(opts: dict, inputs: tuple[str, ...]) -> None:
+    """stdin can feed one input only; say which options competed for it."""
+    users = [o for o in inputs if opts[o] == "-"]
+    if len(users) > 1:
+        names = " and ".join(f"--{o}" for o in users)
+        raise InputError(f"only one input can read stdin ('-'), but {names} both ask to")
+
+
 def _periods(opts: dict, read_table, split_periods):
     """Read the before/after tables from either layout, rejecting mixed or partial use."""
-    stdin_users = [o for o in ("graph", "before", "after", "data") if opts[o] == "-"]
-    if len(stdin_users) > 1:
-        names = " and ".join(f"--{o}" for o in stdin_users)
-        raise InputError(f"only one input can read stdin ('-'), but {names} both ask to")
+    _one_stdin(opts, ("graph", "before", "after", "data"))
     pair = opts["before"] is not None or opts["after"] is not None
     single = opts["data"] is not None
     period = [opts["period_column"], opts["before_value"], opts["after_value"]]
@@ -332,10 +337,7 @@ def anomaly(**opts) -> int:
     from .graph_io import load_graph
     from .reports import render
 
-    stdin_users = [o for o in ("graph", "reference", "anomalies") if opts[o] == "-"]
-    if len(stdin_users) > 1:
-        names = " and ".join(f"--{o}" for o in stdin_users)
-        raise InputError(f"only one input can read stdin ('-'), but {names} both ask to")
+    _one_stdin(opts, ("graph", "reference", "anomalies"))
     if opts["top"] < 1:
         raise InputError(f"--top must be at least 1, not {opts['top']}")
     graph = load_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"])

@@ -220,13 +220,7 @@ def prepare_data(
                 typed[node] = col.astype(str).to_numpy(dtype=object)
             else:
                 values = col.to_numpy(dtype=float)
-                bad = ~np.isfinite(values)
-                if bad.any():
-                    row = int(np.flatnonzero(bad)[0]) + 1
-                    raise InputError(
-                        f"the {name} data has an infinite value in {node!r} at data row {row}"
-                    )
-                typed[node] = values
+                typed[node] = _reject_infinite(values, ~np.isfinite(values), name, node)
         out[name] = pd.DataFrame(typed, columns=nodes)
         if len(out[name]) < min_rows:
             raise InputError(
@@ -344,13 +338,7 @@ def prepare_anomaly_data(
                 cols[node] = np.array([None if pd.isna(v) else str(v) for v in col], dtype=object)
             else:
                 values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
-                bad = np.isinf(values)
-                if bad.any():
-                    row = int(np.flatnonzero(bad)[0]) + 1
-                    raise InputError(
-                        f"the {name} data has an infinite value in {node!r} at data row {row}"
-                    )
-                cols[node] = values
+                cols[node] = _reject_infinite(values, np.isinf(values), name, node)
         typed[name] = pd.DataFrame(cols, columns=nodes)
     n_target = int(typed["reference"][target].notna().sum())
     if n_target < min_rows:
@@ -376,6 +364,14 @@ def prepare_anomaly_data(
         labels,
         tuple(notes),
     )
+
+
+def _reject_infinite(values: np.ndarray, bad: np.ndarray, name: str, node: str) -> np.ndarray:
+    """Return ``values``, or fail naming the first ``bad`` (infinite) cell."""
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0]) + 1
+        raise InputError(f"the {name} data has an infinite value in {node!r} at data row {row}")
+    return values
 
 
 def _kind(col: pd.Series) -> str:

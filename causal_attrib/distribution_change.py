@@ -32,17 +32,10 @@ from .data_io import PreparedData, choose_level, prepare_data, read_table
 from .exit_codes import InputError
 from .graph_io import load_graph
 from .mechanisms import AutoModels, Basis, Mechanism, ModelFamily, fit_mechanism
+from .reports import stable_float as _num
 
 SCHEMA_VERSION = "1.0"
 ATTRIBUTE_TO = ("changed", "all")
-
-
-def _num(x: float | None) -> float | None:
-    """Round to 12 significant digits so output is stable across BLAS builds and platforms."""
-    if x is None:
-        return None
-    x = float(x)
-    return float(f"{x:.12g}") if np.isfinite(x) else None
 
 
 @dataclass(frozen=True)

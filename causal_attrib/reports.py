@@ -7,9 +7,19 @@ JSON printed by the CLI is exactly ``result.to_dict()`` serialised.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 FORMATS = ("table", "json", "markdown")
+
+
+def stable_float(x: float | None) -> float | None:
+    """Round to 12 significant digits so output is stable across BLAS builds and platforms;
+    NaN and infinities become ``None`` (JSON has no such numbers)."""
+    if x is None:
+        return None
+    x = float(x)
+    return float(f"{x:.12g}") if math.isfinite(x) else None
 
 
 def render(result: Any, fmt: str, color: bool = False, top: int = 10) -> str:

@@ -18,6 +18,18 @@ from causal_attrib.synthetic import make_outlier_scenario, simulate
 GRAPHS = Path(__file__).parent / "graphs"
 
 
+def _unit_links(graph, n_rows, seed, outliers, n_anomalies=1):
+    """Reference and anomalous rows of an SCM whose links all have weight 1 (outliers
+    propagate undamped), with ``outliers`` planted in the anomalous rows' noise."""
+    rng = np.random.default_rng(seed)
+    _, params = simulate(graph, 10, rng)
+    for p in params.values():
+        p["w"] = np.ones(len(p["w"]))
+    reference, _ = simulate(graph, n_rows, rng, params=params)
+    anomalies, _ = simulate(graph, n_anomalies, rng, params=params, outliers=outliers)
+    return reference, anomalies
+
+
 @pytest.mark.parametrize("nonlinear", [False, True])
 @pytest.mark.parametrize("shape", ["chain", "tree", "er"])
 def test_planted_root_cause_ranks_first(shape, nonlinear):
@@ -40,12 +52,7 @@ def test_planted_root_cause_ranks_first(shape, nonlinear):
 def test_grandparent_culprit_beats_its_anomalous_children():
     """The child of the culprit is anomalous too, but only because of its parent."""
     g = nx.DiGraph([("db", "cache"), ("cache", "api"), ("auth", "api"), ("api", "web")])
-    rng = np.random.default_rng(1)
-    ref, params = simulate(g, 2000, rng)
-    for p in params.values():  # strong, positive links so the outlier propagates
-        p["w"] = np.ones(len(p["w"]))
-    ref, _ = simulate(g, 2000, rng, params=params)
-    bad, _ = simulate(g, 3, rng, params=params, outliers={"db": 9.0})
+    ref, bad = _unit_links(g, 2000, 1, {"db": 9.0}, n_anomalies=3)
     result = attribute_anomalies(g, ref, bad, "web")
     assert result.anomalous_rows == ["1", "2", "3"]
     assert result.top_cause == "db"
@@ -149,12 +156,7 @@ def test_unmeasured_nodes_are_said_and_not_blamed():
 
 def test_node_missing_from_reference_is_bypassed():
     g = nx.DiGraph([("a", "hidden"), ("hidden", "t"), ("b", "t")])
-    rng = np.random.default_rng(0)
-    _, params = simulate(g, 10, rng)
-    for p in params.values():
-        p["w"] = np.ones(len(p["w"]))
-    ref, _ = simulate(g, 1000, rng, params=params)
-    bad, _ = simulate(g, 1, rng, params=params, outliers={"a": 12.0})
+    ref, bad = _unit_links(g, 1000, 0, {"a": 12.0})
     result = attribute_anomalies(g, ref.drop(columns="hidden"), bad.drop(columns="hidden"), "t")
     assert any("bypassed" in n and "hidden" in n for n in result.notes)
     assert result.top_cause == "a"  # the path through the unmeasured node survives
@@ -177,12 +179,7 @@ def test_dowhy_agrees_on_a_linear_chain():
     gcm = pytest.importorskip("dowhy.gcm")
 
     g = nx.DiGraph([("x0", "x1"), ("x1", "x2"), ("x2", "x3")])
-    rng = np.random.default_rng(3)
-    ref, params = simulate(g, 1500, rng)
-    for p in params.values():
-        p["w"] = np.ones(len(p["w"]))
-    ref, _ = simulate(g, 1500, rng, params=params)
-    bad, _ = simulate(g, 1, rng, params=params, outliers={"x1": 8.0})
+    ref, bad = _unit_links(g, 1500, 3, {"x1": 8.0})
     scm = gcm.InvertibleStructuralCausalModel(g)
     scm.set_causal_mechanism("x0", gcm.EmpiricalDistribution())
     for node in ("x1", "x2", "x3"):
