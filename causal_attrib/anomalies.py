@@ -105,25 +105,29 @@ class TailScorer:
         fitted = FittedTail(self, centre, scale, np.array([]))
         return FittedTail(self, centre, scale, np.sort(fitted.feature(x)))
 
-    def log_tail(self, sorted_features: np.ndarray, t: np.ndarray | float) -> np.ndarray:
-        """``-log P(F >= t)`` from a sorted sample of the feature ``F`` (vectorised in ``t``)."""
-        f = sorted_features
-        n = len(f)
-        t = np.atleast_1d(np.asarray(t, dtype=float))
-        t = t - 1e-9 * np.maximum(
-            1.0, t
-        )  # a value equal to the observed one counts as "as extreme"
-        k = min(n, max(self.min_tail, math.ceil(self.tail_fraction * n)))
-        u = f[n - k]
-        beta = max(float(np.mean(f[n - k :]) - u), 1e-3)
-        counts = n - np.searchsorted(f, t, side="left")
+    def tail_size(self, n: int) -> int:
+        """How many of ``n`` largest points the exponential tail is fitted to."""
+        return min(n, max(self.min_tail, math.ceil(self.tail_fraction * n)))
+
+    def log_tail(self, counts: np.ndarray, n: int, top: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """``-log P(F >= t)`` from ``counts`` (points with ``F >= t``, per ``t``) among ``n``,
+        and ``top``, the ``tail_size(n)`` largest points: empirical up to the smallest of
+        them, exponential (fitted to them) beyond."""
+        k = len(top)
+        u = float(top.min())
+        beta = max(float(top.mean()) - u, 1e-3)
         with np.errstate(divide="ignore"):
             log_p = np.where(
-                t <= u,
-                np.log(np.maximum(counts, 1) / n),
-                np.log(k / n) - (t - u) / beta,
+                t <= u, np.log(np.maximum(counts, 1) / n), np.log(k / n) - (t - u) / beta
             )
         return np.clip(-log_p, 0.0, self.max_score)
+
+
+def _as_extreme(t: np.ndarray | float) -> np.ndarray:
+    """Nudge thresholds down so that a value equal to the observed one counts as extreme
+    (re-simulating the observed row reproduces it only up to rounding)."""
+    t = np.atleast_1d(np.asarray(t, dtype=float))
+    return t - 1e-9 * np.maximum(1.0, t)
 
 
 @dataclass(frozen=True)
@@ -146,25 +150,21 @@ class FittedTail:
 
     def score(self, values: np.ndarray | float) -> np.ndarray:
         """Scores of ``values`` against the reference."""
-        return self.scorer.log_tail(self.features, self.feature(values))
+        f, t = self.features, _as_extreme(self.feature(values))
+        n = len(f)
+        counts = n - np.searchsorted(f, t, side="left")
+        return self.scorer.log_tail(counts, n, f[n - self.scorer.tail_size(n) :], t)
 
     def score_sample(self, sample: np.ndarray, observed: float) -> float:
-        """Score of ``observed`` against a simulated ``sample`` (same feature, same tail rule)."""
-        f = self.feature(sample)
-        t = float(self.feature(observed))
-        t -= 1e-9 * max(1.0, t)
-        sc = self.scorer
+        """Score of ``observed`` against a simulated ``sample`` (same feature, same tail rule).
+
+        This runs once per coalition, so it counts and partitions instead of sorting."""
+        f, t = self.feature(sample), _as_extreme(self.feature(observed))
         n = len(f)
-        k = min(n, max(sc.min_tail, math.ceil(sc.tail_fraction * n)))
-        count = int(np.count_nonzero(f >= t))
-        if count >= k:
-            return float(min(sc.max_score, max(0.0, -math.log(count / n))))
-        top = np.partition(f, n - k)[n - k :]  # only the tail matters beyond it
-        u = float(top.min())
-        if t <= u:
-            return float(min(sc.max_score, -math.log(max(count, 1) / n)))
-        beta = max(float(top.mean()) - u, 1e-3)
-        return float(min(sc.max_score, max(0.0, -(math.log(k / n) - (t - u) / beta))))
+        k = self.scorer.tail_size(n)
+        top = np.partition(f, n - k)[n - k :]
+        counts = np.array([np.count_nonzero(f >= t[0])])
+        return float(self.scorer.log_tail(counts, n, top, t)[0])
 
 
 @dataclass(frozen=True)
