@@ -121,6 +121,22 @@ def main() -> None:
     """Explain why a metric changed, with a causal graph instead of a hunch."""
 
 
+def model_options(func: Callable) -> Callable:
+    """Options about the data's types and the randomness, shared by the analyses."""
+    options = [
+        click.option(
+            "--categorical",
+            "-c",
+            multiple=True,
+            help="Treat this numeric column as categorical (repeatable).",
+        ),
+        click.option("--seed", type=int, default=0, show_default=True, help="Random seed."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 def graph_options(func: Callable) -> Callable:
     """The graph options every analysis command shares."""
     options = [
@@ -161,12 +177,6 @@ def graph_options(func: Callable) -> Callable:
 )
 @click.option("--target-level", help="Categorical target: the level whose share to explain.")
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="FDR for change flags.")
-@click.option(
-    "--categorical",
-    "-c",
-    multiple=True,
-    help="Treat this numeric column as categorical (repeatable).",
-)
 @click.option("--dropna", is_flag=True, help="Drop rows with missing values (and say how many).")
 @click.option(
     "--attribute-to",
@@ -188,12 +198,12 @@ def graph_options(func: Callable) -> Callable:
     show_default=True,
     help="Monte Carlo draws per intervention.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option(
     "--fail-on-change",
     is_flag=True,
     help="Exit 1 if any mechanism upstream of the target changed.",
 )
+@model_options
 @output_options
 @run_command
 def explain(**opts) -> int:
@@ -298,12 +308,6 @@ def _periods(opts: dict, read_table, split_periods):
     show_default=True,
     help="Attribute only rows whose target is anomalous, or every row.",
 )
-@click.option(
-    "--categorical",
-    "-c",
-    multiple=True,
-    help="Treat this numeric column as categorical (repeatable).",
-)
 @click.option("--id-column", help="Column of --anomalies that labels its rows (e.g. a time).")
 @click.option(
     "--samples", type=int, default=2000, show_default=True, help="Monte Carlo draws per coalition."
@@ -316,12 +320,12 @@ def _periods(opts: dict, read_table, split_periods):
     help="Orderings averaged for the Shapley values (exact when fewer exist).",
 )
 @click.option("--top", type=int, default=10, show_default=True, help="Causes shown in tables.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option(
     "--fail-on-anomaly",
     is_flag=True,
     help="Exit 1 if the target is anomalous in any row.",
 )
+@model_options
 @output_options
 @run_command
 def anomaly(**opts) -> int:
