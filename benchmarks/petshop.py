@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import pearsonr
 
-from causal_attrib.anomalies import attribute_anomalies
+from causal_attrib.anomalies import attribute_anomalies, summarise
 from causal_attrib.graph_io import load_graph
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,12 +70,8 @@ def causal_attrib_method(graph, target, normal: pd.DataFrame, abnormal: pd.DataF
     mean over the rows whose target passes the threshold, nothing if none does."""
     result = attribute_anomalies(graph, normal, abnormal, target, attribute="all", seed=seed)
     window = [c.node for c in result.summary if c.contribution > 0]
-    flagged = [r for r in result.rows if r.anomalous]
-    total: dict[str, float] = {}
-    for r in flagged:
-        for c in r.root_causes:
-            total[c.node] = total.get(c.node, 0.0) + c.contribution
-    default = sorted((n for n in total if total[n] > 0), key=lambda n: (-total[n], n))
+    flagged = summarise(r for r in result.rows if r.anomalous)
+    default = [c.node for c in flagged if c.contribution > 0]
     return {"causal-attrib": window, "causal-attrib (defaults)": default}
 
 

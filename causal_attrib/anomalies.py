@@ -155,6 +155,10 @@ class FittedTail:
         counts = n - np.searchsorted(f, t, side="left")
         return self.scorer.log_tail(counts, n, f[n - self.scorer.tail_size(n) :], t)
 
+    def score_one(self, value: float) -> float:
+        """Score of a single value."""
+        return float(self.score(float(value))[0])
+
     def score_sample(self, sample: np.ndarray, observed: float) -> float:
         """Score of ``observed`` against a simulated ``sample`` (same feature, same tail rule).
 
@@ -181,7 +185,7 @@ class LevelScorer:
         s = pd.Series([v for v in values if v is not None], dtype=object)
         return cls(dict(s.value_counts()), len(s))
 
-    def score(self, level: str) -> float:
+    def score_one(self, level: str) -> float:
         """Score of one observed level."""
         c = self.counts.get(level, 0)
         rarer = sum(k for k in self.counts.values() if k <= c)
@@ -196,8 +200,7 @@ class LevelScorer:
 
 def _conditional_level_score(proba: np.ndarray, classes: tuple, level: str) -> float:
     """Score of a category given its parents: ``-log P(p(X|pa) <= p(x|pa))``."""
-    p = dict(zip(classes, proba, strict=True))
-    px = p.get(level, 0.0)
+    px = proba[classes.index(level)] if level in classes else 0.0
     tail = sum(v for v in proba if v <= px + 1e-12)
     return float(min(100.0, -np.log(max(tail, np.exp(-100.0)))))
 
@@ -501,8 +504,9 @@ def attribute_anomalies(
         id_column=id_column,
     )
     scorer = scorer or TailScorer(direction=direction)
+    models = models or AutoModels()
     say("fitting mechanisms")
-    model = _NoiseModel.fit(data, target, models or AutoModels(), scorer, fit_on == "both")
+    model = _NoiseModel.fit(data, target, models, scorer, fit_on == "both")
     n_rows = len(data.anomalies)
     row_threshold = float(threshold) + math.log(n_rows)
     rng = np.random.default_rng(seed)
@@ -523,13 +527,13 @@ def attribute_anomalies(
                 np.random.default_rng([seed, i]),
             )
         )
-    summary = _summarise(rows)
+    summary = summarise(rows)
     settings = {
         "threshold": _num(threshold),
         "direction": scorer.direction,
         "fit_on": fit_on,
         "attribute": attribute,
-        "models": getattr(models or AutoModels(), "name", type(models).__name__),
+        "models": getattr(models, "name", type(models).__name__),
         "samples": n_samples,
         "permutations": n_permutations,
         "seed": seed,
@@ -542,8 +546,17 @@ def attribute_anomalies(
     )
 
 
-def _summarise(rows: list[RowResult]) -> tuple[RootCause, ...]:
-    """Mean contribution per node over the attributed rows; node score is its maximum."""
+def _ranked(causes: Iterable[RootCause]) -> tuple[RootCause, ...]:
+    """Largest contribution first; ties (to 12 digits) by name, so output is stable."""
+    return tuple(sorted(causes, key=lambda c: (-round(c.contribution, 12), c.node)))
+
+
+def summarise(rows: Iterable[RowResult]) -> tuple[RootCause, ...]:
+    """Mean contribution per node over the attributed rows; node score is its maximum.
+
+    :attr:`AnomalyResult.summary` is this over all rows; pass a subset (e.g. only the
+    anomalous rows of an ``attribute="all"`` run) to rank over those instead.
+    """
     attributed = [r for r in rows if r.root_causes]
     if not attributed:
         return ()
@@ -554,8 +567,7 @@ def _summarise(rows: list[RowResult]) -> tuple[RootCause, ...]:
             total[c.node] = total.get(c.node, 0.0) + c.contribution
             if c.score is not None:
                 score[c.node] = max(score.get(c.node, 0.0), c.score)
-    causes = [RootCause(n, v / len(attributed), score.get(n)) for n, v in total.items()]
-    return tuple(sorted(causes, key=lambda c: (-round(c.contribution, 12), c.node)))
+    return _ranked(RootCause(n, v / len(attributed), score.get(n)) for n, v in total.items())
 
 
 @dataclass
@@ -590,10 +602,8 @@ class _NoiseModel:
         for node in order:
             pa = tuple(sorted(g.predecessors(node)))
             parents[node] = pa
-            ref_y = data.reference[node].to_numpy()
-            ref_seen = pd.notna(data.reference[node]).to_numpy()
             if not pa:
-                y = ref_y[ref_seen]
+                y = data.reference[node].dropna().to_numpy()
                 mechanisms[node] = EmpiricalMechanism.fit(
                     y.astype(object if node in cat else float)
                 )
@@ -659,11 +669,7 @@ class _NoiseModel:
         if not measured[self.target]:
             return RowResult(label, None, None, False, (), None, unmeasured)
         x_t = row[self.target]
-        t_score = (
-            self.target_scorer.score(x_t)
-            if self.target in cat
-            else float(self.target_scorer.score(float(x_t))[0])
-        )
+        t_score = self.target_scorer.score_one(x_t)
         anomalous = t_score >= row_threshold
         if not (anomalous or attribute_all):
             return RowResult(label, x_t, t_score, anomalous, (), None, unmeasured)
@@ -686,15 +692,11 @@ class _NoiseModel:
             values[node] = x
             if isinstance(mech, EmpiricalMechanism):
                 pinned[node] = ObservedNoise(mech, value=x)
-                node_score[node] = (
-                    self.scorers[node].score(x)
-                    if node in cat
-                    else float(self.scorers[node].score(float(x))[0])
-                )
+                node_score[node] = self.scorers[node].score_one(x)
             elif isinstance(mech, AdditiveNoiseMechanism):
                 residual = float(x) - float(mech.predict(pdata)[0])
                 pinned[node] = ObservedNoise(mech, residual=residual)
-                node_score[node] = float(self.scorers[node].score(residual)[0])
+                node_score[node] = self.scorers[node].score_one(residual)
             else:
                 proba = mech.proba(pdata)[0]
                 node_score[node] = _conditional_level_score(proba, mech.classes, x)
@@ -712,9 +714,8 @@ class _NoiseModel:
         phi, grand = _shapley_over_orderings(
             players, walker, pinned, measure, t_score, n_permutations, rng
         )
-        causes = [RootCause(n, phi[n], node_score[n]) for n in players]
-        causes.sort(key=lambda c: (-round(c.contribution, 12), c.node))
-        return RowResult(label, x_t, t_score, anomalous, tuple(causes), grand, unmeasured)
+        causes = _ranked(RootCause(n, phi[n], node_score[n]) for n in players)
+        return RowResult(label, x_t, t_score, anomalous, causes, grand, unmeasured)
 
     def _typical_given(self, node: str, pdata: Mapping[str, np.ndarray]) -> Any:
         mech = self.mechanisms[node]

@@ -69,6 +69,17 @@ def write_output(text: str, output: Path | None) -> None:
         raise InputError(f"cannot write --output {output}: {exc.strerror or exc}") from None
 
 
+def report(result, opts: dict, **render_options) -> None:
+    """Notes to stderr (unless quiet), then the rendered result to stdout or --output."""
+    from .reports import render
+
+    if not opts["quiet"]:
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
+    color = use_color(opts["output"])
+    write_output(render(result, opts["fmt"], color=color, **render_options), opts["output"])
+
+
 def use_color(output: Path | None) -> bool:
     """Colour only on a terminal, never into files, and never when NO_COLOR is set."""
     return output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -217,7 +228,6 @@ def explain(**opts) -> int:
     from .data_io import read_table, split_periods
     from .distribution_change import explain as run_explain
     from .graph_io import load_graph
-    from .reports import render
 
     before, after = _periods(opts, read_table, split_periods)
     graph = load_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"])
@@ -238,10 +248,7 @@ def explain(**opts) -> int:
         seed=opts["seed"],
         progress=stderr_printer(opts["quiet"]),
     )
-    if not opts["quiet"]:
-        for note in result.notes:
-            click.echo(f"note: {note}", err=True)
-    write_output(render(result, opts["fmt"], color=use_color(opts["output"])), opts["output"])
+    report(result, opts)
     return exit_code_for(check_failed=opts["fail_on_change"] and bool(result.changed_ancestors))
 
 
@@ -339,7 +346,6 @@ def anomaly(**opts) -> int:
     from .anomalies import attribute_anomalies
     from .data_io import read_table
     from .graph_io import load_graph
-    from .reports import render
 
     _one_stdin(opts, ("graph", "reference", "anomalies"))
     if opts["top"] < 1:
@@ -361,11 +367,7 @@ def anomaly(**opts) -> int:
         seed=opts["seed"],
         progress=stderr_printer(opts["quiet"]),
     )
-    if not opts["quiet"]:
-        for note in result.notes:
-            click.echo(f"note: {note}", err=True)
-    text = render(result, opts["fmt"], color=use_color(opts["output"]), top=opts["top"])
-    write_output(text, opts["output"])
+    report(result, opts, top=opts["top"])
     return exit_code_for(check_failed=opts["fail_on_anomaly"] and bool(result.anomalous_rows))
 
 
