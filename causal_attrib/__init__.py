@@ -1,7 +1,8 @@
 """causal-attrib: explain why a metric changed, with a causal graph instead of a hunch.
 
-The main entry points are :func:`explain` (why a statistic changed between two periods)
-and :func:`attribute_anomalies` (which node caused these anomalous rows); loaders
+The main entry points are :func:`explain` (why a statistic changed between two periods),
+:func:`attribute_anomalies` (which node caused these anomalous rows) and
+:func:`check_graph` (is the graph consistent with the data); loaders
 (:func:`load_graph`, :func:`read_table`) and strategies (model families, change tests,
 statistics) are importable for notebooks.
 Heavy modules load on first use, so importing the package (and ``--help``) stays fast.
@@ -20,6 +21,9 @@ _LAZY = {
     "attribute_anomalies": "causal_attrib.anomalies",
     "AnomalyResult": "causal_attrib.anomalies",
     "TailScorer": "causal_attrib.anomalies",
+    "check_graph": "causal_attrib.graph_check",
+    "CheckResult": "causal_attrib.graph_check",
+    "GcmTest": "causal_attrib.graph_check",
     "load_graph": "causal_attrib.graph_io",
     "read_table": "causal_attrib.data_io",
     "split_periods": "causal_attrib.data_io",

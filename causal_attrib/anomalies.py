@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from itertools import permutations
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import networkx as nx
 import numpy as np
@@ -330,6 +330,8 @@ class AnomalyResult:
         What was run, and what the user should know.
     """
 
+    command: ClassVar[str] = "anomaly"
+
     target: str
     rows: tuple[RowResult, ...]
     summary: tuple[RootCause, ...]
@@ -382,7 +384,7 @@ class AnomalyResult:
         """JSON-ready dict (the CLI's ``--format json`` is exactly this, serialised)."""
         return {
             "schema_version": SCHEMA_VERSION,
-            "command": "anomaly",
+            "command": self.command,
             "target": self.target,
             "headline": self.headline(),
             "threshold": _num(self.threshold),

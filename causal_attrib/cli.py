@@ -214,6 +214,12 @@ def graph_options(func: Callable) -> Callable:
     is_flag=True,
     help="Exit 1 if any mechanism upstream of the target changed.",
 )
+@click.option(
+    "--check",
+    "check_graph",
+    is_flag=True,
+    help="Also check the graph against the before data (see `causal-attrib check`).",
+)
 @model_options
 @output_options
 @run_command
@@ -245,6 +251,7 @@ def explain(**opts) -> int:
         bootstrap=opts["bootstrap"],
         confidence=opts["confidence"],
         n_samples=opts["samples"],
+        check=opts["check_graph"],
         seed=opts["seed"],
         progress=stderr_printer(opts["quiet"]),
     )
@@ -372,7 +379,84 @@ def anomaly(**opts) -> int:
 
 
 @main.command(context_settings=CONTEXT)
-@click.argument("name", default="explain", type=click.Choice(["explain", "anomaly"]))
+@graph_options
+@click.option("--data", "-d", required=True, help="Observations of the graph's nodes.")
+@click.option("--target", "-t", help="Node of interest: report nodes that cannot influence it.")
+@click.option(
+    "--alpha",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="FDR for violated implications; level of the other tests.",
+)
+@click.option(
+    "--permutations",
+    type=int,
+    default=100,
+    show_default=True,
+    help="Random relabellings of the graph to compare with (0: skip).",
+)
+@click.option(
+    "--suggestions",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Added edges to suggest at most (0: none).",
+)
+@click.option(
+    "--max-rows",
+    type=int,
+    default=20_000,
+    show_default=True,
+    help="Test on a seeded sample of this many rows (0: all rows).",
+)
+@click.option("--dropna", is_flag=True, help="Drop rows with missing values (and say how many).")
+@click.option("--top", type=int, default=10, show_default=True, help="Violations shown in tables.")
+@click.option(
+    "--fail-on-violation",
+    is_flag=True,
+    help="Exit 1 unless the verdict is consistent (or untestable).",
+)
+@model_options
+@output_options
+@run_command
+def check(**opts) -> int:
+    """Test whether the data are consistent with the causal graph.
+
+    Tests every independence the graph implies (each node independent of its
+    non-descendants given its parents), compares the share the data reject with random
+    relabellings of the graph, and suggests edges that would remove violations.
+
+    \b
+    Example:
+      causal-attrib check --graph services.dot --data last_week.csv
+    """
+    from .graph_check import check_graph
+    from .graph_io import load_graph
+
+    _one_stdin(opts, ("graph", "data"))
+    if opts["top"] < 1:
+        raise InputError(f"--top must be at least 1, not {opts['top']}")
+    graph = load_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"], validate=False)
+    result = check_graph(
+        graph,
+        opts["data"],
+        target=opts["target"],
+        categorical=opts["categorical"],
+        alpha=opts["alpha"],
+        n_permutations=opts["permutations"],
+        max_suggestions=opts["suggestions"],
+        dropna=opts["dropna"],
+        max_rows=opts["max_rows"] or None,
+        seed=opts["seed"],
+        progress=stderr_printer(opts["quiet"]),
+    )
+    report(result, opts, top=opts["top"])
+    return exit_code_for(check_failed=opts["fail_on_violation"] and result.failed)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("name", default="explain", type=click.Choice(["explain", "anomaly", "check"]))
 def schema(name: str) -> None:
     """Print the JSON Schema of a command's JSON output (for validating it in CI)."""
     from .schemas import schema_text

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,16 +184,7 @@ def prepare_data(
     before = before[nodes].reset_index(drop=True)
     after = after[nodes].reset_index(drop=True)
 
-    cat_nodes = set(declared)
-    for node in nodes:
-        if node in declared:
-            continue
-        kinds = {_kind(before[node]), _kind(after[node])}
-        if "text" in kinds or "bool" in kinds:
-            numeric_side = _numeric_junk(before[node], after[node], node)
-            if numeric_side is not None:
-                raise InputError(numeric_side)
-            cat_nodes.add(node)
+    cat_nodes = _categorical_nodes({"before": before, "after": after}, nodes, declared)
 
     if dropna:
         before, n_b = _drop_incomplete(before)
@@ -201,27 +192,12 @@ def prepare_data(
         if n_b or n_a:
             notes.append(f"dropped {n_b} before row(s) and {n_a} after row(s) with missing values")
     else:
-        for name, frame in (("before", before), ("after", after)):
-            counts = frame.isna().sum()
-            counts = counts[counts > 0]
-            if len(counts):
-                listed = ", ".join(f"{c!r} ({k})" for c, k in counts.items())
-                raise InputError(
-                    f"the {name} data has missing values in {listed}; "
-                    "fill them or pass --dropna to drop incomplete rows"
-                )
+        _reject_missing("before", before)
+        _reject_missing("after", after)
 
     out = {}
     for name, frame in (("before", before), ("after", after)):
-        typed = {}
-        for node in nodes:
-            col = frame[node]
-            if node in cat_nodes:
-                typed[node] = col.astype(str).to_numpy(dtype=object)
-            else:
-                values = col.to_numpy(dtype=float)
-                typed[node] = _reject_infinite(values, ~np.isfinite(values), name, node)
-        out[name] = pd.DataFrame(typed, columns=nodes)
+        out[name] = _typed(frame, nodes, cat_nodes, name)
         if len(out[name]) < min_rows:
             raise InputError(
                 f"the {name} data has {len(out[name])} usable row(s); at least {min_rows} are "
@@ -319,16 +295,7 @@ def prepare_anomaly_data(
         )
     ref = reference.reindex(columns=nodes).reset_index(drop=True)
     ano = anomalies.reindex(columns=nodes).reset_index(drop=True)
-    cat_nodes = set(declared) & set(nodes)
-    for node in nodes:
-        if node in declared:
-            continue
-        kinds = {_kind(ref[node].dropna()), _kind(ano[node].dropna())}
-        if "text" in kinds or "bool" in kinds:
-            junk = _numeric_junk(ref[node], ano[node], node, ("reference", "anomalies"))
-            if junk is not None:
-                raise InputError(junk)
-            cat_nodes.add(node)
+    cat_nodes = _categorical_nodes({"reference": ref, "anomalies": ano}, nodes, declared)
     typed = {}
     for name, frame in (("reference", ref), ("anomalies", ano)):
         cols = {}
@@ -366,11 +333,94 @@ def prepare_anomaly_data(
     )
 
 
+@dataclass(frozen=True)
+class CheckData:
+    """One table matched to a graph whose consistency with it is to be checked.
+
+    Attributes
+    ----------
+    data
+        The measured graph nodes as columns (float, or text for categorical nodes), complete
+        rows only, at most ``max_rows`` of them.
+    categorical
+        Names of the categorical nodes.
+    unmeasured
+        Graph nodes without a column (or with no values): implications that mention them
+        cannot be tested.
+    rows_total
+        Rows of the table before dropping incomplete rows and sampling.
+    notes
+        Things the user should know (ignored columns, dropped or sampled rows), for stderr.
+    """
+
+    data: pd.DataFrame
+    categorical: frozenset[str]
+    unmeasured: tuple[str, ...]
+    rows_total: int
+    notes: tuple[str, ...] = field(default=())
+
+
+def prepare_check_data(
+    graph: nx.DiGraph,
+    table: pd.DataFrame,
+    categorical: Iterable[str] = (),
+    dropna: bool = False,
+    max_rows: int | None = None,
+    seed: int = 0,
+    min_rows: int = 10,
+) -> CheckData:
+    """Select, type and (if asked) sample the columns of ``table`` that are graph nodes.
+
+    Unlike :func:`prepare_data`, a node without a column is not an error: checking the graph
+    tells the user about it and tests what can be tested. ``max_rows`` caps the rows used
+    (a seeded uniform sample, in the original order) because conditional-independence tests
+    on millions of rows cost time and detect differences too small to matter.
+    """
+    nodes = [str(n) for n in graph.nodes]
+    notes: list[str] = []
+    declared = set(categorical)
+    unknown = sorted(declared - set(nodes))
+    if unknown:
+        raise InputError(
+            f"--categorical names columns that are not graph nodes: {describe_nodes(unknown)}"
+        )
+    unmeasured = [n for n in nodes if n not in table.columns or table[n].isna().all()]
+    measured = [n for n in nodes if n not in unmeasured]
+    if not measured:
+        raise InputError(
+            "no graph node is a column of the data; check that node names match the header"
+        )
+    extra = sorted(set(table.columns) - set(nodes))
+    if extra:
+        notes.append(
+            f"ignoring {len(extra)} column(s) that are not graph nodes: {describe_nodes(extra)}"
+        )
+    frame = table[measured].reset_index(drop=True)
+    cat_nodes = _categorical_nodes({"data": frame}, measured, declared)
+    if dropna:
+        frame, dropped = _drop_incomplete(frame)
+        if dropped:
+            notes.append(f"dropped {dropped} row(s) with missing values")
+    else:
+        _reject_missing("", frame)
+    if len(frame) < min_rows:
+        raise InputError(
+            f"the data has {len(frame)} usable row(s); at least {min_rows} are needed to test "
+            "independences"
+        )
+    if max_rows is not None and len(frame) > max_rows:
+        keep = np.sort(np.random.default_rng(seed).choice(len(frame), max_rows, replace=False))
+        notes.append(f"testing on a seeded sample of {max_rows} of {len(frame)} rows (--max-rows)")
+        frame = frame.iloc[keep].reset_index(drop=True)
+    typed = _typed(frame, measured, cat_nodes, "")
+    return CheckData(typed, frozenset(cat_nodes), tuple(unmeasured), len(table), tuple(notes))
+
+
 def _reject_infinite(values: np.ndarray, bad: np.ndarray, name: str, node: str) -> np.ndarray:
     """Return ``values``, or fail naming the first ``bad`` (infinite) cell."""
     if bad.any():
         row = int(np.flatnonzero(bad)[0]) + 1
-        raise InputError(f"the {name} data has an infinite value in {node!r} at data row {row}")
+        raise InputError(f"{_the(name)} has an infinite value in {node!r} at data row {row}")
     return values
 
 
@@ -382,11 +432,58 @@ def _kind(col: pd.Series) -> str:
     return "text"
 
 
-def _numeric_junk(
-    before: pd.Series, after: pd.Series, node: str, names: tuple[str, str] = ("before", "after")
-) -> str | None:
+def _categorical_nodes(
+    frames: Mapping[str, pd.DataFrame], nodes: Sequence[str], declared: set[str]
+) -> set[str]:
+    """Declared nodes plus those holding text or booleans in any frame (gaps ignored).
+
+    A mostly numeric column with a few junk cells is an error naming the first bad cell,
+    not a silent switch to categories.
+    """
+    cat_nodes = set(declared) & set(nodes)
+    for node in nodes:
+        if node in declared:
+            continue
+        columns = {name: frame[node] for name, frame in frames.items()}
+        if {_kind(col.dropna()) for col in columns.values()} & {"text", "bool"}:
+            junk = _numeric_junk(columns, node)
+            if junk is not None:
+                raise InputError(junk)
+            cat_nodes.add(node)
+    return cat_nodes
+
+
+def _the(name: str) -> str:
+    return f"the {name} data" if name else "the data"
+
+
+def _reject_missing(name: str, frame: pd.DataFrame) -> None:
+    counts = frame.isna().sum()
+    counts = counts[counts > 0]
+    if len(counts):
+        listed = ", ".join(f"{c!r} ({k})" for c, k in counts.items())
+        raise InputError(
+            f"{_the(name)} has missing values in {listed}; "
+            "fill them or pass --dropna to drop incomplete rows"
+        )
+
+
+def _typed(frame: pd.DataFrame, nodes: Sequence[str], cat_nodes: set[str], name: str):
+    """Complete rows typed: text for categorical nodes, finite floats for the others."""
+    typed = {}
+    for node in nodes:
+        col = frame[node]
+        if node in cat_nodes:
+            typed[node] = col.astype(str).to_numpy(dtype=object)
+        else:
+            values = col.to_numpy(dtype=float)
+            typed[node] = _reject_infinite(values, ~np.isfinite(values), name, node)
+    return pd.DataFrame(typed, columns=list(nodes))
+
+
+def _numeric_junk(columns: Mapping[str, pd.Series], node: str) -> str | None:
     """If a column is mostly numbers with a few junk cells, name the first bad cell."""
-    for name, col in zip(names, (before, after), strict=True):
+    for name, col in columns.items():
         if _kind(col) != "text":
             continue
         present = col.dropna()

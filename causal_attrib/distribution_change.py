@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import networkx as nx
 import numpy as np
@@ -100,8 +100,11 @@ class ExplainResult:
     """The answer of :func:`explain`: figures before/after and the ranked nodes.
 
     ``fitted_after - fitted_before`` equals the sum of the contributions (efficiency);
-    ``gap`` is how far that fitted change is from the observed one.
+    ``gap`` is how far that fitted change is from the observed one. ``check`` holds the
+    graph check of the before data when :func:`explain` ran with ``check=True``.
     """
+
+    command: ClassVar[str] = "explain"
 
     target: str
     statistic: str
@@ -115,6 +118,7 @@ class ExplainResult:
     rows: Mapping[str, int]
     notes: tuple[str, ...] = ()
     fitted_change_interval: tuple[float, float] | None = None
+    check: Any = None
 
     @property
     def observed_change(self) -> float:
@@ -178,9 +182,9 @@ class ExplainResult:
         if self.fitted_change_interval is not None:
             figures["fitted_change_interval_low"] = _num(self.fitted_change_interval[0])
             figures["fitted_change_interval_high"] = _num(self.fitted_change_interval[1])
-        return {
+        out = {
             "schema_version": SCHEMA_VERSION,
-            "command": "explain",
+            "command": self.command,
             "target": self.target,
             "statistic": self.statistic,
             "target_level": self.target_level,
@@ -192,6 +196,10 @@ class ExplainResult:
             "nodes": [n.to_dict() for n in self.nodes],
             "notes": list(self.notes),
         }
+        if self.check is not None:
+            check = self.check.to_dict()
+            out["graph_check"] = {k: v for k, v in check.items() if k not in _ENVELOPE}
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         """Nodes as a DataFrame indexed by node, in ranking order."""
@@ -201,6 +209,9 @@ class ExplainResult:
             row.pop("tests")
             rows.append(row)
         return pd.DataFrame(rows).set_index("node")
+
+
+_ENVELOPE = ("schema_version", "command")
 
 
 def _fmt(x: float) -> str:
@@ -238,6 +249,7 @@ def explain(
     n_samples: int = 20_000,
     max_exact_players: int = 10,
     n_permutations: int = 256,
+    check: bool = False,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> ExplainResult:
@@ -281,6 +293,9 @@ def explain(
         Largest number of players for exact Shapley values; beyond, permutation sampling.
     n_permutations
         Orderings sampled when Shapley values are approximated.
+    check
+        Also check the graph against the before data (:func:`causal_attrib.check_graph`
+        with defaults, at this ``alpha``), so the report says how far to trust the graph.
     seed
         Seed of every random draw; the same inputs and seed give identical results.
     progress
@@ -448,6 +463,18 @@ def explain(
         rows={"before": len(prepared.before), "after": len(prepared.after)},
         notes=tuple(notes),
         fitted_change_interval=change_interval,
+        check=_graph_check(g, prepared, alpha, seed, say) if check else None,
+    )
+
+
+def _graph_check(graph, prepared, alpha, seed, say):
+    """The graph check of the before period: mixing periods would make changed mechanisms
+    look like dependences the graph lacks."""
+    from .graph_check import check_graph
+
+    say("checking the graph against the before data")
+    return check_graph(
+        graph, prepared.before, categorical=prepared.categorical, alpha=alpha, seed=seed
     )
 
 

@@ -37,7 +37,10 @@ MAX_GRAPH_BYTES = 50_000_000
 
 
 def load_graph(
-    source: str | Path | nx.DiGraph, graph_format: str | None = None, reverse: bool = False
+    source: str | Path | nx.DiGraph,
+    graph_format: str | None = None,
+    reverse: bool = False,
+    validate: bool = True,
 ) -> nx.DiGraph:
     """Read a causal DAG from a file (``"-"`` for stdin) or accept a ``networkx.DiGraph``.
 
@@ -50,6 +53,9 @@ def load_graph(
     reverse
         Flip every edge. Call graphs point from caller to callee, while latency and errors
         flow from callee to caller, so a call graph is the causal graph reversed.
+    validate
+        Reject cycles and self-loops. ``check`` turns this off to report them as findings
+        instead; an empty graph is rejected either way.
 
     Returns
     -------
@@ -63,7 +69,7 @@ def load_graph(
     """
     if isinstance(source, nx.Graph):
         graph = _directed_copy(source, "networkx")
-        return validate_dag(graph.reverse(copy=True) if reverse else graph)
+        return _finish(graph, reverse, validate)
     name = str(source)
     text = _read_text(name)
     fmt = graph_format or _format_from_name(name) or _sniff(text)
@@ -88,7 +94,16 @@ def load_graph(
         raise InputError(f"{_label(name)}: {exc}") from None
     except Exception as exc:  # third-party parsers raise many types; all mean "malformed"
         raise InputError(f"{_label(name)}: not a valid {fmt} graph ({_first_line(exc)})") from None
-    return validate_dag(graph.reverse(copy=True) if reverse else graph)
+    return _finish(graph, reverse, validate)
+
+
+def _finish(graph: nx.DiGraph, reverse: bool, validate: bool) -> nx.DiGraph:
+    graph = graph.reverse(copy=True) if reverse else graph
+    if validate:
+        return validate_dag(graph)
+    if graph.number_of_nodes() == 0:
+        raise InputError("the graph has no nodes")
+    return graph
 
 
 def project_out(graph: nx.DiGraph, nodes: Iterable[str]) -> nx.DiGraph:
@@ -109,14 +124,22 @@ def validate_dag(graph: nx.DiGraph) -> nx.DiGraph:
     """Reject empty graphs, self-loops and cycles with a message that names the culprit."""
     if graph.number_of_nodes() == 0:
         raise InputError("the graph has no nodes")
+    problem = dag_problem(graph)
+    if problem:
+        raise InputError(problem)
+    return graph
+
+
+def dag_problem(graph: nx.DiGraph) -> str | None:
+    """Why ``graph`` is not a DAG (naming the self-loop or one cycle), or ``None``."""
     loops = sorted(u for u, v in nx.selfloop_edges(graph))
     if loops:
-        raise InputError(f"self-loop on node {loops[0]!r}: a variable cannot cause itself")
+        return f"self-loop on node {loops[0]!r}: a variable cannot cause itself"
     if not nx.is_directed_acyclic_graph(graph):
         cycle = nx.find_cycle(graph)
         path = " -> ".join([cycle[0][0]] + [v for _, v in cycle])
-        raise InputError(f"the graph has a cycle: {path}")
-    return graph
+        return f"the graph has a cycle: {path}"
+    return None
 
 
 def _label(name: str) -> str:

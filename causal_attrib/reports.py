@@ -23,13 +23,17 @@ def stable_float(x: float | None) -> float | None:
 
 
 def render(result: Any, fmt: str, color: bool = False, top: int = 10) -> str:
-    """Render an explain or anomaly result in ``fmt`` (``top``: rows shown per ranking)."""
+    """Render an explain, anomaly or check result in ``fmt`` (``top``: rows per ranking)."""
     if fmt == "json":
         return to_json(result.to_dict())
-    if hasattr(result, "anomalous_rows"):
+    if result.command == "anomaly":
         if fmt == "markdown":
             return anomaly_markdown(result, top)
         return anomaly_table(result, top, color=color)
+    if result.command == "check":
+        if fmt == "markdown":
+            return check_markdown(result, top)
+        return check_table(result, top, color=color)
     if fmt == "markdown":
         return explain_markdown(result)
     return explain_table(result, color=color)
@@ -118,6 +122,8 @@ def explain_table(result: Any, color: bool = False) -> str:
         "contribution = Shapley value of swapping in the node's new mechanism; "
         "n/a = not upstream of the target."
     )
+    if result.check is not None:
+        lines += ["", f"Graph check ({result.check.verdict}): {result.check.summary}"]
     return "\n".join(lines) + "\n"
 
 
@@ -143,6 +149,8 @@ def explain_markdown(result: Any, max_rows: int = 10) -> str:
     lines.append("")
     for label, text in _figures(result):
         lines.append(f"- {label}: {text}")
+    if result.check is not None:
+        lines.append(f"- graph check ({result.check.verdict}): {_md_escape(result.check.summary)}")
     for note in result.notes:
         lines.append(f"- note: {_md_escape(note)}")
     return "\n".join(lines) + "\n"
@@ -234,6 +242,122 @@ def anomaly_markdown(result: Any, top: int = 5) -> str:
         lines.append("")
     flagged = ", ".join(f"`{_md_escape(r)}`" for r in result.anomalous_rows[:20]) or "none"
     lines.append(f"- anomalous rows: {flagged}")
+    for note in result.notes:
+        lines.append(f"- note: {_md_escape(note)}")
+    return "\n".join(lines) + "\n"
+
+
+# --- check ---------------------------------------------------------------------------------
+
+_VERDICT_COLOR = {"consistent": "32", "violated": "33", "rejected": "31", "invalid": "31"}
+
+
+def _p(x: float) -> str:
+    return "<1e-16" if x < 1e-16 else f"{x:.2g}"
+
+
+def _check_facts(result: Any) -> list[tuple[str, str]]:
+    """Label/text pairs under the headline, shared by the table and the Markdown."""
+    alpha = result.settings["alpha"]
+    facts = [("verdict", result.verdict)]
+    if result.verdict != "invalid":
+        facts.append(
+            (
+                "implications",
+                f"{len(result.implications)} tested, {len(result.violations)} violated at FDR "
+                f"{alpha:g}, {result.untestable} untestable",
+            )
+        )
+    b = result.baseline
+    if b is not None:
+        q = b.to_dict()["share_quantiles"]
+        kind = "all" if b.exhaustive else "random"
+        facts.append(
+            (
+                "baseline",
+                f"{b.given_share * 100:.1f} % of implications rejected at p <= {alpha:g}; "
+                f"{kind} {b.permutations} relabellings: median "
+                f"{b.to_dict()['median_share'] * 100:.1f} % (5-95 %: {q['p05'] * 100:.1f}-"
+                f"{q['p95'] * 100:.1f} %); better than {b.better_than * 100:.0f} % of them "
+                f"(p = {b.p_value:.2g})",
+            )
+        )
+        if not b.informative:
+            facts.append(
+                (
+                    "caution",
+                    f"{b.equivalent * 100:.0f} % of relabellings are Markov equivalent to the "
+                    "graph, so the comparison cannot tell them apart",
+                )
+            )
+    facts.append(("rows", f"{result.rows['used']} used of {result.rows['total']}"))
+    return facts
+
+
+def check_table(result: Any, top: int = 10, color: bool = False) -> str:
+    """Plain text: headline, facts, findings, violations, unsupported edges, suggestions."""
+    lines = [result.summary, ""]
+    for label, text in _check_facts(result):
+        if color and label == "verdict" and text in _VERDICT_COLOR:
+            text = f"\x1b[1;{_VERDICT_COLOR[text]}m{text}\x1b[0m"
+        lines.append(f"  {label + ':':15s}{text}")
+    if result.findings:
+        lines += ["", "Findings:"]
+        lines += [f"  {f.severity:8s}{f.message}" for f in result.findings]
+    violations = result.violations
+    if violations:
+        lines += ["", "Violated implications (strongest first):"]
+        lines += _grid(
+            ["rank", "implication", "p-value", "q-value"],
+            [
+                [str(k), i.text, _p(i.p_value), _p(i.q_value)]
+                for k, i in enumerate(violations[:top], start=1)
+            ],
+            {0, 2, 3},
+        )
+        if len(violations) > top:
+            lines.append(f"({len(violations) - top} more in the JSON report)")
+    weak = result.unsupported_edges
+    if weak:
+        lines += ["", f"Edges without detectable dependence (p > {result.settings['alpha']:g}):"]
+        lines += [f"  {e.cause} -> {e.effect}  (p = {e.p_value:.2g})" for e in weak[:top]]
+        if len(weak) > top:
+            lines.append(f"  ({len(weak) - top} more in the JSON report)")
+    if result.suggestions:
+        lines += ["", "Suggested edges (not applied; check they make sense before adding):"]
+        lines += [
+            f"  add {s.cause} -> {s.effect}: violations {s.violations_before} -> "
+            f"{s.violations_after}"
+            for s in result.suggestions
+        ]
+    lines += [
+        "",
+        "implication = the graph's claim that a node is independent of a non-descendant given "
+        "its parents; q-value = Benjamini-Hochberg; relabellings = the same graph with its "
+        "node names shuffled.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def check_markdown(result: Any, top: int = 5) -> str:
+    """Short Markdown for CI summaries: headline, facts, then the strongest violations."""
+    lines = [f"**{_md_escape(result.summary)}**", ""]
+    lines += [f"- {label}: {_md_escape(text)}" for label, text in _check_facts(result)]
+    lines += [f"- {f.severity}: {_md_escape(f.message)}" for f in result.findings]
+    if result.violations:
+        lines += ["", "| rank | implication | p-value | q-value |", "|---:|---|---:|---:|"]
+        for k, i in enumerate(result.violations[:top], start=1):
+            lines.append(f"| {k} | `{_md_escape(i.text)}` | {_p(i.p_value)} | {_p(i.q_value)} |")
+        if len(result.violations) > top:
+            lines.append(f"\n_{len(result.violations) - top} more in the JSON report._")
+    if result.suggestions:
+        lines.append("")
+        lines += [
+            f"- suggestion (not applied): add `{_md_escape(s.cause)}` -> "
+            f"`{_md_escape(s.effect)}` (violations {s.violations_before} -> "
+            f"{s.violations_after})"
+            for s in result.suggestions
+        ]
     for note in result.notes:
         lines.append(f"- note: {_md_escape(note)}")
     return "\n".join(lines) + "\n"
