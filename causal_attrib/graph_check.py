@@ -330,12 +330,17 @@ class Baseline:
 
 @dataclass(frozen=True)
 class Suggestion:
-    """An added edge that would remove violations (a suggestion; nothing is applied)."""
+    """An added edge that would remove violations (a suggestion; nothing is applied).
+
+    ``either_direction``: the reversed edge fits as well. Observational data cannot orient
+    an edge unless it forms a collider, so the direction is then the user's call.
+    """
 
     cause: str
     effect: str
     violations_before: int
     violations_after: int
+    either_direction: bool = False
 
     def to_dict(self) -> dict[str, Any]:  # noqa: D102
         return {
@@ -343,6 +348,7 @@ class Suggestion:
             "effect": self.effect,
             "violations_before": self.violations_before,
             "violations_after": self.violations_after,
+            "either_direction": self.either_direction,
         }
 
 
@@ -628,7 +634,16 @@ def check_graph(
     problem = dag_problem(graph)
     if problem:
         invalid = Finding("not_a_dag", "error", problem, ())
-        return CheckResult("invalid", (invalid, *findings), (), 0, (), None, (), **common)
+        return CheckResult(
+            "invalid",
+            findings=(invalid, *findings),
+            implications=(),
+            untestable=0,
+            edges=(),
+            baseline=None,
+            suggestions=(),
+            **common,
+        )
 
     columns = {c: prepared.data[c].to_numpy() for c in prepared.data.columns}
     tester = _Tester(test.bind(columns, prepared.categorical), set(columns))
@@ -834,20 +849,29 @@ def _suggest(graph, nodes, tester, alpha, implications, limit) -> tuple[Suggesti
     current = sum(i.violated for i in implications)
     violated = [i for i in implications if i.violated]
     out = []
+
+    def evaluate(u: str, v: str):
+        trial = work.copy()
+        trial.add_edge(u, v)
+        if not nx.is_directed_acyclic_graph(trial):
+            return None
+        statements = _label(_triples(nodes, trial), nodes)
+        return _n_violated(tester.p_values(statements), alpha), trial, statements
+
     for _ in range(limit):
         candidates = list(dict.fromkeys((i.other, i.node) for i in violated[:10]))
         best = None
         for u, v in candidates:
-            trial = work.copy()
-            trial.add_edge(u, v)
-            statements = _label(_triples(nodes, trial), nodes)
-            count = _n_violated(tester.p_values(statements), alpha)
+            count, trial, statements = evaluate(u, v)
             if count < current and (best is None or count < best[0]):
                 best = (count, u, v, trial, statements)
         if best is None:
             break
-        count, u, v, work, statements = best
-        out.append(Suggestion(u, v, current, count))
+        count, u, v, trial, statements = best
+        flipped = evaluate(v, u)
+        either = flipped is not None and flipped[0] == count
+        work = trial
+        out.append(Suggestion(u, v, current, count, either))
         current = count
         if count == 0:
             break

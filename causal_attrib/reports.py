@@ -249,6 +249,7 @@ def anomaly_markdown(result: Any, top: int = 5) -> str:
 
 # --- check ---------------------------------------------------------------------------------
 
+_EITHER = " (the reverse fits as well: the data cannot orient it)"
 _VERDICT_COLOR = {"consistent": "32", "violated": "33", "rejected": "31", "invalid": "31"}
 
 
@@ -327,7 +328,7 @@ def check_table(result: Any, top: int = 10, color: bool = False) -> str:
         lines += ["", "Suggested edges (not applied; check they make sense before adding):"]
         lines += [
             f"  add {s.cause} -> {s.effect}: violations {s.violations_before} -> "
-            f"{s.violations_after}"
+            f"{s.violations_after}{_EITHER if s.either_direction else ''}"
             for s in result.suggestions
         ]
     lines += [
@@ -355,7 +356,7 @@ def check_markdown(result: Any, top: int = 5) -> str:
         lines += [
             f"- suggestion (not applied): add `{_md_escape(s.cause)}` -> "
             f"`{_md_escape(s.effect)}` (violations {s.violations_before} -> "
-            f"{s.violations_after})"
+            f"{s.violations_after}){_EITHER if s.either_direction else ''}"
             for s in result.suggestions
         ]
     for note in result.notes:

@@ -1,0 +1,319 @@
+"""check_graph against data whose generating graph we know, and against DoWhy run here."""
+
+from __future__ import annotations
+
+import functools
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import DOWHY, ROOT, needs_dowhy_data
+
+from causal_attrib.exit_codes import InputError
+from causal_attrib.graph_check import GcmTest, _verdict, check_graph
+from causal_attrib.mechanisms import LinearModels
+from causal_attrib.synthetic import make_graph, simulate
+
+
+def _scm(shape: str, n_nodes: int, seed: int, nonlinear: bool = False, rows: int = 2000):
+    rng = np.random.default_rng(seed)
+    graph = make_graph(shape, n_nodes, rng)
+    data, params = simulate(graph, rows, rng, nonlinear=nonlinear, heteroscedastic=nonlinear)
+    return graph, data, params
+
+
+@pytest.mark.parametrize("nonlinear", [False, True])
+@pytest.mark.parametrize("shape", ["chain", "tree", "er"])
+def test_true_graph_fits_and_beats_random_relabellings(shape, nonlinear):
+    graph, data, _ = _scm(shape, 12, seed=3, nonlinear=nonlinear)
+    result = check_graph(graph, data, seed=0)
+    assert result.verdict in ("consistent", "violated")
+    assert len(result.violations) <= 1
+    assert result.baseline.given_share <= 0.12
+    assert result.baseline.better_than >= 0.95
+    assert result.baseline.p_value < 0.05
+    assert not result.failed or len(result.violations) == 1
+
+
+def test_p_values_of_true_implications_are_calibrated():
+    """Nonlinear mechanisms and noise whose spread depends on a parent: the implications hold,
+    so about alpha of them may be rejected at level alpha, and p-values spread evenly."""
+    p = []
+    for seed in range(5):
+        graph, data, _ = _scm("er", 15, seed=40 + seed, nonlinear=True)
+        result = check_graph(graph, data, n_permutations=0, max_suggestions=0)
+        p += [i.p_value for i in result.implications]
+    p = np.array(p)
+    assert len(p) > 300
+    assert 0.02 <= np.mean(p <= 0.05) <= 0.09
+    assert 0.4 <= np.mean(p) <= 0.6
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_a_dropped_edge_is_found_and_suggested_back(seed):
+    """The violation names the pair and the first suggestion restores the edge, in the right
+    direction when the child has other parents (a collider orients it)."""
+    graph, data, params = _scm("tree", 10, seed=seed)
+    strong = sorted(
+        (u, v) for u, v in graph.edges if abs(params[v]["w"][params[v]["parents"].index(u)]) >= 0.5
+    )
+    collider = [(u, v) for u, v in strong if graph.in_degree(v) >= 2]
+    u, v = (collider or strong)[0]
+    wrong = graph.copy()
+    wrong.remove_edge(u, v)
+    result = check_graph(wrong, data, seed=0)
+    assert result.verdict == "violated"
+    assert result.failed
+    assert {result.violations[0].node, result.violations[0].other} == {u, v}
+    first = result.suggestions[0]
+    assert first.violations_after < first.violations_before
+    assert wrong.in_degree(v) >= 1  # the seeds give colliders: the direction is identifiable
+    assert (first.cause, first.effect) == (u, v)
+    assert not first.either_direction
+
+
+def test_an_unorientable_suggestion_says_either_direction_fits():
+    """Dropping the first edge of a chain leaves X0 -> X1 with no collider to orient it."""
+    graph, data, _ = _scm("chain", 5, seed=2)
+    wrong = graph.copy()
+    wrong.remove_edge("X0", "X1")
+    result = check_graph(wrong, data, seed=0)
+    first = result.suggestions[0]
+    assert {first.cause, first.effect} == {"X0", "X1"}
+    assert first.either_direction
+    assert first.violations_after == 0
+
+
+def test_reversing_an_edge_into_a_collider_is_flagged():
+    """A -> C <- B implies A ⟂ B; A -> C -> B claims B ⟂ A | C, which conditioning on the
+    collider breaks."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=3000), rng.normal(size=3000)
+    data = pd.DataFrame({"A": a, "B": b, "C": a + b + rng.normal(size=3000)})
+    right = check_graph(nx.DiGraph([("A", "C"), ("B", "C")]), data)
+    wrong = check_graph(nx.DiGraph([("A", "C"), ("C", "B")]), data)
+    assert right.verdict == "consistent"
+    assert wrong.verdict in ("violated", "rejected")
+    assert wrong.violations[0].text == "B ⟂ A | C"
+
+
+def test_categorical_nodes_are_tested_both_as_cause_and_as_effect():
+    rng = np.random.default_rng(5)
+    n = 3000
+    channel = rng.choice(["ads", "mail", "search"], n, p=[0.5, 0.3, 0.2])
+    pages = np.where(channel == "search", 6.0, np.where(channel == "mail", 4.0, 3.0))
+    pages = pages + rng.normal(size=n)
+    converted = np.where(pages + rng.normal(size=n) > 5, "yes", "no")
+    revenue = np.where(converted == "yes", 50.0, 0.0) + rng.normal(size=n)
+    data = pd.DataFrame(
+        {"channel": channel, "pages": pages, "converted": converted, "revenue": revenue}
+    )
+    truth = nx.DiGraph([("channel", "pages"), ("pages", "converted"), ("converted", "revenue")])
+    assert check_graph(truth, data, seed=0).verdict == "consistent"
+    no_cause = truth.copy()
+    no_cause.remove_edge("channel", "pages")
+    found = check_graph(no_cause, data, seed=0)
+    assert {found.violations[0].node, found.violations[0].other} == {"channel", "pages"}
+    no_effect = truth.copy()
+    no_effect.remove_edge("pages", "converted")
+    found = check_graph(no_effect, data, seed=0)
+    assert {found.violations[0].node, found.violations[0].other} == {"pages", "converted"}
+
+
+def test_an_edge_without_effect_is_reported_unsupported():
+    graph, data, _ = _scm("chain", 6, seed=4)
+    extra = graph.copy()
+    extra.add_edge("X0", "X5")  # X5 depends on X0 only through the chain
+    result = check_graph(extra, data, seed=0)
+    weak = {(e.cause, e.effect) for e in result.unsupported_edges}
+    assert ("X0", "X5") in weak
+    assert all(e.supported for e in result.edges if (e.cause, e.effect) in graph.edges)
+
+
+def test_a_cycle_is_a_finding_not_a_crash():
+    data = pd.DataFrame(np.random.default_rng(0).normal(size=(50, 3)), columns=list("abc"))
+    result = check_graph(nx.DiGraph([("a", "b"), ("b", "c"), ("c", "a")]), data)
+    assert result.verdict == "invalid"
+    assert result.failed
+    assert result.findings[0].kind == "not_a_dag"
+    assert "cycle" in result.findings[0].message and "a" in result.findings[0].message
+    assert result.implications == () and result.baseline is None
+
+
+def test_unmeasured_nodes_make_their_implications_untestable_and_are_reported():
+    graph, data, _ = _scm("tree", 8, seed=2)
+    hidden = sorted(graph.nodes)[1]
+    result = check_graph(graph, data.drop(columns=[hidden]), n_permutations=20)
+    assert result.untestable > 0
+    kinds = {f.kind: f for f in result.findings}
+    assert kinds["unmeasured"].nodes == (hidden,)
+    assert "untestable" in kinds
+    mentioned = {i.node for i in result.implications} | {i.other for i in result.implications}
+    assert hidden not in mentioned
+    assert all(hidden not in i.given for i in result.implications)
+
+
+def test_structural_findings_name_isolated_and_irrelevant_nodes():
+    graph, data, _ = _scm("chain", 5, seed=1)
+    graph.add_node("lonely")
+    data["lonely"] = np.random.default_rng(9).normal(size=len(data))
+    data["constant"] = 1.0
+    graph.add_edge("constant", "X0")
+    result = check_graph(graph, data, target="X2", n_permutations=10)
+    kinds = {f.kind: f for f in result.findings}
+    assert kinds["isolated"].nodes == ("lonely",)
+    assert kinds["constant"].nodes == ("constant",)
+    assert set(kinds["cannot_influence_target"].nodes) == {"X3", "X4", "lonely"}
+    root = check_graph(graph, data, target="constant", n_permutations=0)
+    assert "target_without_causes" in {f.kind for f in root.findings}
+    with pytest.raises(InputError, match="not a node"):
+        check_graph(graph, data, target="nope")
+
+
+def test_small_graphs_compare_with_every_relabelling_and_know_equivalent_ones():
+    """A 3-node chain has 6 relabellings; the chain and its reverse are Markov equivalent."""
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=2000)
+    b = a + rng.normal(size=2000)
+    data = pd.DataFrame({"a": a, "b": b, "c": b + rng.normal(size=2000)})
+    result = check_graph(nx.DiGraph([("a", "b"), ("b", "c")]), data)
+    assert result.baseline.exhaustive and result.baseline.permutations == 6
+    assert result.baseline.equivalent == pytest.approx(2 / 6)
+    assert not result.baseline.informative
+    assert result.verdict == "consistent"
+    # only the relabellings with b in the middle fit: the p-value counts them exactly
+    assert result.baseline.p_value == pytest.approx(2 / 6)
+
+
+def test_same_seed_same_result_and_rows_are_capped():
+    graph, data, _ = _scm("er", 10, seed=6, rows=3000)
+    one = check_graph(graph, data, seed=3, max_rows=1000)
+    two = check_graph(graph, data, seed=3, max_rows=1000)
+    assert one.to_dict() == two.to_dict()
+    assert one.rows == {"total": 3000, "used": 1000}
+    assert any("1000 of 3000" in note for note in one.notes)
+    other = check_graph(graph, data, seed=4, max_rows=1000)
+    assert other.to_dict()["baseline"] != one.to_dict()["baseline"]
+
+
+def test_verdict_rules():
+    class B:
+        def __init__(self, p):
+            self.p_value = p
+
+    assert _verdict(0, 0, None, 0.05) == "untestable"
+    assert _verdict(10, 0, B(0.9), 0.05) == "consistent"
+    assert _verdict(10, 2, B(0.01), 0.05) == "violated"
+    assert _verdict(10, 2, B(0.2), 0.05) == "rejected"
+    assert _verdict(10, 2, None, 0.05) == "violated"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"alpha": 0.0}, "--alpha"),
+        ({"alpha": 1.5}, "--alpha"),
+        ({"n_permutations": -1}, "--permutations"),
+        ({"max_suggestions": -2}, "--suggestions"),
+        ({"max_rows": 3}, "--max-rows"),
+    ],
+)
+def test_bad_options_are_input_errors(kwargs, message):
+    graph, data, _ = _scm("chain", 3, seed=0, rows=100)
+    with pytest.raises(InputError, match=message):
+        check_graph(graph, data, **kwargs)
+
+
+def test_no_matching_columns_is_an_input_error():
+    graph, data, _ = _scm("chain", 3, seed=0, rows=100)
+    with pytest.raises(InputError, match="no graph node"):
+        check_graph(graph, data.rename(columns=str.lower))
+
+
+def test_gcm_p_values_match_dowhy_generalised_cov_measure():
+    """With linear regressions and linear features, our test is DoWhy's GCM test."""
+    from dowhy.gcm.independence_test.generalised_cov_measure import generalised_cov_based
+    from dowhy.gcm.ml import create_linear_regressor
+
+    graph, data, _ = _scm("er", 8, seed=11)
+    columns = {c: data[c].to_numpy() for c in data.columns}
+    bound = GcmTest(models=LinearModels(), nonlinear=False).bind(columns, frozenset())
+    dowhy_test = functools.partial(
+        generalised_cov_based,
+        prediction_model_X=create_linear_regressor,
+        prediction_model_Y=create_linear_regressor,
+    )
+    compared = 0
+    for node in sorted(graph.nodes):
+        given = sorted(graph.predecessors(node))
+        others = sorted(set(graph.nodes) - nx.descendants(graph, node) - {node} - set(given))
+        if not given or not others:
+            continue
+        ours = bound(node, others, given)
+        for y, p in zip(others, ours, strict=True):
+            theirs = dowhy_test(columns[node], columns[y], data[given].to_numpy())
+            assert p == pytest.approx(theirs, rel=1e-6, abs=1e-9)
+            compared += 1
+    assert compared >= 5
+
+
+@needs_dowhy_data
+def test_microservice_graph_passes_and_damaged_graphs_do_not():
+    data = pd.read_csv(DOWHY / "rca_microservice_architecture_latencies.csv")
+    from causal_attrib.graph_io import load_graph
+
+    truth = load_graph(ROOT / "tests" / "graphs" / "dowhy_microservice.dot")
+    assert check_graph(truth, data, n_permutations=50).verdict == "consistent"
+    missing = truth.copy()
+    missing.remove_edge("Caching Service", "Product Service")
+    found = check_graph(missing, data, n_permutations=50)
+    assert found.verdict == "violated"
+    first = found.suggestions[0]
+    assert (first.cause, first.effect) == ("Caching Service", "Product Service")
+    assert first.violations_after == 0
+    reversed_ = truth.copy()
+    reversed_.remove_edge("Caching Service", "Product Service")
+    reversed_.add_edge("Product Service", "Caching Service")
+    flagged = check_graph(reversed_, data, n_permutations=50)
+    assert flagged.verdict == "violated"
+    assert len(flagged.violations) >= 5
+
+
+def test_verdicts_agree_with_dowhy_falsify_graph():
+    """DoWhy's falsify_graph (its GCM test with linear models, to keep it quick) and ours
+    agree: the true graph is better than random relabellings, a shuffled one is not."""
+    from dowhy.gcm.falsify import falsify_graph
+    from dowhy.gcm.independence_test.generalised_cov_measure import generalised_cov_based
+    from dowhy.gcm.ml import create_linear_regressor
+
+    graph, data, _ = _scm("er", 7, seed=21, rows=1000)
+    shuffled = nx.relabel_nodes(graph, dict(zip(sorted(graph), sorted(graph)[::-1], strict=True)))
+    dowhy_test = functools.partial(
+        generalised_cov_based,
+        prediction_model_X=create_linear_regressor,
+        prediction_model_Y=create_linear_regressor,
+    )
+    np.random.seed(0)
+    for candidate, truth in ((graph, True), (shuffled, False)):
+        theirs = falsify_graph(
+            candidate,
+            data,
+            independence_test=dowhy_test,
+            conditional_independence_test=dowhy_test,
+            n_permutations=20,
+            show_progress_bar=False,
+        )
+        ours = check_graph(candidate, data, n_permutations=20)
+        assert (ours.verdict != "rejected") is truth
+        assert (not theirs.falsified) is truth
+
+
+def test_explain_schema_embeds_the_check_schema_unchanged():
+    """explain --check nests the check report; its schema must not drift from check's."""
+    from causal_attrib.schemas import load_schema
+
+    embedded = dict(load_schema("explain")["properties"]["graph_check"])
+    embedded.pop("description")
+    embedded.pop("additionalProperties")
+    assert embedded == load_schema("check")["$defs"]["body"]
