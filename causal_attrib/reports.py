@@ -272,12 +272,12 @@ def _check_facts(result: Any) -> list[tuple[str, str]]:
     b = result.baseline
     if b is not None:
         q = b.to_dict()["share_quantiles"]
-        kind = "all" if b.exhaustive else "random"
+        which = f"all {b.permutations}" if b.exhaustive else f"{b.permutations} random"
         facts.append(
             (
                 "baseline",
                 f"{b.given_share * 100:.1f} % of implications rejected at p <= {alpha:g}; "
-                f"{kind} {b.permutations} relabellings: median "
+                f"{which} relabellings: median "
                 f"{b.to_dict()['median_share'] * 100:.1f} % (5-95 %: {q['p05'] * 100:.1f}-"
                 f"{q['p95'] * 100:.1f} %); better than {b.better_than * 100:.0f} % of them "
                 f"(p = {b.p_value:.2g})",
