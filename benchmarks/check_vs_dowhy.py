@@ -34,7 +34,6 @@ import time
 import warnings
 from pathlib import Path
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -186,7 +185,8 @@ def main() -> int:
         one(*args.one, rows)
         return 0
     tools = args.tools.split(",")
-    print(f"rows per case: {rows}; DoWhy timeout {args.timeout:.0f} s; python {sys.version.split()[0]}")
+    version = sys.version.split()[0]
+    print(f"rows per case: {rows}; DoWhy timeout {args.timeout:.0f} s; python {version}")
     print("| case | " + " | ".join(tools) + " | speed-up vs " + ", ".join(tools[1:]) + " |")
     print("|---|" + "---|" * len(tools) + "---|")
     ratios: dict[str, list[float]] = {t: [] for t in tools[1:]}
@@ -205,7 +205,9 @@ def main() -> int:
         print(f"| {case} | {cells} | {', '.join(speed)} |", flush=True)
     for t, values in ratios.items():
         if values:
-            print(f"median speed-up vs {t}: {statistics.median(values):.0f}x over {len(values)} cases")
+            print(
+                f"median speed-up vs {t}: {statistics.median(values):.0f}x over {len(values)} cases"
+            )
     return 0
 
 
