@@ -20,6 +20,7 @@ Usage::
     python benchmarks/check_vs_dowhy.py                  # all cases, DoWhy capped at 900 s
     python benchmarks/check_vs_dowhy.py --quick          # microservice cases, 500 rows
     python benchmarks/check_vs_dowhy.py --rows 2000 --timeout 1800
+    python benchmarks/check_vs_dowhy.py --cases er-20-true,er-20-missing --tools ours,dowhy-gcm
 """
 
 from __future__ import annotations
@@ -177,7 +178,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="microservice cases, 500 rows")
     parser.add_argument("--rows", type=int, default=None, help="rows per case (default 1000)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per DoWhy run")
-    parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated")
+    parser.add_argument("--cases", help="comma-separated case names (default: all)")
     parser.add_argument("--one", nargs=2, metavar=("CASE", "TOOL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     rows = args.rows or (500 if args.quick else 1000)
@@ -190,7 +192,7 @@ def main() -> int:
     print("| case | " + " | ".join(tools) + " | speed-up vs " + ", ".join(tools[1:]) + " |")
     print("|---|" + "---|" * len(tools) + "---|")
     ratios: dict[str, list[float]] = {t: [] for t in tools[1:]}
-    for case in cases(args.quick):
+    for case in args.cases.split(",") if args.cases else cases(args.quick):
         runs = {t: spawn(case, t, rows, args.timeout) for t in tools}
         ours = runs.get("ours", {})
         speed = []
