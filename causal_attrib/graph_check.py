@@ -542,9 +542,27 @@ def _rejected_share(p: np.ndarray, alpha: float) -> float:
     return float(np.mean(tested <= alpha)) if len(tested) else 0.0
 
 
+def _q_values(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg over the tested statements; NaN stays NaN (untestable)."""
+    q = np.full(len(p), np.nan)
+    tested = ~np.isnan(p)
+    q[tested] = benjamini_hochberg(p[tested])
+    return q
+
+
 def _n_violated(p: np.ndarray, alpha: float) -> int:
-    tested = p[~np.isnan(p)]
-    return int(np.sum(benjamini_hochberg(tested) <= alpha)) if len(tested) else 0
+    return int(np.sum(_q_values(p) <= alpha))
+
+
+def _implications(statements, p: np.ndarray, alpha: float) -> list[Implication]:
+    """The tested statements as results, strongest evidence against them first."""
+    q = _q_values(p)
+    out = [
+        Implication(x, y, given, float(p[k]), float(q[k]), bool(q[k] <= alpha))
+        for k, (x, y, given) in enumerate(statements)
+        if not np.isnan(p[k])
+    ]
+    return sorted(out, key=lambda i: (i.p_value, i.node, i.other))
 
 
 def _markov_signature(edges: Iterable[tuple[str, str]]) -> tuple[frozenset, frozenset]:
@@ -685,18 +703,8 @@ def check_graph(
     statements = _label(triples, nodes)
     say(f"testing {len(statements)} implications on {len(prepared.data)} rows")
     p = tester.p_values(statements)
-    tested = ~np.isnan(p)
-    q = np.full(len(p), np.nan)
-    q[tested] = benjamini_hochberg(p[tested])
-    implications = sorted(
-        (
-            Implication(x, y, given, float(p[k]), float(q[k]), bool(q[k] <= alpha))
-            for k, (x, y, given) in enumerate(statements)
-            if tested[k]
-        ),
-        key=lambda i: (i.p_value, i.node, i.other),
-    )
-    untestable = int((~tested).sum())
+    implications = _implications(statements, p, alpha)
+    untestable = int(np.isnan(p).sum())
     if untestable:
         findings.append(
             Finding(
@@ -920,14 +928,7 @@ def _suggest(graph, nodes, tester, alpha, implications, limit) -> tuple[Suggesti
         current = count
         if count == 0:
             break
-        p = tester.p_values(statements)
-        tested = ~np.isnan(p)
-        q = np.full(len(p), np.nan)
-        q[tested] = benjamini_hochberg(p[tested])
-        order = np.argsort(np.where(tested, p, np.inf), kind="stable")
         violated = [
-            Implication(*statements[k], float(p[k]), float(q[k]), True)
-            for k in order
-            if tested[k] and q[k] <= alpha
+            i for i in _implications(statements, tester.p_values(statements), alpha) if i.violated
         ]
     return tuple(out)
