@@ -164,12 +164,7 @@ def prepare_data(
     """
     nodes = list(graph.nodes)
     notes: list[str] = []
-    declared = set(categorical)
-    unknown = sorted(declared - set(nodes))
-    if unknown:
-        raise InputError(
-            f"--categorical names columns that are not graph nodes: {describe_nodes(unknown)}"
-        )
+    declared = _declared_categorical(categorical, nodes)
     for name, frame in (("before", before), ("after", after)):
         missing = [n for n in nodes if n not in frame.columns]
         if missing:
@@ -258,12 +253,7 @@ def prepare_anomaly_data(
     """
     notes: list[str] = []
     nodes = list(graph.nodes)
-    declared = set(categorical)
-    unknown = sorted(declared - set(nodes))
-    if unknown:
-        raise InputError(
-            f"--categorical names columns that are not graph nodes: {describe_nodes(unknown)}"
-        )
+    declared = _declared_categorical(categorical, nodes)
     if id_column is not None and id_column not in anomalies.columns:
         raise InputError(f"--id-column {id_column!r} is not a column of the anomalies table")
     labels = tuple(
@@ -378,12 +368,7 @@ def prepare_check_data(
     """
     nodes = [str(n) for n in graph.nodes]
     notes: list[str] = []
-    declared = set(categorical)
-    unknown = sorted(declared - set(nodes))
-    if unknown:
-        raise InputError(
-            f"--categorical names columns that are not graph nodes: {describe_nodes(unknown)}"
-        )
+    declared = _declared_categorical(categorical, nodes)
     unmeasured = [n for n in nodes if n not in table.columns or table[n].isna().all()]
     measured = [n for n in nodes if n not in unmeasured]
     if not measured:
@@ -430,6 +415,17 @@ def _kind(col: pd.Series) -> str:
     if pd.api.types.is_numeric_dtype(col):
         return "numeric"
     return "text"
+
+
+def _declared_categorical(categorical: Iterable[str], nodes: Sequence[str]) -> set[str]:
+    """The user's ``--categorical`` names, all of which must be graph nodes."""
+    declared = set(categorical)
+    unknown = sorted(declared - set(nodes))
+    if unknown:
+        raise InputError(
+            f"--categorical names columns that are not graph nodes: {describe_nodes(unknown)}"
+        )
+    return declared
 
 
 def _categorical_nodes(
