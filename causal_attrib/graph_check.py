@@ -510,9 +510,9 @@ class _Tester:
     ) -> np.ndarray:
         """p-values in order; NaN for statements that mention an unmeasured node.
 
-        ``remember=False`` computes without adding to the cache: a random relabelling's
-        statements rarely recur, and caching them all would grow with graph size squared
-        times relabellings.
+        ``remember=False`` keeps only unconditional statements (at most nodes squared):
+        they recur across relabellings, while conditional ones rarely do, and caching those
+        would grow with graph size squared times relabellings.
         """
         todo: dict[tuple[str, tuple[str, ...]], list[str]] = {}
         for x, y, given in statements:
@@ -522,10 +522,11 @@ class _Tester:
             todo.setdefault((x, given), [])
             if y not in todo[(x, given)]:
                 todo[(x, given)].append(y)
-        fresh = self.cache if remember else {}
+        fresh: dict[tuple[str, str, tuple[str, ...]], float] = {}
         for (x, given), ys in todo.items():
+            store = self.cache if remember or not given else fresh
             for y, p in zip(ys, self.bound(x, ys, given), strict=True):
-                fresh[(x, y, given)] = float(p)
+                store[(x, y, given)] = float(p)
         return np.array([self.cache.get(s, fresh.get(s, np.nan)) for s in statements])
 
     def testable(self, statement: tuple[str, str, tuple[str, ...]]) -> bool:
