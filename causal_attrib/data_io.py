@@ -61,12 +61,15 @@ def read_table(source: str | Path | pd.DataFrame, label: str = "data") -> pd.Dat
     Parameters
     ----------
     source
-        Path, ``"-"``, or a DataFrame (returned as is).
+        Path, ``"-"``, or a DataFrame (returned as is, with column names made text).
     label
         How error messages name this input (``"--before"``).
     """
     if isinstance(source, pd.DataFrame):
-        return source
+        # graph node names are always text (load_graph), so column names must be too
+        if all(isinstance(c, str) for c in source.columns):
+            return source
+        return source.rename(columns=str)
     name = str(source)
     if name != "-":
         path = Path(name)

@@ -334,3 +334,12 @@ def test_explain_schema_embeds_the_check_schema_unchanged():
     embedded.pop("description")
     embedded.pop("additionalProperties")
     assert embedded == load_schema("check")["$defs"]["body"]
+
+
+def test_integer_node_names_match_integer_columns():
+    """A networkx graph and a DataFrame both keyed by integers, as notebooks often make."""
+    graph, data, _ = _scm("chain", 4, seed=0, rows=500)
+    as_int = {f"X{i}": i for i in range(4)}
+    result = check_graph(nx.relabel_nodes(graph, as_int), data.rename(columns=as_int))
+    assert result.untestable == 0 and len(result.implications) == 3
+    assert result.verdict == "consistent"
