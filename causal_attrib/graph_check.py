@@ -115,7 +115,11 @@ class _BoundGcm:
         x = self.data[name]
         if role == "z":  # the model family's basis columns for this parent, intercept dropped
             basis = self.spec.models.make_basis([name], self.data, x, self.categorical)
-            return basis.transform({name: x}, self.n)[:, 1:]
+            columns = basis.transform({name: x}, self.n)[:, 1:]
+            # standardised: hinges on values like 2e6 are nearly collinear with the linear
+            # term otherwise, and the normal equations square that
+            sd = columns.std(axis=0)
+            return (columns - columns.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
         if name in self.categorical:
             counts = pd.Series(x).value_counts(sort=True)
             levels = sorted(counts.index[: self.spec.max_levels + 1], key=lambda v: -counts[v])
@@ -139,7 +143,12 @@ class _BoundGcm:
         k = dx + int(widths.sum())
         stacked, fitted = self._buffers(k)
         np.concatenate(blocks, out=stacked)
+        scale = np.sqrt(np.einsum("kn,kn->k", stacked, stacked))
         _residualise(design, stacked, fitted)
+        # a variable the parents determine exactly (a total, a difference) leaves rounding
+        # noise, which can correlate with magnitudes; it is independent of anything else
+        left = np.sqrt(np.einsum("kn,kn->k", stacked, stacked))
+        stacked[left <= 1e-6 * scale] = 0.0
         rx = stacked[:dx]
         stat, df = np.zeros(len(ys)), np.zeros(len(ys), dtype=int)
         start = dx

@@ -343,3 +343,37 @@ def test_integer_node_names_match_integer_columns():
     result = check_graph(nx.relabel_nodes(graph, as_int), data.rename(columns=as_int))
     assert result.untestable == 0 and len(result.implications) == 3
     assert result.verdict == "consistent"
+
+
+def test_a_node_its_parents_determine_exactly_is_not_a_violation():
+    """Profit = revenue - cost exactly, in millions (DoWhy's online shop has this). The
+    residual is rounding noise, which used to correlate with magnitudes and show up as
+    violations; a dropped edge must still be found."""
+    rng = np.random.default_rng(4)
+    n = 1500
+    units = rng.gamma(20, 100, n)
+    price = rng.choice([899.0, 999.0, 1099.0], n)
+    ads = rng.gamma(5, 300, n)
+    revenue = units * price
+    cost = 0.6 * revenue + 40 * ads + rng.normal(0, 5e4, n)
+    data = pd.DataFrame(
+        {"units": units, "price": price, "ads": ads, "revenue": revenue, "cost": cost}
+    )
+    data["profit"] = data["revenue"] - data["cost"]
+    truth = nx.DiGraph(
+        [
+            ("units", "revenue"),
+            ("price", "revenue"),
+            ("revenue", "cost"),
+            ("ads", "cost"),
+            ("revenue", "profit"),
+            ("cost", "profit"),
+        ]
+    )
+    result = check_graph(truth, data, n_permutations=20)
+    assert not [i for i in result.violations if i.node == "profit"]
+    assert all(i.p_value == 1.0 for i in result.implications if i.node == "profit")
+    dropped = truth.copy()
+    dropped.remove_edge("ads", "cost")
+    found = check_graph(dropped, data, n_permutations=20)
+    assert {found.violations[0].node, found.violations[0].other} == {"ads", "cost"}
