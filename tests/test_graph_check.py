@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import DOWHY, ROOT, needs_dowhy_data
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from causal_attrib.exit_codes import InputError
 from causal_attrib.graph_check import GcmTest, _verdict, check_graph
@@ -377,3 +379,63 @@ def test_a_node_its_parents_determine_exactly_is_not_a_violation():
     dropped.remove_edge("ads", "cost")
     found = check_graph(dropped, data, n_permutations=20)
     assert {found.violations[0].node, found.violations[0].other} == {"ads", "cost"}
+
+
+@st.composite
+def _random_inputs(draw):
+    """Small random DAGs over random columns: numeric, categorical, constant, gappy."""
+    n_nodes = draw(st.integers(1, 6))
+    names = [f"v{i}" for i in range(n_nodes)]
+    edges = [
+        (names[i], names[j])
+        for i in range(n_nodes)
+        for j in range(i + 1, n_nodes)
+        if draw(st.booleans())
+    ]
+    graph = nx.DiGraph()
+    graph.add_nodes_from(names)
+    graph.add_edges_from(edges)
+    rows = draw(st.integers(5, 120))
+    rng = np.random.default_rng(draw(st.integers(0, 10_000)))
+    columns = {}
+    for name in names:
+        kind = draw(
+            st.sampled_from(["normal", "normal", "int", "text", "constant", "missing", "gaps"])
+        )
+        if kind == "missing":
+            continue
+        if kind == "normal":  # depends on earlier numeric columns, whatever the graph says
+            value = rng.normal(size=rows)
+            for other in columns.values():
+                if other.dtype.kind == "f" and not np.isnan(other).any():
+                    value += draw(st.sampled_from([0.0, 1.0, -2.0])) * other / (other.std() or 1)
+            columns[name] = value * 10 ** draw(st.integers(-6, 9))
+        elif kind == "int":
+            columns[name] = rng.integers(0, 3, rows)
+        elif kind == "text":
+            columns[name] = rng.choice(["a", "b", "c"], rows)
+        elif kind == "constant":
+            columns[name] = np.full(rows, 4.0)
+        else:
+            values = rng.normal(size=rows)
+            values[rng.random(rows) < 0.3] = np.nan
+            columns[name] = values
+    return graph, pd.DataFrame(columns, index=range(rows))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_random_inputs(), st.booleans())
+def test_random_graphs_and_data_give_a_valid_report_or_an_input_error(validators, case, dropna):
+    graph, data = case
+    try:
+        result = check_graph(graph, data, dropna=dropna, n_permutations=5, max_suggestions=2)
+    except InputError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        event("input error")
+        return
+    event(f"verdict {result.verdict}")
+    report = result.to_dict()
+    validators["check"].validate(report)
+    assert report["implications"]["tested"] + report["implications"]["untestable"] >= 0
+    assert all(0.0 <= i.p_value <= 1.0 for i in result.implications)
+    assert result.verdict in ("consistent", "violated", "rejected", "untestable")
