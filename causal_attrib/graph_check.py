@@ -14,7 +14,8 @@ no dependence for, and suggests the few added edges that would remove most viola
 Suggestions are reported, never applied.
 
 Speed comes from the test (one least-squares solve per node and conditioning set serves all
-of that node's implications) and from caching p-values across relabellings.
+of that node's implications) and from caching the p-values that recur: those of the given
+graph, and the unconditional ones that relabellings share.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class _BoundGcm:
         self.categorical = categorical
         self.n = len(next(iter(data.values())))
         self._rows: dict[tuple[str, str], np.ndarray] = {}
+        self._buf = np.empty((2, 64, self.n))
 
     def rows(self, name: str, role: str) -> np.ndarray:
         """Feature rows of ``name`` as the tested node (x), the other node (y) or in Z (z)."""
@@ -171,8 +173,8 @@ class _BoundGcm:
     def _buffers(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Two reusable k x n work arrays: fresh large arrays on every call cost page faults
         that took longer than the arithmetic."""
-        if getattr(self, "_buf", None) is None or self._buf.shape[1] < k:
-            self._buf = np.empty((2, max(k, 64), self.n))
+        if self._buf.shape[1] < k:
+            self._buf = np.empty((2, k, self.n))
         return self._buf[0, :k], self._buf[1, :k]
 
 
@@ -523,18 +525,15 @@ class _Tester:
         they recur across relabellings, while conditional ones rarely do, and caching those
         would grow with graph size squared times relabellings.
         """
-        todo: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        todo: dict[tuple[str, tuple[str, ...]], dict[str, None]] = {}
         for x, y, given in statements:
             key = (x, y, given)
-            if key in self.cache or not self.testable(key):
-                continue
-            todo.setdefault((x, given), [])
-            if y not in todo[(x, given)]:
-                todo[(x, given)].append(y)
+            if key not in self.cache and self.testable(key):
+                todo.setdefault((x, given), {})[y] = None  # an ordered set of ys
         fresh: dict[tuple[str, str, tuple[str, ...]], float] = {}
         for (x, given), ys in todo.items():
             store = self.cache if remember or not given else fresh
-            for y, p in zip(ys, self.bound(x, ys, given), strict=True):
+            for y, p in zip(ys, self.bound(x, list(ys), given), strict=True):
                 store[(x, y, given)] = float(p)
         return np.array([self.cache.get(s, fresh.get(s, np.nan)) for s in statements])
 

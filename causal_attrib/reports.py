@@ -271,14 +271,15 @@ def _check_facts(result: Any) -> list[tuple[str, str]]:
         )
     b = result.baseline
     if b is not None:
-        q = b.to_dict()["share_quantiles"]
+        shown = b.to_dict()
+        q = shown["share_quantiles"]
         which = f"all {b.permutations}" if b.exhaustive else f"{b.permutations} random"
         facts.append(
             (
                 "baseline",
                 f"{b.given_share * 100:.1f} % of implications rejected at p <= {alpha:g}; "
                 f"{which} relabellings: median "
-                f"{b.to_dict()['median_share'] * 100:.1f} % (5-95 %: {q['p05'] * 100:.1f}-"
+                f"{shown['median_share'] * 100:.1f} % (5-95 %: {q['p05'] * 100:.1f}-"
                 f"{q['p95'] * 100:.1f} %); better than {b.better_than * 100:.0f} % of them "
                 f"(p = {b.p_value:.2g})",
             )

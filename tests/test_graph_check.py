@@ -13,7 +13,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from causal_attrib.exit_codes import InputError
-from causal_attrib.graph_check import GcmTest, _verdict, check_graph
+from causal_attrib.graph_check import GcmTest, _triples, _verdict, check_graph
 from causal_attrib.mechanisms import LinearModels
 from causal_attrib.synthetic import make_graph, simulate
 
@@ -436,6 +436,8 @@ def test_random_graphs_and_data_give_a_valid_report_or_an_input_error(validators
     event(f"verdict {result.verdict}")
     report = result.to_dict()
     validators["check"].validate(report)
-    assert report["implications"]["tested"] + report["implications"]["untestable"] >= 0
+    counts = report["implications"]
+    assert counts["tested"] + counts["untestable"] == len(_triples(sorted(graph), graph))
+    assert counts["violated"] <= counts["tested"]
     assert all(0.0 <= i.p_value <= 1.0 for i in result.implications)
     assert result.verdict in ("consistent", "violated", "rejected", "untestable")
