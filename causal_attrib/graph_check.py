@@ -123,8 +123,11 @@ class _BoundGcm:
             sd = columns.std(axis=0)
             return (columns - columns.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
         if name in self.categorical:
-            counts = pd.Series(x).value_counts(sort=True)
-            levels = sorted(counts.index[: self.spec.max_levels + 1], key=lambda v: -counts[v])
+            counts = pd.Series(x).value_counts()
+            # most common first, ties by name: which levels get indicators must not depend
+            # on how pandas orders equal counts
+            by_count = sorted(counts.index, key=lambda v: (-counts[v], str(v)))
+            levels = by_count[: self.spec.max_levels + 1]
             if len(levels) < 2:
                 return np.zeros((self.n, 1))
             return np.column_stack([(x == lv).astype(float) for lv in levels[1:]])

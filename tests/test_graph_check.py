@@ -441,3 +441,16 @@ def test_random_graphs_and_data_give_a_valid_report_or_an_input_error(validators
     assert counts["violated"] <= counts["tested"]
     assert all(0.0 <= i.p_value <= 1.0 for i in result.implications)
     assert result.verdict in ("consistent", "violated", "rejected", "untestable")
+
+
+def test_categorical_levels_with_equal_counts_are_chosen_by_name():
+    """Only the most common levels get indicators; ties must not depend on row order."""
+    x = np.array(["b", "a", "c", "d"] * 5 + ["e"])
+    data = {"x": x}
+    bound = GcmTest(max_levels=2).bind(data, frozenset({"x"}))
+    shuffled = GcmTest(max_levels=2).bind({"x": x[::-1].copy()}, frozenset({"x"}))
+    # levels a, b, c (ties broken by name); a is the baseline, so b and c get indicators
+    assert bound.rows("x", "x").shape == (2, len(x))
+    np.testing.assert_array_equal(bound.rows("x", "x")[0], (x == "b").astype(float))
+    np.testing.assert_array_equal(bound.rows("x", "x")[1], (x == "c").astype(float))
+    np.testing.assert_array_equal(shuffled.rows("x", "x")[0], (x[::-1] == "b").astype(float))
