@@ -41,7 +41,7 @@ import pandas as pd
 from .attribution import latin_uniforms
 from .data_io import AnomalyData, prepare_anomaly_data, read_table
 from .exit_codes import InputError
-from .graph_io import load_graph
+from .graph_io import graph_notes, load_graph, require_node
 from .mechanisms import (
     AdditiveNoiseMechanism,
     AutoModels,
@@ -495,8 +495,7 @@ def attribute_anomalies(
         raise InputError(f"permutations must be at least 2, not {n_permutations}")
     say = progress or (lambda _msg: None)
     g = load_graph(graph)
-    if target not in g:
-        raise InputError(f"target {target!r} is not a node of the graph")
+    require_node(g, target)
     data = prepare_anomaly_data(
         g,
         read_table(reference, "--reference"),
@@ -543,8 +542,14 @@ def attribute_anomalies(
         "anomalous_rows": n_rows,
         "mechanisms": {n: model.label(n) for n in model.order},
     }
+    notes = graph_notes(g) + data.notes
+    if not nx.ancestors(data.graph, target):
+        notes += (
+            f"{target!r} has no causes in the graph, so every anomaly is attributed to its "
+            "own mechanism",
+        )
     return AnomalyResult(
-        target, tuple(rows), summary, float(threshold), row_threshold, settings, data.notes
+        target, tuple(rows), summary, float(threshold), row_threshold, settings, notes
     )
 
 

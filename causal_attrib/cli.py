@@ -11,13 +11,14 @@ import os
 import sys
 import tempfile
 import traceback
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .exit_codes import CausalAttribError, InputError, exit_code_for
+from .exit_codes import BAD_INPUT, CausalAttribError, InputError, exit_code_for
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -99,7 +100,12 @@ def run_command(func: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         debug = kwargs.get("debug", False)
         try:
-            code = func(*args, **kwargs)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                code = func(*args, **kwargs)
+            if not kwargs.get("quiet", False):
+                for line in _warning_lines(caught):
+                    click.echo(line, err=True)
         except click.exceptions.Exit:
             raise
         except click.ClickException:
@@ -126,7 +132,44 @@ def run_command(func: Callable) -> Callable:
     return wrapper
 
 
-@click.group(context_settings=CONTEXT)
+class OneLineErrors(click.Group):
+    """A command group whose usage errors are one line on stderr, with exit code 2.
+
+    Click prints a usage block and the error over several lines; scripts and CI logs read
+    better with one ``error:`` line that names the problem and where to get help.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run the CLI; in standalone mode, exit with the documented code."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.Abort:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare command: help, as asked
+            click.echo(exc.ctx.get_help(), err=True)
+            sys.exit(BAD_INPUT)
+        except click.ClickException as exc:
+            message = " ".join(exc.format_message().split())
+            ctx = getattr(exc, "ctx", None)
+            where = f" (see '{ctx.command_path} -h')" if ctx is not None else ""
+            click.echo(f"error: {message}{where}", err=True)
+            sys.exit(BAD_INPUT)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def _warning_lines(caught: list[warnings.WarningMessage]) -> list[str]:
+    """Library warnings as one deduplicated ``warning:`` line each, in order of first sight."""
+    lines: dict[str, None] = {}
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        lines[f"warning: {text} ({w.category.__name__})"] = None
+    return list(lines)
+
+
+@click.group(cls=OneLineErrors, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", "-V", prog_name="causal-attrib")
 def main() -> None:
     """Explain why a metric changed, with a causal graph instead of a hunch."""

@@ -8,6 +8,7 @@ count with a few hundred values as categories would throw that structure away.
 
 from __future__ import annotations
 
+import csv
 import io
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,8 +19,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from .exit_codes import InputError
-from .graph_io import describe_nodes, project_out
+from .exit_codes import CausalAttribError, InputError
+from .graph_io import closest, describe_nodes, project_out
 
 TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl")
 _EXTENSIONS = {
@@ -90,12 +91,9 @@ def read_table(source: str | Path | pd.DataFrame, label: str = "data") -> pd.Dat
         elif fmt == "jsonl":
             frame = pd.read_json(handle, lines=True, dtype=False)
         else:
-            frame = pd.read_csv(
-                handle,
-                sep="\t" if fmt == "tsv" else None,
-                engine="python" if fmt != "tsv" else "c",
-                encoding="utf-8-sig",
-            )
+            frame = _read_delimited(handle, "\t" if fmt == "tsv" else None, label)
+    except CausalAttribError:
+        raise
     except PermissionError:
         raise InputError(f"{label} file is not readable (permission denied): {name}") from None
     except pd.errors.EmptyDataError:
@@ -106,10 +104,62 @@ def read_table(source: str | Path | pd.DataFrame, label: str = "data") -> pd.Dat
         msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise InputError(f"cannot read {label} {name} as {fmt}: {msg}") from None
     frame.columns = [str(c) for c in frame.columns]
-    duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
-    if duplicated:
-        raise InputError(f"{label} has duplicate column names: {describe_nodes(duplicated)}")
+    _reject_duplicates(list(frame.columns), label)
     return frame
+
+
+_DELIMITERS = ",;\t|"
+_SNIFF_BYTES = 1 << 16
+_DECIMAL_COMMA = r"[+-]?(?:\d+(?:,\d*)?|,\d+)(?:[eE][+-]?\d+)?"
+
+
+def _read_delimited(handle, sep: str | None, label: str) -> pd.DataFrame:
+    """Read delimited text with pandas' fast parser, after choosing the delimiter ourselves.
+
+    The delimiter is the candidate that splits the first lines into the most fields, the
+    same number on every line. The header is read separately because pandas renames a
+    repeated column (``a``, ``a.1``), which would hide the duplicate. With ``;`` or tab
+    delimiters, columns written with decimal commas (``0,25``) are read as numbers.
+    """
+    if isinstance(handle, io.BytesIO):
+        head = handle.getvalue()[:_SNIFF_BYTES]
+    else:
+        with open(handle, "rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+    text = head.decode("utf-8-sig", errors="strict" if len(head) < _SNIFF_BYTES else "ignore")
+    lines = text.splitlines()[:50] if len(head) < _SNIFF_BYTES else text.splitlines()[:-1][:50]
+    sep = sep or _choose_delimiter(lines)
+    header = next(csv.reader(lines[:1], delimiter=sep), []) if lines else []
+    _reject_duplicates([h for h in header], label)
+    frame = pd.read_csv(handle, sep=sep, engine="c", encoding="utf-8-sig")
+    if sep != ",":
+        for column in frame.columns:
+            col = frame[column]
+            if col.dtype != object and not pd.api.types.is_string_dtype(col):
+                continue
+            present = col.dropna().astype(str)
+            if len(present) and present.str.fullmatch(_DECIMAL_COMMA).all():
+                if present.str.contains(",", regex=False).any():
+                    frame[column] = pd.to_numeric(col.str.replace(",", ".", regex=False))
+    return frame
+
+
+def _choose_delimiter(lines: Sequence[str]) -> str:
+    best, best_fields = ",", 1
+    for candidate in _DELIMITERS:
+        counts = {len(row) for row in csv.reader(lines, delimiter=candidate) if row}
+        if len(counts) == 1 and (fields := counts.pop()) > best_fields:
+            best, best_fields = candidate, fields
+    return best
+
+
+def _reject_duplicates(columns: Sequence[str], label: str) -> None:
+    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicated:
+        raise InputError(
+            f"{label} has duplicate column names: {describe_nodes(duplicated)}; "
+            "rename them so each column is named once"
+        )
 
 
 def _sniff(raw: bytes) -> str:
@@ -166,14 +216,13 @@ def prepare_data(
         Fewest rows each period must keep.
     """
     nodes = list(graph.nodes)
-    notes: list[str] = []
     declared = _declared_categorical(categorical, nodes)
-    for name, frame in (("before", before), ("after", after)):
+    frames, notes = _match_names({"before": before, "after": after}, nodes)
+    before, after = frames["before"], frames["after"]
+    for name, frame in frames.items():
         missing = [n for n in nodes if n not in frame.columns]
         if missing:
-            raise InputError(
-                f"the {name} data lacks columns for graph nodes: {describe_nodes(missing)}"
-            )
+            raise _missing_columns(name, frame, missing)
     extra = sorted(set(before.columns).union(after.columns) - set(nodes))
     if extra:
         notes.append(
@@ -254,16 +303,20 @@ def prepare_anomaly_data(
     the graph; gaps elsewhere stay missing and are handled by the analysis (and reported).
     The target must be measured in the reference, with at least ``min_rows`` values.
     """
-    notes: list[str] = []
     nodes = list(graph.nodes)
     declared = _declared_categorical(categorical, nodes)
+    frames, notes = _match_names({"reference": reference, "anomalies": anomalies}, nodes)
+    reference, anomalies = frames["reference"], frames["anomalies"]
     if id_column is not None and id_column not in anomalies.columns:
         raise InputError(f"--id-column {id_column!r} is not a column of the anomalies table")
     labels = tuple(
         str(v) for v in (anomalies[id_column] if id_column else range(1, len(anomalies) + 1))
     )
     if target not in reference.columns or reference[target].isna().all():
-        raise InputError(f"the reference data does not measure the target {target!r}")
+        raise InputError(
+            f"the reference data does not measure the target {target!r}"
+            f"{closest(target, reference.columns)}"
+        )
     unmeasured = [n for n in nodes if n not in reference.columns or reference[n].notna().sum() < 2]
     if unmeasured:
         graph = project_out(graph, unmeasured)
@@ -370,13 +423,15 @@ def prepare_check_data(
     on millions of rows cost time and detect differences too small to matter.
     """
     nodes = [str(n) for n in graph.nodes]
-    notes: list[str] = []
     declared = _declared_categorical(categorical, nodes)
+    frames, notes = _match_names({"data": table}, nodes)
+    table = frames["data"]
     unmeasured = [n for n in nodes if n not in table.columns or table[n].isna().all()]
     measured = [n for n in nodes if n not in unmeasured]
     if not measured:
         raise InputError(
             "no graph node is a column of the data; check that node names match the header"
+            f"{closest(nodes[0], table.columns)}"
         )
     extra = sorted(set(table.columns) - set(nodes))
     if extra:
@@ -402,6 +457,44 @@ def prepare_check_data(
         frame = frame.iloc[keep].reset_index(drop=True)
     typed = _typed(frame, measured, cat_nodes, "")
     return CheckData(typed, frozenset(cat_nodes), tuple(unmeasured), len(table), tuple(notes))
+
+
+def _match_names(
+    frames: dict[str, pd.DataFrame], nodes: Sequence[str]
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Match columns to nodes whose names differ only by surrounding whitespace.
+
+    Spreadsheet exports often pad headers (``a, b, c``); a padded column that is the only
+    candidate for a node is used for it, with a note. Exact names always win.
+    """
+    node_set = set(nodes)
+    renamed: dict[str, str] = {}
+    out = {}
+    for name, frame in frames.items():
+        mapping = {}
+        for node in nodes:
+            if node in frame.columns:
+                continue
+            near = [
+                c for c in frame.columns if c not in node_set and c.strip() == node.strip()
+            ]
+            if len(near) == 1:
+                mapping[near[0]] = node
+                renamed[near[0]] = node
+        out[name] = frame.rename(columns=mapping) if mapping else frame
+    notes = []
+    if renamed:
+        pairs = ", ".join(f"{c!r} as {n!r}" for c, n in list(renamed.items())[:5])
+        more = f" and {len(renamed) - 5} more" if len(renamed) > 5 else ""
+        notes.append(f"matched column(s) to nodes ignoring surrounding spaces: {pairs}{more}")
+    return out, notes
+
+
+def _missing_columns(name: str, frame: pd.DataFrame, missing: Sequence[str]) -> InputError:
+    return InputError(
+        f"the {name} data lacks columns for graph nodes: {describe_nodes(missing)}"
+        f"{closest(missing[0], frame.columns)}"
+    )
 
 
 def _reject_infinite(values: np.ndarray, bad: np.ndarray, name: str, node: str) -> np.ndarray:
@@ -481,20 +574,34 @@ def _typed(frame: pd.DataFrame, nodes: Sequence[str], cat_nodes: set[str], name:
 
 
 def _numeric_junk(columns: Mapping[str, pd.Series], node: str) -> str | None:
-    """If a column is mostly numbers with a few junk cells, name the first bad cell."""
+    """Name the first non-number of a column that should hold numbers, if there is one.
+
+    A column should hold numbers when most of its cells parse as numbers, or when another
+    table (the other period) holds only numbers in it: a mismatch between periods would
+    otherwise make the node silently categorical with every level unseen.
+    """
+    numeric_in = [
+        name for name, col in columns.items() if len(col.dropna()) and _kind(col) == "numeric"
+    ]
     for name, col in columns.items():
         if _kind(col) != "text":
             continue
         present = col.dropna()
         parsed = pd.to_numeric(present, errors="coerce")
         share = parsed.notna().mean() if len(present) else 0.0
-        if 0.5 <= share < 1.0:
+        if (0.5 <= share < 1.0) or (numeric_in and share < 1.0):
             bad = parsed.isna().to_numpy()
             idx = present.index[np.flatnonzero(bad)[0]]
-            return (
-                f"column {node!r} of the {name} data is numeric but data row {int(idx) + 1} "
-                f"holds {str(col.loc[idx])!r}; fix the value or declare the column --categorical"
-            )
+            value, row = str(col.loc[idx]), int(idx) + 1
+            if share < 0.5:  # numeric only in the other table
+                problem = (
+                    f"column {node!r} is numeric in the {numeric_in[0]} data but data row {row} "
+                    f"of the {name} data holds {value!r}"
+                )
+            else:
+                problem = f"column {node!r} of the {name} data is numeric but data row {row} "
+                problem += f"holds {value!r}"
+            return f"{problem}; fix the value or declare the column --categorical"
     return None
 
 

@@ -30,7 +30,7 @@ from .change_tests import (
 )
 from .data_io import PreparedData, choose_level, prepare_data, read_table
 from .exit_codes import InputError
-from .graph_io import load_graph
+from .graph_io import graph_notes, load_graph, require_node
 from .mechanisms import AutoModels, Basis, Mechanism, ModelFamily, fit_mechanism
 from .reports import stable_float as _num
 
@@ -166,6 +166,9 @@ class ExplainResult:
                 f"{head}; {abs(top.share) * 100:.0f} % of the modelled change comes from a "
                 f"changed mechanism at {top.node}."
             )
+        if top.contribution and top.share is None:
+            parts = ", ".join(f"{n.node} ({_fmt(n.contribution)})" for n in drivers[:4])
+            return f"{head}; changed mechanisms upstream cancel out: {parts}."
         return f"{head}; changed mechanisms upstream: {', '.join(n.node for n in drivers)}."
 
     def to_dict(self) -> dict[str, Any]:
@@ -308,8 +311,7 @@ def explain(
     _check_options(alpha, attribute_to, bootstrap, confidence, n_samples)
     say = progress or (lambda _msg: None)
     g = load_graph(graph)
-    if target not in g:
-        raise InputError(f"target {target!r} is not a node of the graph")
+    require_node(g, target)
     prepared = prepare_data(
         g,
         read_table(before, "--before"),
@@ -408,6 +410,9 @@ def explain(
         change_interval = tuple(float(x) for x in np.quantile(changes, [lo, hi]))
 
     fitted_change = fitted_after - fitted_before
+    gross = sum(abs(v) for v in phi.values())
+    # contributions that cancel leave a net change of rounding size; shares of it are noise
+    shares_defined = abs(fitted_change) > 1e-9 * gross
     nodes = []
     for node in order:
         contribution = phi.get(node, 0.0)
@@ -420,14 +425,19 @@ def explain(
                 q_value=float(q_values[node]),
                 mechanism=fits[node].old.label,
                 ancestor=node in relevant,
-                share=contribution / fitted_change if fitted_change else None,
+                share=contribution / fitted_change if shares_defined else None,
                 interval=intervals.get(node),
                 tests={k: v if np.isfinite(v) else 1.0 for k, v in fits[node].test.parts.items()},
             )
         )
     nodes.sort(key=lambda n: (-abs(_num(n.contribution)), n.q_value, n.node))
 
-    notes = list(prepared.notes)
+    notes = [*graph_notes(g), *prepared.notes]
+    if not nx.ancestors(g, target):
+        notes.append(
+            f"{target!r} has no causes in the graph, so only its own mechanism can explain "
+            "the change"
+        )
     if not players:
         notes.append(
             f"no mechanism upstream of {target!r} changed at alpha={alpha}; "

@@ -36,7 +36,7 @@ from scipy import stats
 from .change_tests import benjamini_hochberg
 from .data_io import prepare_check_data, read_table
 from .exit_codes import InputError
-from .graph_io import dag_problem, describe_nodes, load_graph
+from .graph_io import dag_problem, describe_nodes, graph_notes, load_graph, require_node
 from .mechanisms import ModelFamily, SplineModels
 from .reports import stable_float as _num
 
@@ -672,8 +672,8 @@ def check_graph(
     say = progress or (lambda _msg: None)
     test = test or GcmTest()
     graph = load_graph(graph, validate=False)
-    if target is not None and target not in graph:
-        raise InputError(f"target {target!r} is not a node of the graph")
+    if target is not None:
+        require_node(graph, target)
     table = read_table(data, "--data")
     prepared = prepare_check_data(graph, table, categorical, dropna, max_rows, seed)
     nodes = sorted(graph.nodes)
@@ -693,7 +693,7 @@ def check_graph(
         n_edges=graph.number_of_edges(),
         settings=settings,
         rows=rows,
-        notes=prepared.notes,
+        notes=graph_notes(graph) + prepared.notes,
     )
     problem = dag_problem(graph)
     if problem:

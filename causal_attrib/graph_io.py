@@ -73,6 +73,7 @@ def load_graph(
     name = str(source)
     text = _read_text(name)
     fmt = graph_format or _format_from_name(name) or _sniff(text)
+    guessed = graph_format is None and fmt != _format_from_name(name)
     if fmt == "csv":
         fmt = _sniff_csv(text)
     if fmt not in GRAPH_FORMATS:
@@ -88,12 +89,21 @@ def load_graph(
         "edgelist": _parse_edgelist,
         "adjacency": _parse_adjacency,
     }[fmt]
+    how = f" (read as {fmt}, guessed from the content; set --graph-format)" if guessed else ""
     try:
         graph = parser(text)
     except InputError as exc:
-        raise InputError(f"{_label(name)}: {exc}") from None
+        raise InputError(f"{_label(name)}: {exc}{how}") from None
     except Exception as exc:  # third-party parsers raise many types; all mean "malformed"
-        raise InputError(f"{_label(name)}: not a valid {fmt} graph ({_first_line(exc)})") from None
+        raise InputError(
+            f"{_label(name)}: not a valid {fmt} graph ({_first_line(exc)}){how}"
+        ) from None
+    repeated = graph.graph.pop("repeated", [])
+    if repeated:
+        listed = describe_nodes((f"{u} -> {v}" for u, v in repeated), limit=5)
+        graph.graph["notes"] = [
+            f"the graph lists {len(repeated)} edge(s) more than once, kept once: {listed}"
+        ]
     return _finish(graph, reverse, validate)
 
 
@@ -237,7 +247,7 @@ def _parse_edgelist(text: str) -> nx.DiGraph:
         if not u:
             raise InputError(f"edge list row {lineno} has an empty cause")
         if v:
-            graph.add_edge(u, v)
+            _add_edges(graph, [(u, v)])
         else:
             graph.add_node(u)  # a row with only a cause declares an isolated node
     return graph
@@ -305,14 +315,31 @@ def _parse_json(text: str) -> nx.DiGraph:
     if data.get("directed") is False:
         raise InputError("the JSON graph says directed: false; a causal graph needs directed edges")
     data = {**data, "directed": True, "multigraph": False}
-    graph = nx.node_link_graph(data, edges=edges_key)
-    return _directed_copy(graph, "JSON")
+    graph = _directed_copy(nx.node_link_graph(data, edges=edges_key), "JSON")
+    links = data.get(edges_key) or []
+    pairs = [(str(e.get("source")), str(e.get("target"))) for e in links if isinstance(e, dict)]
+    seen: set[tuple[str, str]] = set()
+    for pair in pairs:
+        if pair in seen:
+            graph.graph.setdefault("repeated", []).append(pair)
+        seen.add(pair)
+    return graph
+
+
+def _add_edges(graph: nx.DiGraph, pairs: Iterable[tuple[str, str]]) -> None:
+    """Add edges, remembering the ones already present (reported as a note, not an error)."""
+    for u, v in pairs:
+        if graph.has_edge(u, v):
+            graph.graph.setdefault("repeated", []).append((u, v))
+        graph.add_edge(u, v)
 
 
 def _directed_copy(graph: nx.Graph, kind: str) -> nx.DiGraph:
     if not graph.is_directed():
         raise InputError(f"the {kind} graph is undirected: a causal graph needs directed edges")
     out = nx.DiGraph()
+    if graph.graph.get("notes"):  # a graph we loaded before keeps what its loader noticed
+        out.graph["notes"] = list(graph.graph["notes"])
     out.add_nodes_from(str(n) for n in graph.nodes)
     out.add_edges_from((str(u), str(v)) for u, v in graph.edges())
     return out
@@ -452,7 +479,7 @@ class _DotParser:
                 if arrow == "->"
                 else ((v, u) for u in left for v in right)
             )
-            self.graph.add_edges_from(pairs)
+            _add_edges(self.graph, pairs)
             left = right
         if self.peek() == "[":
             self.attributes()
@@ -492,6 +519,34 @@ def parse_dot(text: str) -> nx.DiGraph:
     if not tokens:
         raise InputError("the graph file is empty")
     return _DotParser(tokens).parse()
+
+
+def require_node(graph: nx.DiGraph, name: str, role: str = "target") -> None:
+    """Fail unless ``name`` is a node, suggesting the node the user probably meant."""
+    if name in graph:
+        return
+    hint = closest(name, graph.nodes)
+    raise InputError(f"{role} {name!r} is not a node of the graph{hint}")
+
+
+def closest(name: str, candidates: Iterable[str]) -> str:
+    """``" (did you mean 'x'?)"`` for a near miss among ``candidates``, else ``""``.
+
+    Near misses are names equal up to case and surrounding whitespace, then close
+    spellings; exported spreadsheets and hand-written graphs differ in exactly these ways.
+    """
+    import difflib
+
+    candidates = [str(c) for c in candidates]
+    folded = name.strip().casefold()
+    same = sorted(c for c in candidates if c.strip().casefold() == folded)
+    near = same or difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+def graph_notes(graph: nx.DiGraph) -> tuple[str, ...]:
+    """Notes the loader left on the graph (e.g. repeated edges), for the result's notes."""
+    return tuple(graph.graph.get("notes", ()))
 
 
 def describe_nodes(nodes: Iterable[str], limit: int = 10) -> str:

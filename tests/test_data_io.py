@@ -107,5 +107,6 @@ def test_unreadable_inputs(tmp_path):
     with pytest.raises(InputError, match="empty"):
         read_table(tmp_path / "empty.csv")
     (tmp_path / "dup.csv").write_text("a,a,b\n1,2,3\n")
-    df = read_table(tmp_path / "dup.csv")  # pandas renames a duplicate to a.1: still usable
-    assert "a" in df.columns
+    # pandas would rename the second 'a' to 'a.1' and so hide which column is meant
+    with pytest.raises(InputError, match="duplicate column names: 'a'"):
+        read_table(tmp_path / "dup.csv")
