@@ -475,9 +475,7 @@ def _match_names(
         for node in nodes:
             if node in frame.columns:
                 continue
-            near = [
-                c for c in frame.columns if c not in node_set and c.strip() == node.strip()
-            ]
+            near = [c for c in frame.columns if c not in node_set and c.strip() == node.strip()]
             if len(near) == 1:
                 mapping[near[0]] = node
                 renamed[near[0]] = node
