@@ -69,6 +69,7 @@ class ResidualChangeTest:
         xa = basis.transform(after, len(y_after))
         design = np.vstack([xb, xa])
         y = np.concatenate([y_before, y_after])
+        y = y - y.mean()  # the intercept absorbs it; an offset in the billions would cost digits
         _, _, resid = _rss(design, y)
         # Feasible weighted least squares: noise whose scale follows the parents would make
         # plain F-tests over-reject when the parents' distribution moves.
@@ -90,7 +91,8 @@ def _scale_function(design: np.ndarray, abs_resid: np.ndarray) -> np.ndarray:
     """Fitted conditional mean of |residual| (the noise scale), floored to stay positive."""
     coef = np.linalg.lstsq(design, abs_resid, rcond=None)[0]
     fitted = design @ coef
-    floor = 0.1 * max(float(np.mean(abs_resid)), 1e-12)
+    typical = float(np.mean(abs_resid))
+    floor = 0.1 * typical if typical > 0 else 1.0  # relative: data may be in any units
     return np.maximum(fitted, floor)
 
 
@@ -104,7 +106,9 @@ def _chow_p(xb: np.ndarray, xa: np.ndarray, yb: np.ndarray, ya: np.ndarray) -> f
     if q <= 0 or dof <= 0:
         return 1.0
     rss_full = rss_b + rss_a
-    scale = max(rss_pooled, float(np.sum(np.concatenate([yb, ya]) ** 2)), 1e-300)
+    y = np.concatenate([yb, ya])
+    # centred: an offset (timestamps, totals in the billions) must not look like a perfect fit
+    scale = max(rss_pooled, float(np.sum((y - y.mean()) ** 2)), 1e-300)
     if rss_full <= 1e-12 * scale:  # both periods fitted exactly: any change is certain
         return 0.0 if rss_pooled > 1e-9 * scale else 1.0
     f = max(rss_pooled - rss_full, 0.0) / q / (rss_full / dof)

@@ -495,11 +495,24 @@ def _missing_columns(name: str, frame: pd.DataFrame, missing: Sequence[str]) -> 
     )
 
 
+MAX_MAGNITUDE = 1e100
+"""Largest (and, inverted, smallest) column scale accepted: squares and sums of squares of
+values beyond it overflow (or underflow) double precision, which would corrupt fits silently."""
+
+
 def _reject_infinite(values: np.ndarray, bad: np.ndarray, name: str, node: str) -> np.ndarray:
-    """Return ``values``, or fail naming the first ``bad`` (infinite) cell."""
+    """Return ``values``, or fail naming the first ``bad`` (infinite) cell or an unusable scale."""
     if bad.any():
         row = int(np.flatnonzero(bad)[0]) + 1
         raise InputError(f"{_the(name)} has an infinite value in {node!r} at data row {row}")
+    finite = values[np.isfinite(values)]
+    scale = float(np.max(np.abs(finite))) if finite.size else 0.0
+    if scale > MAX_MAGNITUDE or 0.0 < scale < 1.0 / MAX_MAGNITUDE:
+        raise InputError(
+            f"column {node!r} of {_the(name)} has values of size {scale:.3g}; "
+            f"this tool computes in double precision and needs column scales between "
+            f"{1 / MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}: rescale the column (other units)"
+        )
     return values
 
 

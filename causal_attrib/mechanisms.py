@@ -30,12 +30,18 @@ class Basis:
     Continuous parents contribute ``x`` and hinge terms ``max(0, x - k)`` for each knot ``k``;
     categorical parents contribute one indicator per level beyond the first (an unseen level
     falls back to the first level's baseline). Column 0 is the intercept.
+
+    Continuous columns are centred and divided by the parent's training spread (``scales``):
+    next to the intercept, raw values in the billions (bytes, timestamps) would make the
+    design so ill-conditioned that least squares drops columns, and results would depend on
+    the units. Standardised, the fit is the same in any units.
     """
 
     parents: tuple[str, ...]
     knots: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     levels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     family: str = "linear"
+    scales: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def n_features(self) -> int:
@@ -55,8 +61,9 @@ class Basis:
             if p in self.levels:
                 columns.extend((x == level).astype(float) for level in self.levels[p][1:])
             else:
-                columns.append(x)
-                columns.extend(np.maximum(0.0, x - k) for k in self.knots.get(p, ()))
+                center, spread = self.scales.get(p, (0.0, 1.0))
+                columns.append((x - center) / spread)
+                columns.extend(np.maximum(0.0, x - k) / spread for k in self.knots.get(p, ()))
         return np.column_stack(columns)
 
     def slices(self) -> dict[str, slice]:
@@ -79,9 +86,10 @@ class Basis:
             for c, level in zip(coef, self.levels[parent][1:], strict=True):
                 out += c * (x == level)
             return out
-        out = coef[0] * x
+        center, spread = self.scales.get(parent, (0.0, 1.0))
+        out = coef[0] * ((x - center) / spread)
         for c, k in zip(coef[1:], self.knots.get(parent, ()), strict=True):
-            out += c * np.maximum(x - k, 0.0)
+            out += c * (np.maximum(x - k, 0.0) / spread)
         return out
 
 
@@ -105,6 +113,20 @@ def _levels(parents: Sequence[str], data: Data, categorical: frozenset[str]) -> 
     return {p: tuple(sorted(set(data[p]))) for p in parents if p in categorical}
 
 
+def _scales(parents: Sequence[str], data: Data, categorical: frozenset[str]) -> dict:
+    """Mean and standard deviation of each continuous parent (1 for a constant one)."""
+    out = {}
+    for p in parents:
+        if p in categorical:
+            continue
+        x = np.asarray(data[p], dtype=float)
+        x = x[np.isfinite(x)]
+        center = float(x.mean()) if x.size else 0.0
+        spread = float(x.std()) if x.size else 0.0
+        out[p] = (center, spread if spread > 0 else 1.0)
+    return out
+
+
 @dataclass(frozen=True)
 class LinearModels:
     """Linear in the parents (one-hot for categorical parents)."""
@@ -112,7 +134,8 @@ class LinearModels:
     name: str = "linear"
 
     def make_basis(self, parents, data, target, categorical) -> Basis:  # noqa: D102
-        return Basis(tuple(parents), {}, _levels(parents, data, categorical), self.name)
+        levels, scales = _levels(parents, data, categorical), _scales(parents, data, categorical)
+        return Basis(tuple(parents), {}, levels, self.name, scales)
 
 
 @dataclass(frozen=True)
@@ -136,7 +159,8 @@ class SplineModels:
             lo, hi = x.min(), x.max()
             ks = np.unique(np.quantile(x, qs))
             knots[p] = tuple(float(k) for k in ks if lo < k < hi)
-        return Basis(tuple(parents), knots, _levels(parents, data, categorical), self.name)
+        levels, scales = _levels(parents, data, categorical), _scales(parents, data, categorical)
+        return Basis(tuple(parents), knots, levels, self.name, scales)
 
 
 @dataclass(frozen=True)
