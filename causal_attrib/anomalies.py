@@ -50,6 +50,7 @@ from .mechanisms import (
     Mechanism,
     ModelFamily,
     _pick,
+    least_squares,
 )
 from .reports import stable_float as _num
 
@@ -633,7 +634,7 @@ class _NoiseModel:
             y = y.astype(float)
             basis = models.make_basis(pa, pdata, y, cat)
             design = basis.transform(pdata)
-            coef = np.linalg.lstsq(design, y, rcond=None)[0]
+            coef = least_squares(design, y)[0]
             in_ref = np.flatnonzero(seen) < n_ref
             residuals = (y - design @ coef)[in_ref]
             if len(residuals) < 2:

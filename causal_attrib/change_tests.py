@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 from scipy import stats
 
-from .mechanisms import Basis, Data, fit_logistic
+from .mechanisms import Basis, Data, fit_logistic, least_squares
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class ChangeTest(Protocol):
 
 
 def _rss(design: np.ndarray, y: np.ndarray) -> tuple[float, int, np.ndarray]:
-    coef, _, rank, _ = np.linalg.lstsq(design, y, rcond=None)
+    coef, rank = least_squares(design, y)
     resid = y - design @ coef
     return float(resid @ resid), int(rank), resid
 
@@ -89,7 +89,7 @@ class ResidualChangeTest:
 
 def _scale_function(design: np.ndarray, abs_resid: np.ndarray) -> np.ndarray:
     """Fitted conditional mean of |residual| (the noise scale), floored to stay positive."""
-    coef = np.linalg.lstsq(design, abs_resid, rcond=None)[0]
+    coef = least_squares(design, abs_resid)[0]
     fitted = design @ coef
     typical = float(np.mean(abs_resid))
     floor = 0.1 * typical if typical > 0 else 1.0  # relative: data may be in any units

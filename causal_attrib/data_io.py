@@ -232,6 +232,9 @@ def prepare_data(
     after = after[nodes].reset_index(drop=True)
 
     cat_nodes = _categorical_nodes({"before": before, "after": after}, nodes, declared)
+    notes += _level_notes({"before": before, "after": after}, cat_nodes)
+    for name, frame in (("before", before), ("after", after)):
+        _reject_empty(name, frame)
 
     if dropna:
         before, n_b = _drop_incomplete(before)
@@ -342,6 +345,7 @@ def prepare_anomaly_data(
     ref = reference.reindex(columns=nodes).reset_index(drop=True)
     ano = anomalies.reindex(columns=nodes).reset_index(drop=True)
     cat_nodes = _categorical_nodes({"reference": ref, "anomalies": ano}, nodes, declared)
+    notes += _level_notes({"reference": ref, "anomalies": ano}, cat_nodes)
     typed = {}
     for name, frame in (("reference", ref), ("anomalies", ano)):
         cols = {}
@@ -440,6 +444,7 @@ def prepare_check_data(
         )
     frame = table[measured].reset_index(drop=True)
     cat_nodes = _categorical_nodes({"data": frame}, measured, declared)
+    notes += _level_notes({"data": frame}, cat_nodes)
     if dropna:
         frame, dropped = _drop_incomplete(frame)
         if dropped:
@@ -556,8 +561,44 @@ def _categorical_nodes(
     return cat_nodes
 
 
+MAX_LEVELS = 500
+"""Most levels a categorical node may have. A classifier over thousands of levels needs
+rows x levels memory and learns little; such columns are identifiers or garbled numbers."""
+MANY_LEVELS = 50
+
+
+def _level_notes(frames: Mapping[str, pd.DataFrame], cat_nodes: Iterable[str]) -> list[str]:
+    """Reject categorical nodes with more than :data:`MAX_LEVELS` levels; note the many."""
+    notes = []
+    for node in sorted(cat_nodes):
+        values = pd.concat([f[node].dropna().astype(str) for f in frames.values()])
+        n_levels = values.nunique()
+        if n_levels > MAX_LEVELS:
+            raise InputError(
+                f"column {node!r} has {n_levels} distinct text values, more than the "
+                f"{MAX_LEVELS} levels a categorical node may have; if it holds numbers, fix "
+                "their format, and if it is an identifier, leave it out of the graph"
+            )
+        if n_levels > MANY_LEVELS:
+            notes.append(
+                f"categorical node {node!r} has {n_levels} levels; its mechanisms are slow to "
+                "fit and need many rows per level"
+            )
+    return notes
+
+
 def _the(name: str) -> str:
     return f"the {name} data" if name else "the data"
+
+
+def _reject_empty(name: str, frame: pd.DataFrame) -> None:
+    """A node column without a single value is a broken export, not something to drop rows for."""
+    empty = [c for c in frame.columns if frame[c].isna().all()]
+    if empty and len(frame):
+        raise InputError(
+            f"{_the(name)} has no values at all in {describe_nodes(empty)} "
+            f"(all {len(frame)} rows are empty); check the export or remove the node"
+        )
 
 
 def _reject_missing(name: str, frame: pd.DataFrame) -> None:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -433,6 +434,12 @@ def explain(
     nodes.sort(key=lambda n: (-abs(_num(n.contribution)), n.q_value, n.node))
 
     notes = [*graph_notes(g), *prepared.notes]
+    if 0 < bootstrap and bootstrap * (1 - confidence) / 2 < 1:
+        notes.append(
+            f"{bootstrap} bootstrap resamples cannot resolve a {confidence:.0%} interval (its "
+            f"ends are the extreme resamples); use --bootstrap {math.ceil(20 / (1 - confidence))}"
+            " or more for stable ends"
+        )
     if not nx.ancestors(g, target):
         notes.append(
             f"{target!r} has no causes in the graph, so only its own mechanism can explain "

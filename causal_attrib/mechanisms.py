@@ -191,14 +191,41 @@ class AutoModels:
         return best
 
 
+def least_squares(design: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
+    """Minimum-norm least-squares coefficients of ``y`` on ``design``, and the design's rank.
+
+    Solved through the normal equations of unit-norm columns, inverted on eigenvalues above
+    1e-10 of the largest: a rank-deficient design (a constant parent, a knot beyond one
+    period's data) loses those directions as with an SVD. It is several times faster than
+    ``numpy.linalg.lstsq`` on tall designs, which dominate this tool's run time, and accurate
+    because :class:`Basis` standardises its columns.
+    """
+    return _solve(design.T @ design, design.T @ y)
+
+
+def _solve(gram: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, int]:
+    norms = np.sqrt(np.diag(gram)).copy()
+    norms[norms == 0] = 1.0
+    eigval, eigvec = np.linalg.eigh(gram / np.outer(norms, norms))
+    keep = eigval > 1e-10 * max(float(eigval.max()), 0.0) if eigval.size else eigval > 0
+    if not keep.any():
+        return np.zeros_like(rhs), 0
+    v = eigvec[:, keep]
+    return (v @ ((v.T @ (rhs / norms)) / eigval[keep])) / norms, int(keep.sum())
+
+
 def _cv_mse(basis: Basis, data: Data, y: np.ndarray, folds: int) -> float:
+    """K-fold squared error; each fold's fit subtracts that fold from the full normal
+    equations instead of refitting from scratch."""
     design = basis.transform(data)
     fold = np.arange(len(y)) % folds
+    gram, rhs = design.T @ design, design.T @ y
     err = 0.0
     for k in range(folds):
-        train, test = fold != k, fold == k
-        coef = np.linalg.lstsq(design[train], y[train], rcond=None)[0]
-        err += float(np.sum((y[test] - design[test] @ coef) ** 2))
+        test = fold == k
+        xt, yt = design[test], y[test]
+        coef = _solve(gram - xt.T @ xt, rhs - xt.T @ yt)[0]
+        err += float(np.sum((yt - xt @ coef) ** 2))
     return err / len(y)
 
 
@@ -246,7 +273,7 @@ class AdditiveNoiseMechanism:
     def fit(cls, basis: Basis, data: Data, y: np.ndarray) -> AdditiveNoiseMechanism:
         """Least-squares fit (minimum-norm when features are collinear)."""
         design = basis.transform(data)
-        coef = np.linalg.lstsq(design, y, rcond=None)[0]
+        coef = least_squares(design, y)[0]
         return cls(basis, coef, np.sort(y - design @ coef))
 
     def predict(self, data: Data) -> np.ndarray:
