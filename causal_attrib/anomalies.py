@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .attribution import latin_uniforms
-from .data_io import AnomalyData, prepare_anomaly_data, read_table
+from .data_io import AnomalyData, check_max_rows, prepare_anomaly_data, read_table
 from .exit_codes import InputError
 from .graph_io import graph_notes, load_graph, require_node
 from .mechanisms import (
@@ -434,6 +434,7 @@ def attribute_anomalies(
     id_column: str | None = None,
     n_samples: int = 2000,
     n_permutations: int = 120,
+    max_rows: int | None = 250_000,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> AnomalyResult:
@@ -475,6 +476,9 @@ def attribute_anomalies(
         Monte Carlo draws per coalition.
     n_permutations
         Orderings averaged for the Shapley values (all of them, i.e. exact, when fewer).
+    max_rows
+        Fit on a seeded sample of at most this many reference rows (``None``: all). The
+        anomalous rows are always used in full.
     seed
         Seed of every random draw; the same inputs and seed give identical results.
     progress
@@ -490,6 +494,7 @@ def attribute_anomalies(
         raise InputError(f"attribute must be one of {', '.join(ATTRIBUTE)}, not {attribute!r}")
     if not (isinstance(threshold, int | float) and np.isfinite(threshold) and threshold >= 0):
         raise InputError(f"threshold must be a non-negative number, not {threshold!r}")
+    check_max_rows(max_rows)
     if n_samples < 100:
         raise InputError(f"samples must be at least 100, not {n_samples}")
     if n_permutations < 2:
@@ -504,6 +509,8 @@ def attribute_anomalies(
         target,
         categorical=categorical,
         id_column=id_column,
+        max_rows=max_rows,
+        seed=seed,
     )
     scorer = scorer or TailScorer(direction=direction)
     models = models or AutoModels()
@@ -539,6 +546,7 @@ def attribute_anomalies(
         "samples": n_samples,
         "permutations": n_permutations,
         "seed": seed,
+        "max_rows": max_rows,
         "reference_rows": len(data.reference),
         "anomalous_rows": n_rows,
         "mechanisms": {n: model.label(n) for n in model.order},

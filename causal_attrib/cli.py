@@ -253,6 +253,13 @@ def graph_options(func: Callable) -> Callable:
     help="Monte Carlo draws per intervention.",
 )
 @click.option(
+    "--max-rows",
+    type=int,
+    default=250_000,
+    show_default=True,
+    help="Fit and test on a seeded sample of this many rows per period (0: all rows).",
+)
+@click.option(
     "--fail-on-change",
     is_flag=True,
     help="Exit 1 if any mechanism upstream of the target changed.",
@@ -294,6 +301,7 @@ def explain(**opts) -> int:
         bootstrap=opts["bootstrap"],
         confidence=opts["confidence"],
         n_samples=opts["samples"],
+        max_rows=opts["max_rows"] or None,
         check=opts["check_graph"],
         seed=opts["seed"],
         progress=stderr_printer(opts["quiet"]),
@@ -376,6 +384,13 @@ def _periods(opts: dict, read_table, split_periods):
     show_default=True,
     help="Orderings averaged for the Shapley values (exact when fewer exist).",
 )
+@click.option(
+    "--max-rows",
+    type=int,
+    default=250_000,
+    show_default=True,
+    help="Fit on a seeded sample of this many reference rows (0: all rows).",
+)
 @click.option("--top", type=int, default=10, show_default=True, help="Causes shown in tables.")
 @click.option(
     "--fail-on-anomaly",
@@ -414,6 +429,7 @@ def anomaly(**opts) -> int:
         id_column=opts["id_column"],
         n_samples=opts["samples"],
         n_permutations=opts["permutations"],
+        max_rows=opts["max_rows"] or None,
         seed=opts["seed"],
         progress=stderr_printer(opts["quiet"]),
     )

@@ -54,6 +54,8 @@ class PreparedData:
     after: pd.DataFrame
     categorical: frozenset[str]
     notes: tuple[str, ...] = field(default=())
+    totals: tuple[int, int] = (0, 0)
+    """Rows of the before and after tables as given, before dropping and sampling."""
 
 
 def read_table(source: str | Path | pd.DataFrame, label: str = "data") -> pd.DataFrame:
@@ -199,6 +201,8 @@ def prepare_data(
     categorical: Iterable[str] = (),
     dropna: bool = False,
     min_rows: int = 5,
+    max_rows: int | None = None,
+    seed: int = 0,
 ) -> PreparedData:
     """Select the graph's nodes from both tables, decide their types and check values.
 
@@ -214,6 +218,12 @@ def prepare_data(
         Drop rows with a missing value in a node column instead of failing.
     min_rows
         Fewest rows each period must keep.
+    max_rows
+        Use a seeded uniform sample of at most this many rows per period (``None``: all).
+        Millions of rows cost memory and time and make tests flag changes too small to
+        matter; the notes say how many rows were used.
+    seed
+        Seed of that sample.
     """
     nodes = list(graph.nodes)
     declared = _declared_categorical(categorical, nodes)
@@ -246,7 +256,10 @@ def prepare_data(
         _reject_missing("after", after)
 
     out = {}
+    totals = (len(before), len(after))
     for name, frame in (("before", before), ("after", after)):
+        frame, note = _sample_rows(frame, max_rows, seed, f"{name} rows")
+        notes += [note] if note else []
         out[name] = _typed(frame, nodes, cat_nodes, name)
         if len(out[name]) < min_rows:
             raise InputError(
@@ -260,7 +273,7 @@ def prepare_data(
                 f"levels of {node!r} seen only in the after data: {describe_nodes(unseen, 5)}; "
                 "the old mechanisms of its children treat them like its first level"
             )
-    return PreparedData(out["before"], out["after"], frozenset(cat_nodes), tuple(notes))
+    return PreparedData(out["before"], out["after"], frozenset(cat_nodes), tuple(notes), totals)
 
 
 @dataclass(frozen=True)
@@ -299,17 +312,23 @@ def prepare_anomaly_data(
     categorical: Iterable[str] = (),
     id_column: str | None = None,
     min_rows: int = 10,
+    max_rows: int | None = None,
+    seed: int = 0,
 ) -> AnomalyData:
     """Match monitoring-style tables to the graph, where gaps are normal rather than errors.
 
     A node the reference never measures cannot get a mechanism, so it is projected out of
     the graph; gaps elsewhere stay missing and are handled by the analysis (and reported).
     The target must be measured in the reference, with at least ``min_rows`` values.
+    ``max_rows`` caps the reference rows used (a seeded sample, noted); anomalous rows are
+    all kept because they are the question.
     """
     nodes = list(graph.nodes)
     declared = _declared_categorical(categorical, nodes)
     frames, notes = _match_names({"reference": reference, "anomalies": anomalies}, nodes)
     reference, anomalies = frames["reference"], frames["anomalies"]
+    reference, note = _sample_rows(reference, max_rows, seed, "reference rows", "fitting")
+    notes += [note] if note else []
     if id_column is not None and id_column not in anomalies.columns:
         raise InputError(f"--id-column {id_column!r} is not a column of the anomalies table")
     labels = tuple(
@@ -456,10 +475,8 @@ def prepare_check_data(
             f"the data has {len(frame)} usable row(s); at least {min_rows} are needed to test "
             "independences"
         )
-    if max_rows is not None and len(frame) > max_rows:
-        keep = np.sort(np.random.default_rng(seed).choice(len(frame), max_rows, replace=False))
-        notes.append(f"testing on a seeded sample of {max_rows} of {len(frame)} rows (--max-rows)")
-        frame = frame.iloc[keep].reset_index(drop=True)
+    frame, note = _sample_rows(frame, max_rows, seed, "rows", "testing")
+    notes += [note] if note else []
     typed = _typed(frame, measured, cat_nodes, "")
     return CheckData(typed, frozenset(cat_nodes), tuple(unmeasured), len(table), tuple(notes))
 
@@ -503,6 +520,27 @@ def _missing_columns(name: str, frame: pd.DataFrame, missing: Sequence[str]) -> 
 MAX_MAGNITUDE = 1e100
 """Largest (and, inverted, smallest) column scale accepted: squares and sums of squares of
 values beyond it overflow (or underflow) double precision, which would corrupt fits silently."""
+
+
+def check_max_rows(max_rows: int | None) -> None:
+    """Reject a row cap too small to fit or test anything (``None`` means no cap)."""
+    if max_rows is not None and max_rows < 10:
+        raise InputError(f"--max-rows must be at least 10 (or 0 for all rows), not {max_rows}")
+
+
+def _sample_rows(
+    frame: pd.DataFrame,
+    max_rows: int | None,
+    seed: int,
+    what: str,
+    use: str = "fitting and testing",
+) -> tuple[pd.DataFrame, str | None]:
+    """A seeded uniform sample of ``max_rows`` rows in their original order, and a note."""
+    if max_rows is None or len(frame) <= max_rows:
+        return frame, None
+    keep = np.sort(np.random.default_rng(seed).choice(len(frame), max_rows, replace=False))
+    note = f"{use} on a seeded sample of {max_rows:,} of {len(frame):,} {what} (--max-rows)"
+    return frame.iloc[keep].reset_index(drop=True), note
 
 
 def _reject_infinite(values: np.ndarray, bad: np.ndarray, name: str, node: str) -> np.ndarray:

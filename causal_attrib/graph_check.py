@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from .change_tests import benjamini_hochberg
-from .data_io import prepare_check_data, read_table
+from .data_io import check_max_rows, prepare_check_data, read_table
 from .exit_codes import InputError
 from .graph_io import dag_problem, describe_nodes, graph_notes, load_graph, require_node
 from .mechanisms import ModelFamily, SplineModels
@@ -765,8 +765,7 @@ def _check_options(alpha, n_permutations, max_suggestions, max_rows) -> None:
         raise InputError(f"--permutations must be 0 or more, not {n_permutations}")
     if max_suggestions < 0:
         raise InputError(f"--suggestions must be 0 or more, not {max_suggestions}")
-    if max_rows is not None and max_rows < 10:
-        raise InputError(f"--max-rows must be at least 10, not {max_rows}")
+    check_max_rows(max_rows)
 
 
 def _structure(

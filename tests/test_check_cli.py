@@ -86,7 +86,7 @@ def test_same_seed_gives_byte_identical_output_and_rows_are_reported(cli):
     assert one.stdout == two.stdout
     report = json.loads(one.stdout)
     assert report["rows"] == {"total": 2000, "used": 500}
-    assert "seeded sample of 500 of 2000 rows" in one.stderr
+    assert "seeded sample of 500 of 2,000 rows" in one.stderr
     assert json.loads(cli(*ARGS, "--format", "json", "--max-rows", "0").stdout)["rows"] == {
         "total": 2000,
         "used": 2000,
