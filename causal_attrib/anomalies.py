@@ -51,6 +51,7 @@ from .mechanisms import (
     ModelFamily,
     _pick,
     least_squares,
+    one_blas_thread,
 )
 from .reports import stable_float as _num
 
@@ -418,6 +419,7 @@ class AnomalyResult:
 # --- the analysis --------------------------------------------------------------------------
 
 
+@one_blas_thread
 def attribute_anomalies(
     graph: str | Path | nx.DiGraph,
     reference: str | Path | pd.DataFrame,

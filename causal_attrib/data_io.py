@@ -674,9 +674,9 @@ def _numeric_junk(columns: Mapping[str, pd.Series], node: str) -> str | None:
         name for name, col in columns.items() if len(col.dropna()) and _kind(col) == "numeric"
     ]
     for name, col in columns.items():
-        if _kind(col) != "text":
-            continue
         present = col.dropna()
+        if _kind(col) != "text" or not len(present):
+            continue
         parsed = pd.to_numeric(present, errors="coerce")
         share = parsed.notna().mean() if len(present) else 0.0
         if (0.5 <= share < 1.0) or (numeric_in and share < 1.0):

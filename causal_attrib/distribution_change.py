@@ -32,7 +32,14 @@ from .change_tests import (
 from .data_io import PreparedData, check_max_rows, choose_level, prepare_data, read_table
 from .exit_codes import InputError
 from .graph_io import graph_notes, load_graph, require_node
-from .mechanisms import AutoModels, Basis, Mechanism, ModelFamily, fit_mechanism
+from .mechanisms import (
+    AutoModels,
+    Basis,
+    Mechanism,
+    ModelFamily,
+    fit_mechanism,
+    one_blas_thread,
+)
 from .reports import stable_float as _num
 
 SCHEMA_VERSION = "1.0"
@@ -237,6 +244,7 @@ MAX_ROWS = 250_000
 """Default cap on the rows used per period (see ``max_rows``)."""
 
 
+@one_blas_thread
 def explain(
     graph: str | Path | nx.DiGraph,
     before: str | Path | pd.DataFrame,

@@ -20,7 +20,6 @@ graph, and the unconditional ones that relabellings share.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -37,7 +36,7 @@ from .change_tests import benjamini_hochberg
 from .data_io import check_max_rows, prepare_check_data, read_table
 from .exit_codes import InputError
 from .graph_io import dag_problem, describe_nodes, graph_notes, load_graph, require_node
-from .mechanisms import ModelFamily, SplineModels
+from .mechanisms import ModelFamily, SplineModels, one_blas_thread
 from .reports import stable_float as _num
 
 SCHEMA_VERSION = "1.0"
@@ -596,25 +595,7 @@ def _markov_signature(edges: Iterable[tuple[str, str]]) -> tuple[frozenset, froz
 # --- the entry point ----------------------------------------------------------------------
 
 
-def _one_blas_thread(func: Callable) -> Callable:
-    """Run with single-threaded BLAS.
-
-    The work is thousands of small products, where BLAS threads cost more than they give
-    (3-6x slower on 2 busy cores), and one thread also makes the floating-point order, and
-    so the output, independent of the machine's core count.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1, user_api="blas"):
-            return func(*args, **kwargs)
-
-    return wrapper
-
-
-@_one_blas_thread
+@one_blas_thread
 def check_graph(
     graph: str | Path | nx.DiGraph,
     data: str | Path | pd.DataFrame,

@@ -274,7 +274,8 @@ def _parse_adjacency(text: str) -> nx.DiGraph:
         if labelled_rows and source != names[r]:
             raise InputError(
                 f"adjacency matrix row {r + 2} is labelled {source!r} but column {r + 1} "
-                f"is {names[r]!r}: rows and columns must list the nodes in the same order"
+                f"is {names[r]!r}: rows and columns must list the nodes in the same order "
+                "(for an edge list, name the columns 'cause' and 'effect')"
             )
         if len(cells) != len(names):
             raise InputError(

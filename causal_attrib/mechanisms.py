@@ -14,7 +14,8 @@ the same draws for every intervention (common random numbers) and stay determini
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -227,6 +228,24 @@ def _cv_mse(basis: Basis, data: Data, y: np.ndarray, folds: int) -> float:
         coef = _solve(gram - xt.T @ xt, rhs - xt.T @ yt)[0]
         err += float(np.sum((yt - xt @ coef) ** 2))
     return err / len(y)
+
+
+def one_blas_thread(func: Callable) -> Callable:
+    """Run ``func`` with single-threaded BLAS.
+
+    The analyses are thousands of small products, where BLAS threads cost more than they
+    give (3-6x slower on 2 busy cores), and one thread makes the floating-point order, and
+    so the output, independent of the machine's core count.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, user_api="blas"):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 # --- mechanisms ---------------------------------------------------------------------------

@@ -194,7 +194,7 @@ def test_same_seed_same_result_and_rows_are_capped():
     two = check_graph(graph, data, seed=3, max_rows=1000)
     assert one.to_dict() == two.to_dict()
     assert one.rows == {"total": 3000, "used": 1000}
-    assert any("1000 of 3000" in note for note in one.notes)
+    assert any("1,000 of 3,000" in note for note in one.notes)
     other = check_graph(graph, data, seed=4, max_rows=1000)
     assert other.to_dict()["baseline"] != one.to_dict()["baseline"]
 

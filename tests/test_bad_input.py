@@ -1,0 +1,278 @@
+"""Bad, hostile and unusual input through the CLI: one line on stderr and exit 2, or a correct
+result with a note. Every case here was a way a real export or hand-written file can go wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+N = 300
+
+
+class World:
+    """A small a -> b -> c system (b's mechanism shifts by 1) and a place to write variants."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        rng = np.random.default_rng(0)
+        a = rng.normal(size=N)
+        b = 2 * a + rng.normal(size=N)
+        c = b + rng.normal(size=N)
+        self.before = pd.DataFrame({"a": a, "b": b, "c": c})
+        self.after = self.before.assign(b=b + 1.0, c=c + 1.0)
+        self.graph = self.text("g.dot", "digraph { a -> b; b -> c }")
+        self.b = self.frame("before.csv", self.before)
+        self.a = self.frame("after.csv", self.after)
+
+    def text(self, name: str, content: str | bytes) -> Path:
+        path = self.root / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return path
+
+    def frame(self, name: str, frame: pd.DataFrame, **to_csv) -> Path:
+        path = self.root / name
+        frame.to_csv(path, index=False, **to_csv)
+        return path
+
+    def explain(self, *extra, graph=None, before=None, after=None, target="c"):
+        return [
+            "explain",
+            "-g",
+            graph or self.graph,
+            "-b",
+            before or self.b,
+            "-a",
+            after or self.a,
+            "-t",
+            target,
+            "--samples",
+            "500",
+            *extra,
+        ]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    return World(tmp_path_factory.mktemp("world"))
+
+
+def _junk(frame: pd.DataFrame, row: int, column: str, value: str) -> pd.DataFrame:
+    out = frame.astype({column: object})
+    out.loc[row, column] = value
+    return out
+
+
+GRAPHS = {
+    "cycle": ("digraph { a -> b; b -> c; c -> a }", "cycle: a -> b -> c -> a"),
+    "self-loop": ("digraph { a -> b; b -> b; b -> c }", "self-loop on node 'b'"),
+    "empty graph": ("digraph { }", "has no nodes"),
+    "empty file": ("", "empty"),
+    "truncated dot": ("digraph { a -> b; b -> ", "line 1: expected a node name"),
+    "undirected dot": ("graph { a -- b; b -- c }", "undirected"),
+    "mixed directions": ("digraph { a -> b; b -- c }", "undirected edge '--'"),
+    "bidirected": ("digraph { a -> b; b <-> c }", "bidirected edge"),
+    "deeply nested dot": ("digraph {" + "{" * 5000 + "a" + "}" * 5000 + "}", "nested more than"),
+}
+
+GRAPH_FILES = {
+    "truncated gml": ("g.gml", 'graph [ directed 1 node [ id 0 label "a" ]', "not a valid gml"),
+    "truncated graphml": (
+        "g.graphml",
+        "<?xml version='1.0'?><graphml><graph edgedefault='directed'><node id='a'/>",
+        "not a valid graphml",
+    ),
+    "truncated json": ("g.json", '{"nodes": [{"id": "a"}], "links": [', "not a valid json"),
+    "deeply nested json": ("g.json", "[" * 100_000 + "]" * 100_000, "not a valid json"),
+    "undirected json": (
+        "g.json",
+        json.dumps({"directed": False, "nodes": [{"id": "a"}], "links": []}),
+        "directed: false",
+    ),
+    "undirected graphml": (
+        "g.graphml",
+        "<?xml version='1.0'?><graphml><graph edgedefault='undirected'><node id='a'/>"
+        "<node id='b'/><edge source='a' target='b'/></graph></graphml>",
+        "undirected",
+    ),
+    "xml entity bomb": (
+        "g.graphml",
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+        '<graphml><graph edgedefault="directed"><node id="&b;"/></graph></graphml>',
+        "DOCTYPE or entity",
+    ),
+    "binary garbage": ("g.dot", bytes(range(256)) * 8, "not UTF-8"),
+    "nul bytes": ("g.dot", "digraph { a -> b }\x00\x00", "looks binary"),
+    "unknown extension, unreadable content": ("g.xyz", "a b\nb c\n", "set --graph-format"),
+    "edge list without cause/effect": ("g.csv", "x,y\na,b\n", "'cause' and 'effect'"),
+    "adjacency with junk cell": ("g.csv", ",a,b\na,0,x\nb,0,0\n", "use 0 or 1"),
+}
+
+
+@pytest.mark.parametrize("name", list(GRAPHS))
+def test_bad_dot_graphs(cli, world, name):
+    text, message = GRAPHS[name]
+    graph = world.text(f"bad_{abs(hash(name))}.dot", text)
+    _one_line_error(cli(*world.explain(graph=graph)), message)
+
+
+@pytest.mark.parametrize("name", list(GRAPH_FILES))
+def test_bad_graph_files(cli, world, name):
+    filename, content, message = GRAPH_FILES[name]
+    path = world.text(f"{abs(hash(name))}_{filename}", content)
+    _one_line_error(cli(*world.explain(graph=path)), message)
+
+
+def _data_cases(w: World) -> dict[str, tuple[dict, str]]:
+    """name -> (explain() keyword overrides, expected message)."""
+    b, a = w.before, w.after
+    nan_b = b.assign(b=np.nan)
+    ids = pd.concat([b, b]).assign(a=[f"i{i}" for i in range(2 * N)])  # an identifier column
+    return {
+        "missing column": ({"before": w.frame("mc.csv", b[["a", "b"]])}, "lacks columns"),
+        "missing column, near miss": (
+            {"before": w.frame("nm.csv", b.rename(columns={"c": "C"}))},
+            "did you mean 'C'?",
+        ),
+        "duplicate column": (
+            {"before": w.text("dup.csv", "a,b,c,c\n" + "1,2,3,4\n" * 30)},
+            "duplicate column names: 'c'",
+        ),
+        "header only": ({"before": w.text("ho.csv", "a,b,c\n")}, "0 usable row(s); at least 5"),
+        "one row": ({"before": w.text("one.csv", "a,b,c\n1,2,3\n")}, "1 usable row(s)"),
+        "four rows": ({"before": w.frame("four.csv", b.head(4))}, "at least 5 are needed"),
+        "junk in numeric column": (
+            {"before": w.frame("junk.csv", _junk(b, 7, "b", "n/a?"))},
+            "column 'b' of the before data is numeric but data row 8 holds 'n/a?'",
+        ),
+        "numbers before, text after": (
+            {"after": w.frame("dt.csv", a.assign(b=np.where(a.b > 0, "hi", "lo")))},
+            "column 'b' is numeric in the before data but data row 1 of the after data",
+        ),
+        "all-NaN column": (
+            {"before": w.frame("nan.csv", nan_b)},
+            "no values at all in 'b' (all 300 rows are empty)",
+        ),
+        "some NaN": (
+            {"before": w.frame("sn.csv", b.assign(b=b.b.where(b.index != 3)))},
+            "missing values in 'b' (1); fill them or pass --dropna",
+        ),
+        "inf": (
+            {"before": w.frame("inf.csv", b.assign(c=b.c.where(b.index != 5, np.inf)))},
+            "infinite value in 'c' at data row 6",
+        ),
+        "-inf as text": (
+            {"after": w.frame("minf.csv", _junk(a, 9, "a", "-inf"))},
+            "infinite value in 'a' at data row 10",
+        ),
+        "huge magnitude": (
+            {"before": w.frame("huge.csv", b * 1e300), "after": w.frame("hugea.csv", a * 1e300)},
+            "values of size 3.11e+300",
+        ),
+        "tiny magnitude": (
+            {"before": w.frame("tiny.csv", b * 1e-300)},
+            "rescale the column",
+        ),
+        "identifier as categorical": (
+            {"before": w.frame("ids.csv", ids), "after": w.frame("idsa.csv", ids)},
+            "'a' has 600 distinct text values, more than the 500 levels",
+        ),
+        "not UTF-8": (
+            {"before": w.text("latin.csv", "a,b,c,\xe9\n".encode("latin-1") + b"1,2,3,4\n" * 9)},
+            "is not UTF-8 text",
+        ),
+        "binary garbage": ({"before": w.text("bin.csv", os.urandom(4000))}, "not UTF-8"),
+        "broken parquet": ({"before": w.text("x.parquet", b"PAR1garbage")}, "as parquet"),
+        "truncated jsonl": (
+            {"before": w.text("x.jsonl", '{"a":1,"b":2,"c":3}\n{"a":1,"b"')},
+            "as jsonl",
+        ),
+        "missing file": ({"before": w.root / "nope.csv"}, "--before file not found"),
+        "directory": ({"before": w.root}, "is a directory, not a file"),
+        "empty file": ({"before": w.text("empty.csv", "")}, "is empty"),
+        "target not in graph": ({"target": "zz"}, "target 'zz' is not a node of the graph"),
+        "target differs by case": ({"target": "C"}, "(did you mean 'c'?)"),
+    }
+
+
+def _data_case_names() -> list[str]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return list(_data_cases(World(Path(tmp))))
+
+
+@pytest.mark.parametrize("name", _data_case_names())
+def test_bad_data(cli, world, name):
+    overrides, message = _data_cases(world)[name]
+    _one_line_error(cli(*world.explain(**overrides)), message)
+
+
+OPTIONS = {
+    "unknown statistic": (["-s", "foo"], "unknown statistic 'foo'"),
+    "p0": (["-s", "p0"], "between p0 and p100"),
+    "p100": (["-s", "p100"], "between p0 and p100"),
+    "p101": (["-s", "p101"], "between p0 and p100"),
+    "negative quantile": (["-s", "p-5"], "unknown statistic"),
+    "negative bootstrap": (["--bootstrap", "-1"], "--bootstrap must be 0 (off)"),
+    "alpha 0": (["--alpha", "0"], "--alpha must be between 0 and 1"),
+    "alpha 1": (["--alpha", "1"], "--alpha must be between 0 and 1"),
+    "alpha nan": (["--alpha", "nan"], "--alpha must be between 0 and 1"),
+    "alpha text": (["--alpha", "x"], "'x' is not a valid float"),
+    "confidence 1": (["--confidence", "1"], "--confidence must be between 0 and 1"),
+    "samples 0": (["--samples", "0"], "--samples must be at least 100"),
+    "max-rows 3": (["--max-rows", "3"], "--max-rows must be at least 10"),
+    "target-level on a number": (["--target-level", "x"], "applies to categorical targets"),
+    "unknown categorical": (["-c", "zz"], "not graph nodes: 'zz'"),
+    "both layouts": (["-d", "x.csv"], "either --before and --after, or --data"),
+    "unknown option": (["--frobnicate"], "No such option '--frobnicate'"),
+    "bad choice": (["--attribute-to", "some"], "'some' is not one of"),
+    "output is a directory": (["-o", "."], "is a directory"),
+    "output in a missing directory": (["-o", "/nonexistent/x.json"], "does not exist"),
+}
+
+
+@pytest.mark.parametrize("name", list(OPTIONS))
+def test_bad_options(cli, world, name):
+    extra, message = OPTIONS[name]
+    _one_line_error(cli(*world.explain(*extra)), message)
+
+
+def test_both_inputs_from_stdin(cli, world):
+    out = cli(*world.explain(before="-", after="-"), input="a,b,c\n1,2,3\n")
+    _one_line_error(out, "--before and --after both ask to")
+
+
+def test_bad_input_to_anomaly_and_check(cli, world):
+    anomaly = ["anomaly", "-g", world.graph, "-r", world.b, "-t", "c"]
+    out = cli(*anomaly, "-a", world.frame("an.csv", world.after.head(2).assign(c="x")))
+    _one_line_error(out, "column 'c' is numeric in the reference data")
+    out = cli(*anomaly, "-a", world.a, "--id-column", "when")
+    _one_line_error(out, "--id-column 'when' is not a column")
+    out = cli(*anomaly, "-a", world.a, "--max-rows", "5")
+    _one_line_error(out, "--max-rows must be at least 10")
+    check = ["check", "-g", world.graph]
+    _one_line_error(cli(*check, "-d", world.text("n.csv", "x,y\n1,2\n")), "no graph node")
+    _one_line_error(cli(*check, "-d", world.b, "--alpha", "2"), "--alpha")
+
+
+def test_usage_errors_are_one_line(cli):
+    _one_line_error(cli("explain"), "Missing option '--graph'")
+    _one_line_error(cli("frobnicate"), "No such command 'frobnicate'")
+    _one_line_error(cli("check", "--graph"), "requires an argument")
+
+
+def _one_line_error(out, message: str) -> None:
+    assert out.exit_code == 2, (out.exit_code, out.stderr, out.stdout[:300])
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
+    assert message in lines[0], lines[0]
+    assert out.stdout == ""
