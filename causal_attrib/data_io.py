@@ -384,6 +384,13 @@ def prepare_anomaly_data(
         )
     if len(typed["anomalies"]) == 0:
         raise InputError("the anomalies table has no rows")
+    blank = typed["anomalies"][target].isna().to_numpy()
+    if blank.any():
+        shown = describe_nodes([labels[i] for i in np.flatnonzero(blank)], limit=5)
+        notes.append(
+            f"{int(blank.sum())} anomalous row(s) have no value of the target {target!r} and "
+            f"cannot be scored: {shown}"
+        )
     gaps = typed["reference"].isna().sum()
     gaps = gaps[gaps > 0]
     if len(gaps):
