@@ -285,8 +285,9 @@ def explain(**opts) -> int:
     from .distribution_change import explain as run_explain
     from .graph_io import load_graph
 
-    before, after = _periods(opts, read_table, split_periods)
+    _one_stdin(opts, ("graph", "before", "after", "data"))
     graph = load_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"])
+    before, after = _periods(opts, read_table, split_periods)
     result = run_explain(
         graph,
         before,
