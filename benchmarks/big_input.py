@@ -19,15 +19,7 @@ import time
 from pathlib import Path
 
 import networkx as nx
-
-MEASURE = (
-    "import resource, subprocess, sys\n"
-    "out = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-    "sys.stdout.write(out.stdout)\n"
-    "sys.stderr.write(out.stderr)\n"
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
-    "sys.exit(out.returncode)\n"
-)
+from explain_vs_dowhy import MEASURE  # the same per-process wrapper as the other scripts
 
 
 def measure(cmd: list[str]) -> dict:

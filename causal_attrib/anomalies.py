@@ -203,7 +203,7 @@ class LevelScorer:
 def _conditional_level_score(proba: np.ndarray, classes: tuple, level: str) -> float:
     """Score of a category given its parents: ``-log P(p(X|pa) <= p(x|pa))``."""
     px = proba[classes.index(level)] if level in classes else 0.0
-    tail = sum(v for v in proba if v <= px + 1e-12)
+    tail = min(1.0, sum(v for v in proba if v <= px + 1e-12))  # rounding can sum past 1
     return float(min(100.0, -np.log(max(tail, np.exp(-100.0)))))
 
 

@@ -334,12 +334,17 @@ def prepare_anomaly_data(
     labels = tuple(
         str(v) for v in (anomalies[id_column] if id_column else range(1, len(anomalies) + 1))
     )
-    if target not in reference.columns or reference[target].isna().all():
+    if target not in reference.columns:
         raise InputError(
             f"the reference data does not measure the target {target!r}"
             f"{closest(target, reference.columns)}"
         )
-    unmeasured = [n for n in nodes if n not in reference.columns or reference[n].notna().sum() < 2]
+    # the target is never bypassed: too few values of it is the error below, not a projection
+    unmeasured = [
+        n
+        for n in nodes
+        if n != target and (n not in reference.columns or reference[n].notna().sum() < 2)
+    ]
     if unmeasured:
         graph = project_out(graph, unmeasured)
         nodes = list(graph.nodes)

@@ -538,7 +538,7 @@ def closest(name: str, candidates: Iterable[str]) -> str:
     """
     import difflib
 
-    candidates = [str(c) for c in candidates]
+    candidates = [str(c) for c in candidates if str(c) != name]
     folded = name.strip().casefold()
     same = sorted(c for c in candidates if c.strip().casefold() == folded)
     near = same or difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)

@@ -276,3 +276,28 @@ def _one_line_error(out, message: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
     assert message in lines[0], lines[0]
     assert out.stdout == ""
+
+
+def test_anomaly_target_with_too_few_reference_values(cli, world):
+    """Found by the property test: a target with under 2 reference values was bypassed like
+    an unmeasured node and then looked up (exit 3, KeyError)."""
+    graph = world.text("one.dot", "digraph { c }")
+    reference = world.text("few.csv", "c\n0.34\n0.82\n")
+    out = cli("anomaly", "-g", graph, "-r", reference, "-a", world.a, "-t", "c")
+    _one_line_error(out, "has 2 value(s) of the target 'c'; at least 10 normal rows")
+    empty = world.text("blank.csv", "a,b,c\n" + "1,2,\n" * 20)
+    out = cli("anomaly", "-g", world.graph, "-r", empty, "-a", world.a, "-t", "c")
+    _one_line_error(out, "has 0 value(s) of the target 'c'")
+    assert "did you mean" not in out.stderr
+
+
+def test_level_scores_are_never_negative():
+    """Found by the property test: probabilities summing to 1 + 2e-16 gave a score of
+    -2.2e-16, which the JSON schema (rightly) rejects."""
+    from causal_attrib.anomalies import _conditional_level_score
+
+    proba = np.array(
+        [0.5017535083586557, 0.1583447529128556, 0.12389774916694181, 0.21600398956154693]
+    )
+    assert sum(proba) > 1.0  # as summed in the scorer
+    assert _conditional_level_score(proba, ("w", "x", "y", "z"), "w") == 0.0

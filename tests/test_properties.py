@@ -113,6 +113,19 @@ def _assert_outcome(out) -> dict | None:
     return json.loads(out.stdout)
 
 
+def _run(cli, graph, frames: dict, corrupt: tuple[str, str], rng, command: list) -> dict | None:
+    """Write the graph and the frames (one of them corrupted) and run ``command`` on them;
+    ``{name}`` in the command stands for the path of that frame's file."""
+    which, corruption = corrupt
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "g.json").write_text(json.dumps(nx.node_link_data(graph, edges="edges")))
+        for name, frame in frames.items():
+            _write(frame, root / f"{name}.csv", corruption if name == which else "none", rng)
+        args = [str(a).format(**{n: root / f"{n}.csv" for n in frames}) for a in command]
+        return _assert_outcome(cli(args[0], "-g", root / "g.json", *args[1:], "-f", "json"))
+
+
 _SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -133,19 +146,15 @@ def test_explain_random_inputs(cli, system, rows, corruption, which, statistic, 
     nodes = list(graph.nodes)
     target = nodes[-1]
     changed = nodes[int(rng.integers(len(nodes)))]
-    before = _simulate(graph, kinds, rows, rng)
-    after = _simulate(graph, kinds, rows, rng, changed, shift)
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        (root / "g.json").write_text(json.dumps(nx.node_link_data(graph, edges="edges")))
-        for name, frame in (("before", before), ("after", after)):
-            _write(frame, root / f"{name}.csv", corruption if name == which else "none", rng)
-        out = cli(
-            "explain", "-g", root / "g.json", "-b", root / "before.csv",
-            "-a", root / "after.csv", "-t", target, "-s", statistic,
-            "--samples", "300", "-f", "json",
-        )  # fmt: skip
-    report = _assert_outcome(out)
+    frames = {
+        "before": _simulate(graph, kinds, rows, rng),
+        "after": _simulate(graph, kinds, rows, rng, changed, shift),
+    }
+    report = _run(
+        cli, graph, frames, (which, corruption), rng,
+        ["explain", "-b", "{before}", "-a", "{after}", "-t", target, "-s", statistic,
+         "--samples", "300"],
+    )  # fmt: skip
     if report is None:
         return
     total = sum(n["contribution"] for n in report["nodes"] if n["contribution"] is not None)
@@ -172,19 +181,15 @@ def test_anomaly_random_inputs(cli, system, rows, n_bad, corruption, which, shif
     nodes = list(graph.nodes)
     target = nodes[-1]
     culprit = nodes[int(rng.integers(len(nodes)))]
-    reference = _simulate(graph, kinds, rows, rng)
-    anomalies = _simulate(graph, kinds, n_bad, rng, culprit, shift)
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        (root / "g.json").write_text(json.dumps(nx.node_link_data(graph, edges="edges")))
-        for name, frame in (("reference", reference), ("anomalies", anomalies)):
-            _write(frame, root / f"{name}.csv", corruption if name == which else "none", rng)
-        out = cli(
-            "anomaly", "-g", root / "g.json", "-r", root / "reference.csv",
-            "-a", root / "anomalies.csv", "-t", target, "--attribute", "all",
-            "--samples", "200", "--permutations", "8", "-f", "json",
-        )  # fmt: skip
-    report = _assert_outcome(out)
+    frames = {
+        "reference": _simulate(graph, kinds, rows, rng),
+        "anomalies": _simulate(graph, kinds, n_bad, rng, culprit, shift),
+    }
+    report = _run(
+        cli, graph, frames, (which, corruption), rng,
+        ["anomaly", "-r", "{reference}", "-a", "{anomalies}", "-t", target,
+         "--attribute", "all", "--samples", "200", "--permutations", "8"],
+    )  # fmt: skip
     if report is None:
         return
     for row in report["anomalies"]:
