@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 from causal_attrib.cli import main
 from causal_attrib.schemas import SCHEMAS, load_schema
+
+# Locally, property tests draw new examples on every run (that is how they find bugs); in CI
+# they draw a fixed set, so that a red build always means a change, not a lucky draw.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
