@@ -301,3 +301,23 @@ def test_level_scores_are_never_negative():
     )
     assert sum(proba) > 1.0  # as summed in the scorer
     assert _conditional_level_score(proba, ("w", "x", "y", "z"), "w") == 0.0
+
+
+def test_library_warnings_are_one_line_each_and_quiet_silences_them(cli, world, monkeypatch):
+    import warnings
+
+    import causal_attrib.distribution_change as dc
+
+    real = dc.explain
+
+    def noisy(*args, **kwargs):
+        for _ in range(3):
+            warnings.warn("The number of unique classes is\ngreater than 50%", UserWarning, 2)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dc, "explain", noisy)
+    out = cli(*world.explain())
+    assert out.exit_code == 0
+    warned = [line for line in out.stderr.splitlines() if line.startswith("warning:")]
+    assert warned == ["warning: The number of unique classes is greater than 50% (UserWarning)"]
+    assert cli(*world.explain("--quiet")).stderr == ""
