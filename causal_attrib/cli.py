@@ -321,7 +321,6 @@ def _one_stdin(opts: dict, inputs: tuple[str, ...]) -> None:
 
 def _periods(opts: dict, read_table, split_periods):
     """Read the before/after tables from either layout, rejecting mixed or partial use."""
-    _one_stdin(opts, ("graph", "before", "after", "data"))
     pair = opts["before"] is not None or opts["after"] is not None
     single = opts["data"] is not None
     period = [opts["period_column"], opts["before_value"], opts["after_value"]]
