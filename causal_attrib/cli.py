@@ -191,6 +191,19 @@ def model_options(func: Callable) -> Callable:
     return func
 
 
+def max_rows_option(default: int, what: str) -> Callable:
+    """``--max-rows`` with a per-command default; 0 on the command line means all rows
+    (``None`` for the library, which validates the value)."""
+    return click.option(
+        "--max-rows",
+        type=int,
+        default=default,
+        show_default=True,
+        callback=lambda _ctx, _param, value: value or None,
+        help=f"{what} (0: all rows).",
+    )
+
+
 def graph_options(func: Callable) -> Callable:
     """The graph options every analysis command shares."""
     options = [
@@ -252,13 +265,7 @@ def graph_options(func: Callable) -> Callable:
     show_default=True,
     help="Monte Carlo draws per intervention.",
 )
-@click.option(
-    "--max-rows",
-    type=int,
-    default=250_000,
-    show_default=True,
-    help="Fit and test on a seeded sample of this many rows per period (0: all rows).",
-)
+@max_rows_option(250_000, "Fit and test on a seeded sample of this many rows per period")
 @click.option(
     "--fail-on-change",
     is_flag=True,
@@ -302,7 +309,7 @@ def explain(**opts) -> int:
         bootstrap=opts["bootstrap"],
         confidence=opts["confidence"],
         n_samples=opts["samples"],
-        max_rows=opts["max_rows"] or None,
+        max_rows=opts["max_rows"],
         check=opts["check_graph"],
         seed=opts["seed"],
         progress=stderr_printer(opts["quiet"]),
@@ -384,13 +391,7 @@ def _periods(opts: dict, read_table, split_periods):
     show_default=True,
     help="Orderings averaged for the Shapley values (exact when fewer exist).",
 )
-@click.option(
-    "--max-rows",
-    type=int,
-    default=250_000,
-    show_default=True,
-    help="Fit on a seeded sample of this many reference rows (0: all rows).",
-)
+@max_rows_option(250_000, "Fit on a seeded sample of this many reference rows")
 @click.option("--top", type=int, default=10, show_default=True, help="Causes shown in tables.")
 @click.option(
     "--fail-on-anomaly",
@@ -429,7 +430,7 @@ def anomaly(**opts) -> int:
         id_column=opts["id_column"],
         n_samples=opts["samples"],
         n_permutations=opts["permutations"],
-        max_rows=opts["max_rows"] or None,
+        max_rows=opts["max_rows"],
         seed=opts["seed"],
         progress=stderr_printer(opts["quiet"]),
     )
@@ -462,13 +463,7 @@ def anomaly(**opts) -> int:
     show_default=True,
     help="Added edges to suggest at most (0: none).",
 )
-@click.option(
-    "--max-rows",
-    type=int,
-    default=20_000,
-    show_default=True,
-    help="Test on a seeded sample of this many rows (0: all rows).",
-)
+@max_rows_option(20_000, "Test on a seeded sample of this many rows")
 @click.option("--dropna", is_flag=True, help="Drop rows with missing values (and say how many).")
 @click.option("--top", type=int, default=10, show_default=True, help="Violations shown in tables.")
 @click.option(
@@ -506,7 +501,7 @@ def check(**opts) -> int:
         n_permutations=opts["permutations"],
         max_suggestions=opts["suggestions"],
         dropna=opts["dropna"],
-        max_rows=opts["max_rows"] or None,
+        max_rows=opts["max_rows"],
         seed=opts["seed"],
         progress=stderr_printer(opts["quiet"]),
     )

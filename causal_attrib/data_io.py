@@ -132,7 +132,7 @@ def _read_delimited(handle, sep: str | None, label: str) -> pd.DataFrame:
     lines = text.splitlines()[:50] if len(head) < _SNIFF_BYTES else text.splitlines()[:-1][:50]
     sep = sep or _choose_delimiter(lines)
     header = next(csv.reader(lines[:1], delimiter=sep), []) if lines else []
-    _reject_duplicates([h for h in header], label)
+    _reject_duplicates(header, label)
     frame = pd.read_csv(handle, sep=sep, engine="c", encoding="utf-8-sig")
     if sep != ",":
         for column in frame.columns:
