@@ -56,16 +56,26 @@ class Basis:
         """Design matrix for the rows in ``data`` (column name to array); a root's matrix is
         the intercept alone, so it needs ``n_rows``."""
         n = _n_rows(data) if n_rows is None else n_rows
-        columns = [np.ones(n)]
+        out = np.empty((n, self.n_features), order="F")  # filled column by column
+        out[:, 0] = 1.0
+        j = 1
         for p in self.parents:
             x = data[p]
             if p in self.levels:
-                columns.extend((x == level).astype(float) for level in self.levels[p][1:])
-            else:
-                center, spread = self.scales.get(p, (0.0, 1.0))
-                columns.append((x - center) / spread)
-                columns.extend(np.maximum(0.0, x - k) / spread for k in self.knots.get(p, ()))
-        return np.column_stack(columns)
+                for level in self.levels[p][1:]:
+                    out[:, j] = x == level
+                    j += 1
+                continue
+            center, spread = self.scales.get(p, (0.0, 1.0))
+            np.subtract(x, center, out=out[:, j])
+            out[:, j] /= spread
+            j += 1
+            for k in self.knots.get(p, ()):
+                np.subtract(x, k, out=out[:, j])
+                np.maximum(out[:, j], 0.0, out=out[:, j])
+                out[:, j] /= spread
+                j += 1
+        return out
 
     def slices(self) -> dict[str, slice]:
         """Which coefficients belong to each parent (the basis is additive per parent)."""
@@ -201,10 +211,15 @@ def least_squares(design: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
     ``numpy.linalg.lstsq`` on tall designs, which dominate this tool's run time, and accurate
     because :class:`Basis` standardises its columns.
     """
-    return _solve(design.T @ design, design.T @ y)
+    return solve_normal(design.T @ design, design.T @ y)
 
 
-def _solve(gram: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, int]:
+def solve_normal(gram: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, int]:
+    """Least squares from the normal equations ``gram @ coef = rhs``, and the rank kept.
+
+    Callers that fit several responses on one design (or a design and its parts) compute the
+    Gram matrix once and pass it here, since it is the costly ``rows x features^2`` step.
+    """
     norms = np.sqrt(np.diag(gram)).copy()
     norms[norms == 0] = 1.0
     eigval, eigvec = np.linalg.eigh(gram / np.outer(norms, norms))
@@ -217,15 +232,14 @@ def _solve(gram: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, int]:
 
 def _cv_mse(basis: Basis, data: Data, y: np.ndarray, folds: int) -> float:
     """K-fold squared error; each fold's fit subtracts that fold from the full normal
-    equations instead of refitting from scratch."""
+    equations (the sum of the folds' own) instead of refitting from scratch."""
     design = basis.transform(data)
-    fold = np.arange(len(y)) % folds
-    gram, rhs = design.T @ design, design.T @ y
+    parts = [(design[k::folds], y[k::folds]) for k in range(folds)]
+    grams = [(x.T @ x, x.T @ t) for x, t in parts]
+    gram, rhs = sum(g for g, _ in grams), sum(r for _, r in grams)
     err = 0.0
-    for k in range(folds):
-        test = fold == k
-        xt, yt = design[test], y[test]
-        coef = _solve(gram - xt.T @ xt, rhs - xt.T @ yt)[0]
+    for (xt, yt), (g, r) in zip(parts, grams, strict=True):
+        coef = solve_normal(gram - g, rhs - r)[0]
         err += float(np.sum((yt - xt @ coef) ** 2))
     return err / len(y)
 
