@@ -755,7 +755,8 @@ def _typical(column: pd.Series, categorical: bool) -> Any:
 
 def _filled(values: np.ndarray, fill: Any, categorical: bool) -> np.ndarray:
     if categorical:
-        return np.array([fill if v is None else v for v in values], dtype=object)
+        # a missing text cell may be None or a float NaN, depending on how it was read
+        return np.array([fill if pd.isna(v) else v for v in values], dtype=object)
     out = values.astype(float)
     out[np.isnan(out)] = fill
     return out
@@ -773,7 +774,10 @@ class _Walker:
         self.model = model
         self.uniforms = uniforms
         self.additive = {
-            n for n in model.order if isinstance(model.mechanisms[n], AdditiveNoiseMechanism)
+            n
+            for n in model.order
+            if isinstance(model.mechanisms[n], AdditiveNoiseMechanism)
+            and model.mechanisms[n].basis.additive
         }
         self.slices = {n: model.mechanisms[n].basis.slices() for n in self.additive}
         self.noise = {n: _pick(model.mechanisms[n].residuals, uniforms[n]) for n in self.additive}

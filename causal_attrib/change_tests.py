@@ -57,15 +57,16 @@ def _fit(gram: np.ndarray, design: np.ndarray, y: np.ndarray) -> tuple[np.ndarra
 class ResidualChangeTest:
     """Chow F-tests of the conditional mean and conditional scale; KS on roots' values.
 
-    The scale test is a Chow test on the absolute residuals of the pooled fit, so noise whose
-    spread depends on the parents (heteroscedasticity the basis can describe) does not look
-    like a change when the parents' distribution moves. A root's distribution is also
+    Both are weighted by a fitted noise scale (feasible weighted least squares), and the
+    scale test compares log absolute residuals of the pooled fit, so noise whose spread
+    depends on the parents (heteroscedasticity the basis can describe) does not look like a
+    change when the parents' distribution moves. A root's distribution is also
     compared whole (Kolmogorov-Smirnov); a non-root's noise shape is not, because pooled
     residuals mix parent values whose noise differs and would flag unchanged mechanisms.
 
-    Every least-squares fit here shares one of three Gram matrices (the pooled design, and
-    the weighted design per period, whose sum is the weighted pooled one), so a node costs
-    two passes of ``rows x features^2`` instead of eight.
+    Every least-squares fit here shares a Gram matrix computed once per design and period
+    (the plain design, and the weighted one), so a node costs three passes of
+    ``rows x features^2`` where separate fits would cost ten.
     """
 
     def __call__(self, basis, before, after, y_before, y_after) -> ChangeTestResult:  # noqa: D102
@@ -83,7 +84,12 @@ class ResidualChangeTest:
         xw, yw = design * weight[:, None], y * weight
         grams = _PeriodGrams(xw, n_b)
         abs_r = np.abs(_fit(grams.pooled, xw, yw)[0])  # already on the standardised scale
-        parts = {"mean": grams.chow_p(yw), "scale": grams.chow_p(abs_r)}
+        # The noise scale is compared on log |standardised residual|: a multiplicative scale
+        # becomes an additive shift there, with noise of constant spread, so the F-test stays
+        # valid when the parents move; |residual| itself would be as heteroscedastic as y.
+        log_r = np.log(abs_r + 1e-3 * float(np.mean(abs_r)) + 1e-300)
+        plain = _PeriodGrams(design, n_b, pooled=gram)
+        parts = {"mean": grams.chow_p(yw), "scale": plain.chow_p(log_r)}
         if not basis.parents:
             parts["shape"] = _ks_p(y_before, y_after)
         return ChangeTestResult(min(1.0, len(parts) * min(parts.values())), parts)
@@ -100,11 +106,15 @@ def _scale_function(gram: np.ndarray, design: np.ndarray, abs_resid: np.ndarray)
 class _PeriodGrams:
     """A design split into two periods, with each period's Gram matrix computed once."""
 
-    def __init__(self, design: np.ndarray, n_before: int):
+    def __init__(self, design: np.ndarray, n_before: int, pooled: np.ndarray | None = None):
         self.design, self.n = design, n_before
         xb, xa = design[:n_before], design[n_before:]
-        self.before, self.after = xb.T @ xb, xa.T @ xa
-        self.pooled = self.before + self.after
+        self.before = xb.T @ xb
+        if pooled is None:
+            self.after = xa.T @ xa
+            self.pooled = self.before + self.after
+        else:  # the pooled Gram is known: one period's follows by subtraction
+            self.pooled, self.after = pooled, pooled - self.before
 
     def chow_p(self, y: np.ndarray) -> float:
         """F-test p-value of separate fits per period against one pooled fit of ``y``."""

@@ -267,6 +267,13 @@ def graph_options(func: Callable) -> Callable:
 )
 @max_rows_option(250_000, "Fit and test on a seeded sample of this many rows per period")
 @click.option(
+    "--jobs",
+    type=int,
+    default=None,
+    help="Threads fitting and testing nodes [default: one per core]. The output is the same "
+    "for any value.",
+)
+@click.option(
     "--fail-on-change",
     is_flag=True,
     help="Exit 1 if any mechanism upstream of the target changed.",
@@ -311,6 +318,7 @@ def explain(**opts) -> int:
         n_samples=opts["samples"],
         max_rows=opts["max_rows"],
         check=opts["check_graph"],
+        n_jobs=opts["jobs"],
         seed=opts["seed"],
         progress=stderr_printer(opts["quiet"]),
     )

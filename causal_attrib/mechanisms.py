@@ -15,8 +15,10 @@ the same draws for every intervention (common random numbers) and stay determini
 from __future__ import annotations
 
 import functools
+import math
+import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -32,6 +34,11 @@ class Basis:
     categorical parents contribute one indicator per level beyond the first (an unseen level
     falls back to the first level's baseline). Column 0 is the intercept.
 
+    ``pairs`` adds hinge terms along the difference and the sum of two continuous parents
+    (``max(0, d - k)``, see :meth:`_directions`), which describe joint effects an additive
+    model cannot: ``max`` of parallel calls, ``min``, products. A basis with pairs is not
+    additive per parent (:attr:`additive`).
+
     Continuous columns are centred and divided by the parent's training spread (``scales``):
     next to the intercept, raw values in the billions (bytes, timestamps) would make the
     design so ill-conditioned that least squares drops columns, and results would depend on
@@ -43,13 +50,25 @@ class Basis:
     levels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     family: str = "linear"
     scales: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    pairs: Mapping[tuple[str, str], tuple[tuple[float, ...], tuple[float, ...]]] = field(
+        default_factory=dict
+    )
+
+    @property
+    def additive(self) -> bool:
+        """Whether the prediction is a sum of one term per parent (:meth:`term`)."""
+        return not self.pairs
 
     @property
     def n_features(self) -> int:
         """Columns of the design matrix, intercept included."""
-        return 1 + sum(
-            len(self.levels[p]) - 1 if p in self.levels else 1 + len(self.knots.get(p, ()))
-            for p in self.parents
+        return (
+            1
+            + sum(
+                len(self.levels[p]) - 1 if p in self.levels else 1 + len(self.knots.get(p, ()))
+                for p in self.parents
+            )
+            + sum(len(d) + len(t) for d, t in self.pairs.values())
         )
 
     def transform(self, data: Data, n_rows: int | None = None) -> np.ndarray:
@@ -75,7 +94,21 @@ class Basis:
                 np.maximum(out[:, j], 0.0, out=out[:, j])
                 out[:, j] /= spread
                 j += 1
+        for pair, knots_by_direction in self.pairs.items():
+            for z, knots in zip(self._directions(pair, data), knots_by_direction, strict=True):
+                for k in knots:
+                    np.subtract(z, k, out=out[:, j])
+                    np.maximum(out[:, j], 0.0, out=out[:, j])
+                    j += 1
         return out
+
+    def _directions(self, pair: tuple[str, str], data: Data) -> tuple[np.ndarray, np.ndarray]:
+        """A pair's two directions: the difference in the data's own units (so that a knot
+        at 0 is where ``max(a, b)`` switches), and the sum of the standardised values; both
+        divided by a spread so that knots do not depend on the units."""
+        (a, b), (ca, sa), (cb, sb) = pair, self.scales[pair[0]], self.scales[pair[1]]
+        xa, xb = np.asarray(data[a], dtype=float), np.asarray(data[b], dtype=float)
+        return (xa - xb) / math.hypot(sa, sb), (xa - ca) / sa + (xb - cb) / sb
 
     def slices(self) -> dict[str, slice]:
         """Which coefficients belong to each parent (the basis is additive per parent)."""
@@ -174,27 +207,71 @@ class SplineModels:
         return Basis(tuple(parents), knots, levels, self.name, scales)
 
 
+def _inside(knots: np.ndarray, x: np.ndarray) -> tuple[float, ...]:
+    """Distinct knots strictly inside the range of ``x`` (others would be dead columns)."""
+    lo, hi = float(np.min(x)), float(np.max(x))
+    return tuple(float(k) for k in np.unique(knots) if lo < k < hi)
+
+
+@dataclass(frozen=True)
+class PairwiseModels:
+    """Additive splines plus pairwise hinge terms (see :class:`Basis`) for nodes with 2 to
+    ``max_parents`` continuous parents; other nodes get the plain spline basis.
+
+    ``n_knots`` quantile knots are placed along each pair's difference and sum; the
+    difference also gets a knot at 0.
+    """
+
+    n_knots: int = 3
+    max_parents: int = 3
+    splines: SplineModels = SplineModels()
+    name: str = "spline+pairs"
+
+    def make_basis(self, parents, data, target, categorical) -> Basis:  # noqa: D102
+        basis = self.splines.make_basis(parents, data, target, categorical)
+        continuous = [p for p in basis.parents if p not in basis.levels]
+        if not 2 <= len(continuous) <= self.max_parents:
+            return basis
+        qs = np.arange(1, self.n_knots + 1) / (self.n_knots + 1)
+        pairs = {}
+        for i, a in enumerate(continuous):
+            for b in continuous[i + 1 :]:
+                diff, total = basis._directions((a, b), data)
+                # the difference gets a knot at 0 too: there max(a, b) and min(a, b) bend
+                diff_knots = np.append(np.quantile(diff, qs), 0.0)
+                pairs[(a, b)] = (
+                    _inside(diff_knots, diff),
+                    _inside(np.quantile(total, qs), total),
+                )
+        return replace(basis, pairs=pairs, family=self.name)
+
+
 @dataclass(frozen=True)
 class AutoModels:
     """Choose among candidate families by K-fold cross-validated squared error.
 
     A more flexible candidate must beat the simpler one by ``min_gain`` (relative MSE) to be
     chosen, so that noise alone never buys flexibility. Categorical nodes use the first
-    candidate (logistic regression on linear features).
+    candidate (logistic regression on linear features). Knots and the choice come from
+    every k-th row of at most ``max_rows`` (deterministic); fitting still uses all rows.
     """
 
     candidates: tuple = (LinearModels(), SplineModels())
     folds: int = 5
     min_gain: float = 0.02
+    max_rows: int = 20_000
     name: str = "auto"
 
     def make_basis(self, parents, data, target, categorical) -> Basis:  # noqa: D102
+        if len(target) > self.max_rows:  # knots and the choice need no more rows than this
+            step = -(-len(target) // self.max_rows)
+            data, target = {p: data[p][::step] for p in parents}, target[::step]
         bases = [c.make_basis(parents, data, target, categorical) for c in self.candidates]
         if not parents or target.dtype == object or len(target) < 2 * self.folds:
             return bases[0]
         best, best_mse = bases[0], _cv_mse(bases[0], data, target, self.folds)
-        for basis in bases[1:]:
-            if basis.n_features == best.n_features:
+        for i, basis in enumerate(bases[1:], start=1):
+            if basis in bases[:i]:  # e.g. pairs for a node with one parent: plain splines
                 continue
             mse = _cv_mse(basis, data, target, self.folds)
             if mse < best_mse * (1.0 - self.min_gain):
@@ -260,6 +337,34 @@ def one_blas_thread(func: Callable) -> Callable:
             return func(*args, **kwargs)
 
     return wrapper
+
+
+def resolve_jobs(n_jobs: int | None) -> int:
+    """``n_jobs`` as a thread count: ``None`` means one per core this process may use."""
+    if n_jobs is None:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on every platform
+            return max(1, os.cpu_count() or 1)
+    if n_jobs < 1:
+        from .exit_codes import InputError
+
+        raise InputError(f"--jobs must be at least 1, got {n_jobs}")
+    return n_jobs
+
+
+def parallel_map(func: Callable, items: Sequence, n_jobs: int) -> list:
+    """``[func(x) for x in items]`` on ``n_jobs`` threads, in order.
+
+    numpy releases the GIL in the products and element-wise passes that dominate, so
+    threads give most of a process pool's speed without copying the data.
+    """
+    if n_jobs <= 1 or len(items) <= 1:
+        return [func(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        return list(pool.map(func, items))
 
 
 # --- mechanisms ---------------------------------------------------------------------------

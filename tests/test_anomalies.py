@@ -125,6 +125,17 @@ def test_categorical_nodes_and_categorical_target():
     assert total == pytest.approx(row.target_score, abs=1e-9)
 
 
+def test_gap_in_a_text_parent_is_filled():
+    """A missing text cell arrives as a float NaN; it crashed level sorting (exit 3)."""
+    rng = np.random.default_rng(4)
+    ref = _shop(rng, 1000).astype({"region": object})
+    ref.loc[::50, "region"] = np.nan
+    bad = _shop(rng, 2, outlier="latency")
+    result = attribute_anomalies(SHOP_GRAPH, ref, bad, "latency")
+    assert any("gaps" in n for n in result.notes)
+    assert result.top_cause == "latency"
+
+
 def test_integer_metric_with_fractional_anomaly():
     """Integer counts in the reference, a non-integer value in the incident (DoWhy fails)."""
     rng = np.random.default_rng(2)
