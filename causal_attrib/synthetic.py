@@ -28,6 +28,22 @@ class Scenario:
     changed: tuple[str, ...]
     info: dict = field(default_factory=dict)
 
+    def true_effect(self, statistic: str = "mean", n_rows: int = 200_000) -> tuple[float, float]:
+        """How much the planted changes move the target's ``statistic`` (``mean`` or
+        ``std``), and the target's standard deviation before.
+
+        Both periods are drawn from the generating SCM with the same noise (common random
+        numbers), so the difference is the changes' effect up to about 1/sqrt(n_rows).
+        """
+        kw = {"nonlinear": self.info["nonlinear"], "params": self.info["params"]}
+        kw["heteroscedastic"] = self.info.get("heteroscedastic", False)
+        before, _ = simulate(self.graph, n_rows, np.random.default_rng(1), **kw)
+        changes = dict.fromkeys(self.changed, self.info["change"])
+        after, _ = simulate(self.graph, n_rows, np.random.default_rng(1), changes=changes, **kw)
+        stat = {"mean": np.mean, "std": np.std}[statistic]
+        y_b, y_a = before[self.target].to_numpy(), after[self.target].to_numpy()
+        return float(stat(y_a) - stat(y_b)), float(np.std(y_b))
+
 
 def make_graph(shape: str, n_nodes: int, rng: np.random.Generator, degree: float = 2.0):
     """A DAG named ``X0..X{n-1}`` in topological order; the last node is a natural target."""
@@ -162,7 +178,14 @@ def make_scenario(
         params=params,
         changes=dict.fromkeys(changed, change),
     )
-    info = {"shape": shape, "change": change, "nonlinear": nonlinear, "seed": seed}
+    info = {
+        "shape": shape,
+        "change": change,
+        "nonlinear": nonlinear,
+        "heteroscedastic": heteroscedastic,
+        "seed": seed,
+        "params": params,
+    }
     return Scenario(graph, before, after, target, tuple(changed), info)
 
 
