@@ -7,6 +7,9 @@ The full grid (10-100 nodes, 2,000 and 100,000 rows, DoWhy side by side) is a be
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 
 import networkx as nx
 import numpy as np
@@ -139,3 +142,26 @@ def test_anomaly_accepts_a_non_additive_model_family():
     for row in result.rows:
         total = sum(c.contribution for c in row.root_causes) + row.unattributed
         assert total == pytest.approx(row.target_score, abs=1e-9)
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs Linux CPU affinity and two cores",
+)
+def test_cli_output_is_the_same_on_one_core_and_on_all(tmp_path):
+    """The default --jobs follows the cores the process may use; bytes must not."""
+    sc = make_scenario("tree", 15, 20_000, 5, nonlinear=True, heteroscedastic=True)
+    sc.before.to_csv(tmp_path / "b.csv", index=False)
+    sc.after.to_csv(tmp_path / "a.csv", index=False)
+    (tmp_path / "g.csv").write_text(
+        "cause,effect\n" + "".join(f"{u},{v}\n" for u, v in sc.graph.edges)
+    )
+    args = [sys.executable, "-m", "causal_attrib", "explain", "-g", "g.csv", "-b", "b.csv"]
+    args += ["-a", "a.csv", "-t", sc.target, "-f", "json", "-q"]
+    first_core = min(os.sched_getaffinity(0))
+    one = subprocess.run(
+        args, cwd=tmp_path, capture_output=True, check=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, {first_core}),
+    )  # fmt: skip
+    every = subprocess.run(args, cwd=tmp_path, capture_output=True, check=True)
+    assert one.stdout == every.stdout and one.stdout.startswith(b"{")
