@@ -66,6 +66,8 @@ def breakdown(rows: list[dict]) -> list[str]:
     for n_rows in sorted({k[0] for k in cells}):
         for mech in ("linear", "nonlinear"):
             parts = [cells.get((n_rows, mech, c), []) for c in SINGLE]
+            if not any(parts):
+                continue
             lines.append(
                 f"| {n_rows:,} | {mech} | " + " | ".join(_pct(sum(p), len(p)) for p in parts) + " |"
             )

@@ -32,6 +32,8 @@ _LAZY = {
     "AutoModels": "causal_attrib.mechanisms",
     "LinearModels": "causal_attrib.mechanisms",
     "SplineModels": "causal_attrib.mechanisms",
+    "PairwiseModels": "causal_attrib.mechanisms",
+    "EXPLAIN_MODELS": "causal_attrib.distribution_change",
     "ResidualChangeTest": "causal_attrib.change_tests",
     "CategoricalChangeTest": "causal_attrib.change_tests",
     "InputError": "causal_attrib.exit_codes",

@@ -35,7 +35,7 @@ class Basis:
     falls back to the first level's baseline). Column 0 is the intercept.
 
     ``pairs`` adds hinge terms along the difference and the sum of two continuous parents
-    (``max(0, d - k)``, see :meth:`_directions`), which describe joint effects an additive
+    (``max(0, d - k)``, see :meth:`directions`), which describe joint effects an additive
     model cannot: ``max`` of parallel calls, ``min``, products. A basis with pairs is not
     additive per parent (:attr:`additive`).
 
@@ -95,14 +95,14 @@ class Basis:
                 out[:, j] /= spread
                 j += 1
         for pair, knots_by_direction in self.pairs.items():
-            for z, knots in zip(self._directions(pair, data), knots_by_direction, strict=True):
+            for z, knots in zip(self.directions(pair, data), knots_by_direction, strict=True):
                 for k in knots:
                     np.subtract(z, k, out=out[:, j])
                     np.maximum(out[:, j], 0.0, out=out[:, j])
                     j += 1
         return out
 
-    def _directions(self, pair: tuple[str, str], data: Data) -> tuple[np.ndarray, np.ndarray]:
+    def directions(self, pair: tuple[str, str], data: Data) -> tuple[np.ndarray, np.ndarray]:
         """A pair's two directions: the difference in the data's own units (so that a knot
         at 0 is where ``max(a, b)`` switches), and the sum of the standardised values; both
         divided by a spread so that knots do not depend on the units."""
@@ -236,7 +236,7 @@ class PairwiseModels:
         pairs = {}
         for i, a in enumerate(continuous):
             for b in continuous[i + 1 :]:
-                diff, total = basis._directions((a, b), data)
+                diff, total = basis.directions((a, b), data)
                 # the difference gets a knot at 0 too: there max(a, b) and min(a, b) bend
                 diff_knots = np.append(np.quantile(diff, qs), 0.0)
                 pairs[(a, b)] = (
