@@ -243,7 +243,7 @@ def main() -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="10 and 20 nodes, 2,000 rows, one seed; DoWhy on one 10-node tree (about 5 min)",
+        help="10 and 20 nodes, 2,000 rows, one seed; DoWhy on one 10-node tree (about 3 min)",
     )
     parser.add_argument("--out", type=Path, default=Path("explain_vs_dowhy.jsonl"))
     parser.add_argument("--report", type=Path, help="write the tables from --out here, stop")
