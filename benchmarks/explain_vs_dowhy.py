@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -312,9 +313,9 @@ def machine() -> str:
     except OSError:
         pass
     try:
-        cores = len(__import__("os").sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:
-        cores = __import__("os").cpu_count()
+        cores = os.cpu_count()
     return (
         f"{cpu}, {cores} cores, Python {platform.python_version()}, numpy {np.__version__}, "
         f"scikit-learn {sklearn.__version__}, dowhy {dowhy.__version__}, {platform.system()}"

@@ -72,8 +72,8 @@ class ResidualChangeTest:
     def __call__(self, basis, before, after, y_before, y_after) -> ChangeTestResult:  # noqa: D102
         n_b = len(y_before)
         design = np.empty((n_b + len(y_after), basis.n_features), order="F")
-        design[:n_b] = basis.transform(before, n_b)
-        design[n_b:] = basis.transform(after, len(y_after))
+        basis.transform(before, n_b, out=design[:n_b])
+        basis.transform(after, len(y_after), out=design[n_b:])
         y = np.concatenate([y_before, y_after])
         y = y - y.mean()  # the intercept absorbs it; an offset in the billions would cost digits
         gram = design.T @ design

@@ -204,6 +204,19 @@ def max_rows_option(default: int, what: str) -> Callable:
     )
 
 
+def top_option(what: str) -> Callable:
+    """``--top``: how many rows a ranking table shows (at least 1)."""
+
+    def at_least_one(_ctx, _param, value: int) -> int:
+        if value < 1:
+            raise click.BadParameter(f"--top must be at least 1, not {value}")
+        return value
+
+    return click.option(
+        "--top", type=int, default=10, show_default=True, callback=at_least_one, help=what
+    )
+
+
 def graph_options(func: Callable) -> Callable:
     """The graph options every analysis command shares."""
     options = [
@@ -400,7 +413,7 @@ def _periods(opts: dict, read_table, split_periods):
     help="Orderings averaged for the Shapley values (exact when fewer exist).",
 )
 @max_rows_option(250_000, "Fit on a seeded sample of this many reference rows")
-@click.option("--top", type=int, default=10, show_default=True, help="Causes shown in tables.")
+@top_option("Causes shown in tables.")
 @click.option(
     "--fail-on-anomaly",
     is_flag=True,
@@ -422,8 +435,6 @@ def anomaly(**opts) -> int:
     from .graph_io import load_graph
 
     _one_stdin(opts, ("graph", "reference", "anomalies"))
-    if opts["top"] < 1:
-        raise InputError(f"--top must be at least 1, not {opts['top']}")
     graph = load_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"])
     result = attribute_anomalies(
         graph,
@@ -473,7 +484,7 @@ def anomaly(**opts) -> int:
 )
 @max_rows_option(20_000, "Test on a seeded sample of this many rows")
 @click.option("--dropna", is_flag=True, help="Drop rows with missing values (and say how many).")
-@click.option("--top", type=int, default=10, show_default=True, help="Violations shown in tables.")
+@top_option("Violations shown in tables.")
 @click.option(
     "--fail-on-violation",
     is_flag=True,
@@ -497,8 +508,6 @@ def check(**opts) -> int:
     from .graph_io import load_graph
 
     _one_stdin(opts, ("graph", "data"))
-    if opts["top"] < 1:
-        raise InputError(f"--top must be at least 1, not {opts['top']}")
     graph = load_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"], validate=False)
     result = check_graph(
         graph,

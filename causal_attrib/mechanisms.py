@@ -23,6 +23,8 @@ from typing import Protocol
 
 import numpy as np
 
+from .exit_codes import InputError
+
 Data = Mapping[str, np.ndarray]
 
 
@@ -71,11 +73,15 @@ class Basis:
             + sum(len(d) + len(t) for d, t in self.pairs.values())
         )
 
-    def transform(self, data: Data, n_rows: int | None = None) -> np.ndarray:
+    def transform(
+        self, data: Data, n_rows: int | None = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
         """Design matrix for the rows in ``data`` (column name to array); a root's matrix is
-        the intercept alone, so it needs ``n_rows``."""
+        the intercept alone, so it needs ``n_rows``. ``out`` (rows x :attr:`n_features`, best
+        in Fortran order) receives it in place, e.g. one period's block of a larger design."""
         n = _n_rows(data) if n_rows is None else n_rows
-        out = np.empty((n, self.n_features), order="F")  # filled column by column
+        if out is None:
+            out = np.empty((n, self.n_features), order="F")  # filled column by column
         out[:, 0] = 1.0
         j = 1
         for p in self.parents:
@@ -347,8 +353,6 @@ def resolve_jobs(n_jobs: int | None) -> int:
         except AttributeError:  # not on every platform
             return max(1, os.cpu_count() or 1)
     if n_jobs < 1:
-        from .exit_codes import InputError
-
         raise InputError(f"--jobs must be at least 1, got {n_jobs}")
     return n_jobs
 
