@@ -53,6 +53,7 @@ from .mechanisms import (
     least_squares,
     one_blas_thread,
 )
+from .reports import ReportData
 from .reports import stable_float as _num
 
 SCHEMA_VERSION = "1.0"
@@ -330,6 +331,9 @@ class AnomalyResult:
         (``threshold + ln(rows)``, Bonferroni over the rows).
     settings, notes
         What was run, and what the user should know.
+    report_data
+        The graph and the reference and anomalous values of the target and the top
+        causes, for the HTML report; not part of ``to_dict()``.
     """
 
     command: ClassVar[str] = "anomaly"
@@ -341,6 +345,7 @@ class AnomalyResult:
     row_threshold: float
     settings: Mapping[str, Any]
     notes: tuple[str, ...] = ()
+    report_data: ReportData | None = field(default=None, repr=False, compare=False)
 
     @property
     def anomalous_rows(self) -> list[str]:
@@ -559,8 +564,14 @@ def attribute_anomalies(
             f"{target!r} has no causes in the graph, so every anomaly is attributed to its "
             "own mechanism",
         )
+    shown = [target, *(c.node for c in summary if c.node != target)][:5]
+    report_data = ReportData(
+        data.graph,
+        {n: (data.reference[n].to_numpy(), data.anomalies[n].to_numpy()) for n in shown},
+        periods=("reference", "anomalous rows"),
+    )
     return AnomalyResult(
-        target, tuple(rows), summary, float(threshold), row_threshold, settings, notes
+        target, tuple(rows), summary, float(threshold), row_threshold, settings, notes, report_data
     )
 
 

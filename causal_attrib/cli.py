@@ -30,7 +30,7 @@ def output_options(func: Callable) -> Callable:
             "--format",
             "-f",
             "fmt",
-            type=click.Choice(["table", "json", "markdown"]),
+            type=click.Choice(["table", "json", "markdown", "html"]),
             default="table",
             show_default=True,
             help="Output format.",
@@ -64,10 +64,18 @@ def write_output(text: str, output: Path | None) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+        # mkstemp makes the file private (0600); a report gets the mode any new file gets
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, output)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise InputError(f"cannot write --output {output}: {exc.strerror or exc}") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def report(result, opts: dict, **render_options) -> None:

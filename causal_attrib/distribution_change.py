@@ -45,6 +45,7 @@ from .mechanisms import (
     parallel_map,
     resolve_jobs,
 )
+from .reports import ReportData
 from .reports import stable_float as _num
 
 SCHEMA_VERSION = "1.0"
@@ -115,6 +116,8 @@ class ExplainResult:
     ``fitted_after - fitted_before`` equals the sum of the contributions (efficiency);
     ``gap`` is how far that fitted change is from the observed one. ``check`` holds the
     graph check of the before data when :func:`explain` ran with ``check=True``.
+    ``report_data`` (the graph and the values of the target and the top nodes) feeds the
+    HTML report and is not part of ``to_dict()``.
     """
 
     command: ClassVar[str] = "explain"
@@ -132,6 +135,7 @@ class ExplainResult:
     notes: tuple[str, ...] = ()
     fitted_change_interval: tuple[float, float] | None = None
     check: Any = None
+    report_data: ReportData | None = field(default=None, repr=False, compare=False)
 
     @property
     def observed_change(self) -> float:
@@ -534,7 +538,22 @@ def explain(
         notes=tuple(notes),
         fitted_change_interval=change_interval,
         check=_graph_check(g, prepared, alpha, seed, say) if check else None,
+        report_data=ReportData(
+            g,
+            {
+                n: (prepared.before[n].to_numpy(), prepared.after[n].to_numpy())
+                for n in [target, *_top_nodes(nodes, target)]
+            },
+        ),
     )
+
+
+def _top_nodes(nodes: Iterable[NodeResult], target: str, k: int = 4) -> list[str]:
+    """The nodes a report shows distributions of: the largest contributions, then the
+    other changed ancestors."""
+    ranked = [n.node for n in nodes if n.ancestor and n.contribution and n.node != target]
+    ranked += [n.node for n in nodes if n.ancestor and n.changed and n.node not in ranked]
+    return [n for n in ranked if n != target][:k]
 
 
 def _graph_check(graph, prepared, alpha, seed, say):

@@ -37,6 +37,7 @@ from .data_io import check_max_rows, prepare_check_data, read_table
 from .exit_codes import InputError
 from .graph_io import dag_problem, describe_nodes, graph_notes, load_graph, require_node
 from .mechanisms import ModelFamily, SplineModels, one_blas_thread
+from .reports import ReportData
 from .reports import stable_float as _num
 
 SCHEMA_VERSION = "1.0"
@@ -396,6 +397,7 @@ class CheckResult:
     settings: Mapping[str, Any]
     rows: Mapping[str, int]
     notes: tuple[str, ...] = field(default=())
+    report_data: ReportData | None = field(default=None, repr=False, compare=False)
 
     @property
     def violations(self) -> list[Implication]:
@@ -675,6 +677,7 @@ def check_graph(
         settings=settings,
         rows=rows,
         notes=graph_notes(graph) + prepared.notes,
+        report_data=ReportData(graph),
     )
     problem = dag_problem(graph)
     if problem:

@@ -1,4 +1,4 @@
-"""Rendering results as a terminal table, JSON or Markdown.
+"""Rendering results as a terminal table, JSON, Markdown or HTML.
 
 Renderers take the result object and return text; they never compute anything new, so the
 JSON printed by the CLI is exactly ``result.to_dict()`` serialised.
@@ -8,9 +8,38 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-FORMATS = ("table", "json", "markdown")
+if TYPE_CHECKING:
+    import networkx as nx
+    import numpy as np
+
+FORMATS = ("table", "json", "markdown", "html")
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What a picture of a result needs beyond its JSON: the graph and some raw values.
+
+    Results carry it in a ``report_data`` field that is left out of ``to_dict()``,
+    equality and ``repr``, so the JSON report stays small and stable.
+
+    Attributes
+    ----------
+    graph
+        The causal graph the analysis used.
+    samples
+        Per node, the values of the two tables compared (before/after, or
+        reference/anomalous rows): the target and the nodes that matter most.
+    periods
+        Names of the two tables, for legends.
+    """
+
+    graph: nx.DiGraph
+    samples: Mapping[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    periods: tuple[str, str] = ("before", "after")
 
 
 def stable_float(x: float | None) -> float | None:
@@ -24,8 +53,14 @@ def stable_float(x: float | None) -> float | None:
 
 def render(result: Any, fmt: str, color: bool = False, top: int = 10) -> str:
     """Render an explain, anomaly or check result in ``fmt`` (``top``: rows per ranking)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if fmt == "json":
         return to_json(result.to_dict())
+    if fmt == "html":
+        from .html_report import render_html
+
+        return render_html(result, top=top)
     if result.command == "anomaly":
         if fmt == "markdown":
             return anomaly_markdown(result, top)
