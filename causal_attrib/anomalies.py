@@ -53,6 +53,7 @@ from .mechanisms import (
     least_squares,
     one_blas_thread,
 )
+from .progress import Ticker, silent
 from .reports import ReportData
 from .reports import stable_float as _num
 
@@ -506,7 +507,7 @@ def attribute_anomalies(
         raise InputError(f"samples must be at least 100, not {n_samples}")
     if n_permutations < 2:
         raise InputError(f"permutations must be at least 2, not {n_permutations}")
-    say = progress or (lambda _msg: None)
+    say = progress or silent
     g = load_graph(graph)
     require_node(g, target)
     data = prepare_anomaly_data(
@@ -529,7 +530,7 @@ def attribute_anomalies(
     uniforms = {n: latin_uniforms(rng, n_samples) for n in model.order}
     walker = _Walker(model, uniforms)
     rows = []
-    say(f"attributing {n_rows} row(s)")
+    ticker = Ticker(say, "attributing rows", n_rows)
     for i in range(n_rows):
         row = {n: data.anomalies[n].iloc[i] for n in model.order}
         rows.append(
@@ -543,6 +544,7 @@ def attribute_anomalies(
                 np.random.default_rng([seed, i]),
             )
         )
+        ticker.tick()
     summary = summarise(rows)
     settings = {
         "threshold": _num(threshold),

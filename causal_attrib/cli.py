@@ -10,6 +10,8 @@ import functools
 import os
 import sys
 import tempfile
+import threading
+import time
 import traceback
 import warnings
 from collections.abc import Callable
@@ -82,6 +84,7 @@ def report(result, opts: dict, **render_options) -> None:
     """Notes to stderr (unless quiet), then the rendered result to stdout or --output."""
     from .reports import render
 
+    clear_status()
     if not opts["quiet"]:
         for note in result.notes:
             click.echo(f"note: {note}", err=True)
@@ -94,39 +97,79 @@ def use_color(output: Path | None) -> bool:
     return output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
+class StatusLine:
+    """Progress on a terminal: one stderr line, rewritten at each message, cleared when the
+    command prints anything else (notes, errors) or ends. Dim unless ``NO_COLOR`` is set."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.shown = False
+        self.dim = not os.environ.get("NO_COLOR")
+        self._lock = threading.Lock()
+
+    def __call__(self, message: str) -> None:
+        text = f"… {message} [{time.monotonic() - self.start:.0f} s]"
+        if self.dim:
+            text = f"\x1b[2m{text}\x1b[0m"
+        with self._lock:
+            click.echo(f"\r\x1b[2K{text}", err=True, nl=False)
+            self.shown = True
+
+    def clear(self) -> None:
+        """Remove the status line, so what follows starts on a clean line."""
+        with self._lock:
+            if self.shown:
+                click.echo("\r\x1b[2K", err=True, nl=False)
+                self.shown = False
+
+
+_status: StatusLine | None = None
+
+
 def stderr_printer(quiet: bool) -> Callable[[str], None] | None:
-    """Progress messages go to stderr, and only when it is a terminal."""
+    """Progress goes to stderr, and only when it is a terminal (and not ``--quiet``)."""
+    global _status
     if quiet or not sys.stderr.isatty():
         return None
-    return lambda msg: click.echo(f"… {msg}", err=True)
+    _status = StatusLine()
+    return _status
+
+
+def clear_status() -> None:
+    """Clear the progress line, if one is showing."""
+    if _status is not None:
+        _status.clear()
 
 
 def run_command(func: Callable) -> Callable:
     """Turn library errors into one-line messages and documented exit codes."""
 
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):
+    def wrapper(**kwargs):
         debug = kwargs.get("debug", False)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                code = func(*args, **kwargs)
+                code = func(**kwargs)
+            clear_status()
             if not kwargs.get("quiet", False):
                 for line in _warning_lines(caught):
                     click.echo(line, err=True)
-        except click.exceptions.Exit:
-            raise
-        except click.ClickException:
+        except (click.exceptions.Exit, click.ClickException):
+            clear_status()
             raise
         except CausalAttribError as exc:
+            clear_status()
             if debug:
                 traceback.print_exc()
             click.echo(f"error: {exc}", err=True)
             code = exit_code_for(error=exc)
         except KeyboardInterrupt:
+            clear_status()
             click.echo("interrupted", err=True)
             code = 130
         except Exception as exc:  # anything else is a bug: say so, keep it to one line
+            clear_status()
             if debug:
                 traceback.print_exc()
             first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""

@@ -45,6 +45,7 @@ from .mechanisms import (
     parallel_map,
     resolve_jobs,
 )
+from .progress import Ticker, silent
 from .reports import ReportData
 from .reports import stable_float as _num
 
@@ -165,9 +166,17 @@ class ExplainResult:
     @property
     def summary(self) -> str:
         """One plain-language sentence for the top of a report."""
-        what = f"{self.statistic} of {self.target}"
+        return self.headline()
+
+    def headline(self, markdown: bool = False) -> str:
+        """The summary sentence; with ``markdown``, node names are set as `code`."""
+
+        def name(node: str) -> str:
+            return f"`{node}`" if markdown else node
+
+        what = f"{self.statistic} of {name(self.target)}"
         if self.target_level is not None:
-            what = f"share of {self.target} = {self.target_level!r}"
+            what = f"share of {name(self.target)} = {self.target_level!r}"
         change = self.observed_change
         verb = "rose" if change > 0 else "fell" if change < 0 else "did not change"
         head = f"{what} {verb}"
@@ -181,12 +190,12 @@ class ExplainResult:
         if top.share is not None and self.fitted_change:
             return (
                 f"{head}; {abs(top.share) * 100:.0f} % of the modelled change comes from a "
-                f"changed mechanism at {top.node}."
+                f"changed mechanism at {name(top.node)}."
             )
         if top.contribution and top.share is None:
-            parts = ", ".join(f"{n.node} ({_fmt(n.contribution)})" for n in drivers[:4])
+            parts = ", ".join(f"{name(n.node)} ({_fmt(n.contribution)})" for n in drivers[:4])
             return f"{head}; changed mechanisms upstream cancel out: {parts}."
-        return f"{head}; changed mechanisms upstream: {', '.join(n.node for n in drivers)}."
+        return f"{head}; changed mechanisms upstream: {', '.join(name(n.node) for n in drivers)}."
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report as a dict (what ``--format json`` prints)."""
@@ -348,7 +357,7 @@ def explain(
     _check_options(alpha, attribute_to, bootstrap, confidence, n_samples)
     check_max_rows(max_rows)
     n_jobs = resolve_jobs(n_jobs)
-    say = progress or (lambda _msg: None)
+    say = progress or silent
     g = load_graph(graph)
     require_node(g, target)
     prepared = prepare_data(
@@ -368,7 +377,6 @@ def explain(
         True: categorical_change_test or CategoricalChangeTest(),
     }
 
-    say("fitting mechanisms and testing for changes")
     before_cols, after_cols = _columns(prepared.before), _columns(prepared.after)
     order = list(nx.lexicographical_topological_sort(g))
 
@@ -392,7 +400,14 @@ def explain(
 
     # nodes are independent given the data: each runs whole on one thread, so the result
     # does not depend on n_jobs
-    fits = dict(zip(order, parallel_map(fit_node, order, n_jobs), strict=True))
+    ticker = Ticker(say, "fitting and testing mechanisms (nodes)", len(order))
+
+    def fit_and_count(node: str) -> _NodeFit:
+        fit = fit_node(node)
+        ticker.tick()
+        return fit
+
+    fits = dict(zip(order, parallel_map(fit_and_count, order, n_jobs), strict=True))
     p_values = {
         n: fits[n].test.p_value if np.isfinite(fits[n].test.p_value) else 1.0 for n in order
     }
@@ -424,7 +439,11 @@ def explain(
     uniforms = {n: latin_uniforms(rng, n_samples) for n in sorted(relevant)}
     shapley_seed, boot_seed = rng.integers(0, 2**63, size=2)
 
-    say(f"attributing the change to {len(players)} changed mechanism(s)")
+    exact = len(players) <= max_exact_players
+    say(
+        f"attributing the change to {len(players)} changed mechanism(s) ("
+        + (f"{2 ** len(players)} coalitions)" if exact else f"{n_permutations} orderings)")
+    )
 
     def attribute(game: InterventionModel) -> dict[str, float]:
         return shapley_values(
@@ -443,7 +462,7 @@ def explain(
     intervals: dict[str, tuple[float, float]] = {}
     change_interval = None
     if bootstrap and players:
-        say(f"bootstrapping {bootstrap} resamples")
+        boot_ticker = Ticker(say, "bootstrap resamples", bootstrap)
         boot_rng = np.random.default_rng(boot_seed)
         samples = {p: [] for p in players}
         changes = []
@@ -457,6 +476,7 @@ def explain(
             for p in players:
                 samples[p].append(boot_phi[p])
             changes.append(boot_game.value(frozenset(players)) - boot_game.value(frozenset()))
+            boot_ticker.tick()
         lo, hi = (1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0
         intervals = {p: tuple(float(x) for x in np.quantile(samples[p], [lo, hi])) for p in players}
         change_interval = tuple(float(x) for x in np.quantile(changes, [lo, hi]))

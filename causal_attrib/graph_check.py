@@ -35,8 +35,9 @@ from scipy import stats
 from .change_tests import benjamini_hochberg
 from .data_io import check_max_rows, prepare_check_data, read_table
 from .exit_codes import InputError
-from .graph_io import dag_problem, describe_nodes, graph_notes, load_graph, require_node
+from .graph_io import dag_cycle, dag_problem, describe_nodes, graph_notes, load_graph, require_node
 from .mechanisms import ModelFamily, SplineModels, one_blas_thread
+from .progress import Ticker, silent
 from .reports import ReportData
 from .reports import stable_float as _num
 
@@ -652,7 +653,7 @@ def check_graph(
         Verdict, findings, tested implications, edge support, baseline and suggestions.
     """
     _check_options(alpha, n_permutations, max_suggestions, max_rows)
-    say = progress or (lambda _msg: None)
+    say = progress or silent
     test = test or GcmTest()
     graph = load_graph(graph, validate=False)
     if target is not None:
@@ -681,7 +682,7 @@ def check_graph(
     )
     problem = dag_problem(graph)
     if problem:
-        invalid = Finding("not_a_dag", "error", problem, ())
+        invalid = Finding("not_a_dag", "error", problem, dag_cycle(graph))
         return CheckResult(
             "invalid",
             findings=(invalid, *findings),
@@ -862,15 +863,15 @@ def _baseline(graph, nodes, triples, tester, alpha, count, seed, say) -> Baselin
     signature = _markov_signature(graph.edges)
     index = {n: i for i, n in enumerate(nodes)}
     perms, exhaustive = _permutations(len(nodes), count, rng)
+    ticker = Ticker(say, "random relabellings", len(perms))
     shares, equivalent = [], 0
-    for k, perm in enumerate(perms):
+    for perm in perms:
         names = [nodes[i] for i in perm]
         p = tester.p_values(_label(triples, names), remember=False)
         shares.append(_rejected_share(p, alpha))
         relabelled = ((names[index[u]], names[index[v]]) for u, v in graph.edges)
         equivalent += _markov_signature(relabelled) == signature
-        if (k + 1) % 20 == 0:
-            say(f"random relabellings: {k + 1}/{len(perms)}")
+        ticker.tick()
     arr = np.array(shares)
     at_most = int(np.sum(arr <= given))
     p_value = at_most / len(arr) if exhaustive else (1 + at_most) / (1 + len(arr))

@@ -140,15 +140,23 @@ def validate_dag(graph: nx.DiGraph) -> nx.DiGraph:
     return graph
 
 
-def dag_problem(graph: nx.DiGraph) -> str | None:
-    """Why ``graph`` is not a DAG (naming the self-loop or one cycle), or ``None``."""
+def dag_cycle(graph: nx.DiGraph) -> tuple[str, ...]:
+    """The nodes of a self-loop or of one cycle, in order (empty for a DAG)."""
     loops = sorted(u for u, v in nx.selfloop_edges(graph))
     if loops:
-        return f"self-loop on node {loops[0]!r}: a variable cannot cause itself"
+        return (loops[0],)
     if not nx.is_directed_acyclic_graph(graph):
-        cycle = nx.find_cycle(graph)
-        path = " -> ".join([cycle[0][0]] + [v for _, v in cycle])
-        return f"the graph has a cycle: {path}"
+        return tuple(u for u, _ in nx.find_cycle(graph))
+    return ()
+
+
+def dag_problem(graph: nx.DiGraph) -> str | None:
+    """Why ``graph`` is not a DAG (naming the self-loop or one cycle), or ``None``."""
+    cycle = dag_cycle(graph)
+    if len(cycle) == 1:
+        return f"self-loop on node {cycle[0]!r}: a variable cannot cause itself"
+    if cycle:
+        return f"the graph has a cycle: {' -> '.join([*cycle, cycle[0]])}"
     return None
 
 

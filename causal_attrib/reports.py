@@ -169,7 +169,7 @@ def _md_escape(text: str) -> str:
 def explain_markdown(result: Any, max_rows: int = 10) -> str:
     """Short Markdown for CI job summaries and pull-request comments, headline first."""
     headers, rows = _headers(result), _rows(result)
-    lines = [f"**{_md_escape(result.summary)}**", ""]
+    lines = [f"**{_md_escape(result.headline(markdown=True))}**", ""]
     lines.append("| " + " | ".join(headers) + " |")
     lines.append(
         "|" + "|".join("---:" if i in (0, 3, 4) else "---" for i in range(len(headers))) + "|"

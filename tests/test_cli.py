@@ -42,7 +42,7 @@ def test_table_and_markdown(cli, shop_args):
     assert lines[0].startswith("mean of checkout rose")
     assert any(line.split()[:3] == ["1", "payments_db", "yes"] for line in lines)
     md = cli(*shop_args, "--format", "markdown").stdout
-    assert md.startswith("**mean of checkout rose") and "| 1 | `payments_db` | yes |" in md
+    assert md.startswith("**mean of `checkout` rose") and "| 1 | `payments_db` | yes |" in md
 
 
 def test_fail_on_change_exit_codes(cli, shop_args, tmp_path):

@@ -1,0 +1,320 @@
+"""The HTML report: self-contained, well-formed, faithful to the result, and it renders.
+
+The browser test renders each report in headless Chromium, takes a screenshot and checks
+the picture (not blank, the changed node's highlight drawn) and the browser's console (no
+errors). `.ci/run` installs Chromium; the test skips only when that was impossible.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SAMPLE, SHOP
+
+import causal_attrib as ca
+from causal_attrib.html_report import (
+    CHANGED,
+    MAX_DRAWN_NODES,
+    layered_layout,
+    render_html,
+)
+from causal_attrib.reports import render
+
+SHOP_DIR = SAMPLE / "shop"
+VOID = {"meta", "br", "img", "input", "link", "hr", "col", "area", "base", "wbr", "source"}
+
+
+class _Strict(HTMLParser):
+    """Records the tag structure and fails on unbalanced tags."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.tags: dict[str, int] = {}
+
+    def handle_starttag(self, tag, attrs):
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+
+def assert_well_formed_and_offline(html: str) -> _Strict:
+    parser = _Strict()
+    parser.feed(html)
+    parser.close()
+    assert not parser.errors and not parser.stack, (parser.errors, parser.stack)
+    assert html.startswith("<!DOCTYPE html>")
+    # self-contained: nothing fetched, nothing executed
+    without_ns = html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert not re.search(r"https?://|src=|<script|<link|<iframe|@import", without_ns)
+    assert not re.search(r"url\((?!#)", html)
+    # every inline SVG is well-formed XML on its own
+    for svg in re.findall(r"<svg.*?</svg>", html, flags=re.S):
+        ET.fromstring(svg)
+    return parser
+
+
+@pytest.fixture(scope="module")
+def shop_result():
+    graph, before, after = SHOP
+    return ca.explain(graph, before, after, "checkout", statistic="p95", bootstrap=40)
+
+
+@pytest.fixture(scope="module")
+def anomaly_result():
+    return ca.attribute_anomalies(
+        SHOP_DIR / "graph.dot",
+        SHOP_DIR / "before.csv",
+        SHOP_DIR / "incident.csv",
+        "frontend",
+        id_column="time",
+    )
+
+
+def _node_rect(html: str, node: str) -> str:
+    """The SVG group of one node in the drawn graph."""
+    match = re.search(rf"<g><title>{re.escape(node)}[:<].*?</g>", html)
+    assert match, f"node {node} is not drawn"
+    return match.group(0)
+
+
+def test_explain_html_shows_graph_bars_distributions_and_settings(shop_result):
+    html = render(shop_result, "html")
+    parser = assert_well_formed_and_offline(html)
+    assert parser.tags["svg"] >= 4  # graph, bar chart, two distributions
+    assert shop_result.summary in html
+    # the changed node is highlighted and labelled with its contribution; others are not
+    changed = _node_rect(html, "payments_db")
+    assert f'stroke="{CHANGED}"' in changed and 'stroke-width="3.0"' in changed
+    contribution = next(n for n in shop_result.nodes if n.node == "payments_db").contribution
+    assert f"+{contribution:.4g} (100 %)" in changed
+    assert f'stroke="{CHANGED}"' not in _node_rect(html, "inventory")
+    # a node that cannot reach the target is drawn dashed
+    assert "stroke-dasharray" in _node_rect(html, "frontend")
+    # bars with the bootstrap interval of the changed node, and the gap
+    low, high = next(n.interval for n in shop_result.nodes if n.node == "payments_db")
+    assert low < contribution < high
+    assert "Whiskers are 95 % bootstrap intervals" in html and "unexplained gap" in html
+    # distributions of the target and the changed node, before and after
+    assert 'aria-label="checkout"' in html and 'aria-label="payments_db"' in html
+    assert "before (2000)" in html and "after (2000)" in html
+    assert "<td>n_samples</td><td>20000</td>" in html
+
+
+def test_html_is_byte_identical_and_matches_the_library(cli, shop_args, tmp_path):
+    first, second = tmp_path / "a.html", tmp_path / "b.html"
+    for out in (first, second):
+        assert cli(*shop_args, "--format", "html", "--output", out, "--seed", "4").exit_code == 0
+    assert first.read_bytes() == second.read_bytes()
+    graph, before, after = SHOP
+    api = ca.explain(graph, before, after, "checkout", seed=4)
+    assert render(api, "html") == first.read_text(encoding="utf-8")
+    stdout = cli(*shop_args, "--format", "html", "--seed", "4").stdout
+    assert stdout == first.read_text(encoding="utf-8")
+
+
+def test_report_file_gets_the_usual_mode(cli, shop_args, tmp_path):
+    out = tmp_path / "report.html"
+    assert cli(*shop_args, "--format", "html", "--output", out).exit_code == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # was 0600 (mkstemp's private mode)
+
+
+def test_categorical_target_shows_level_shares(tmp_path):
+    funnel = SAMPLE / "funnel"
+    result = ca.explain(
+        funnel / "graph.dagitty",
+        funnel / "before.csv",
+        funnel / "after.csv",
+        "converted",
+        target_level="yes",
+    )
+    html = render_html(result)
+    assert_well_formed_and_offline(html)
+    before = pd.read_csv(funnel / "before.csv")
+    share = (before["converted"] == "yes").mean() * 100
+    assert f"{share:.1f} %" in html  # the before share of the level, drawn as a bar
+    assert f'stroke="{CHANGED}"' in _node_rect(html, "converted")
+
+
+def test_anomaly_html(anomaly_result):
+    html = render(anomaly_result, "html")
+    assert_well_formed_and_offline(html)
+    assert "<code>inventory_db</code>" in html  # headline names set as code
+    assert f'stroke="{CHANGED}"' in _node_rect(html, "inventory_db")
+    assert f'stroke="{CHANGED}"' not in _node_rect(html, "payments")
+    # one table row per anomalous-table row, the anomalous ones flagged
+    flagged = re.findall(r'<tr class="flag"><td>([^<]+)</td>', html)
+    assert flagged == anomaly_result.anomalous_rows
+    # anomalous values far beyond the reference are counted, not silently clipped
+    assert "beyond" in html
+
+
+def test_check_html_draws_violations_and_suggestions(tmp_path):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=800)
+    b = a + rng.normal(size=800)
+    c = b + a + rng.normal(size=800)  # the graph below misses a -> c
+    (tmp_path / "d.csv").write_text(pd.DataFrame({"a": a, "b": b, "c": c}).to_csv(index=False))
+    result = ca.check_graph(nx.DiGraph([("a", "b"), ("b", "c")]), tmp_path / "d.csv")
+    assert result.violations and result.suggestions
+    html = render(result, "html")
+    assert_well_formed_and_offline(html)
+    assert ">violated<" in html or ">rejected<" in html
+    assert "#1a9850" in html  # the suggested edge is drawn
+    assert "1 violation(s)" in _node_rect(html, "c")
+    assert "Compared with random relabellings" not in html or result.baseline is not None
+
+
+def test_check_html_of_a_cyclic_graph(tmp_path):
+    (tmp_path / "d.csv").write_text(
+        "a,b,c\n" + "\n".join(f"{i},{i % 3},{i % 5}" for i in range(30))
+    )
+    result = ca.check_graph(nx.DiGraph([("a", "b"), ("b", "c"), ("c", "a")]), tmp_path / "d.csv")
+    assert result.verdict == "invalid"
+    assert set(result.findings[0].nodes) == {"a", "b", "c"}  # the finding names the cycle
+    html = render(result, "html")
+    assert_well_formed_and_offline(html)
+    for node in "abc":
+        assert f'stroke="{CHANGED}"' in _node_rect(html, node)
+
+
+def test_names_are_escaped(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=400)
+    evil = '<script>alert("x")</script>'
+    frame = pd.DataFrame({evil: x, "y & z": 2 * x + rng.normal(size=400)})
+    after = frame.assign(**{"y & z": frame["y & z"] + 3})
+    result = ca.explain(nx.DiGraph([(evil, "y & z")]), frame, after, "y & z")
+    html = render_html(result)
+    assert_well_formed_and_offline(html)
+    assert "&lt;script&gt;" in html and "y &amp; z" in html
+
+
+def test_without_report_data_the_page_still_renders(shop_result):
+    bare = dataclasses.replace(shop_result, report_data=None)
+    assert bare == shop_result  # report_data is not part of the result's identity
+    html = render_html(bare)
+    assert_well_formed_and_offline(html)
+    assert shop_result.summary in html and "Causal graph" not in html
+    assert "report_data" not in shop_result.to_dict()
+
+
+def test_layout_puts_causes_above_effects_without_overlap():
+    g = nx.gnp_random_graph(40, 0.1, seed=3, directed=True)
+    g = nx.DiGraph([(u, v) for u, v in g.edges if u < v])
+    g = nx.relabel_nodes(g, {n: f"n{n}" for n in g.nodes})
+    widths = {n: 60.0 for n in g.nodes}
+    pos = layered_layout(g, widths)
+    assert set(pos) == set(g.nodes)
+    assert all(pos[u][1] < pos[v][1] for u, v in g.edges)
+    by_row: dict[float, list[float]] = {}
+    for x, y in pos.values():
+        by_row.setdefault(y, []).append(x)
+    for xs in by_row.values():
+        xs.sort()
+        assert all(b - a >= 60.0 for a, b in zip(xs, xs[1:], strict=False))
+    # a cycle is laid out too (check reports draw invalid graphs)
+    cyc = layered_layout(nx.DiGraph([("a", "b"), ("b", "a")]), {"a": 60.0, "b": 60.0})
+    assert cyc["a"] != cyc["b"]
+
+
+def test_huge_graphs_are_not_drawn(shop_result):
+    big = nx.path_graph(MAX_DRAWN_NODES + 1, create_using=nx.DiGraph)
+    data = dataclasses.replace(shop_result.report_data, graph=big)
+    html = render_html(dataclasses.replace(shop_result, report_data=data))
+    assert f"graphs over {MAX_DRAWN_NODES} are not drawn" in html
+
+
+# --- the browser -------------------------------------------------------------------------
+
+
+def chromium() -> str | None:
+    """The Chromium (or Chrome) binary, if one is installed."""
+    names = (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome")
+    return next((shutil.which(n) for n in names if n and shutil.which(n)), None)
+
+
+def browse(page: Path, png: Path, profile: Path) -> list[str]:
+    """Render ``page`` headless into ``png`` with the network off; return console lines."""
+    browser = chromium()
+    proc = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--user-data-dir={profile}",
+            "--window-size=1280,1800",
+            f"--screenshot={png}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return [line for line in proc.stderr.splitlines() if ":CONSOLE" in line or "net::ERR" in line]
+
+
+@pytest.fixture
+def need_chromium():
+    if chromium() is None:
+        reason = os.environ.get("CAUSAL_ATTRIB_NO_CHROMIUM")
+        if os.environ.get("CI") and not reason:
+            pytest.fail("CI runs .ci/run, which installs Chromium; it is not on PATH")
+        pytest.skip(f"Chromium is not installed ({reason or 'not on PATH'}); .ci/run installs it")
+
+
+def test_the_console_check_catches_a_broken_page(need_chromium, tmp_path):
+    bad = tmp_path / "bad.html"
+    bad.write_text("<!DOCTYPE html><p>x</p><script>undefinedFunction();</script>")
+    errors = browse(bad, tmp_path / "bad.png", tmp_path / "profile")
+    assert any("undefinedFunction" in line for line in errors)
+
+
+def test_reports_render_in_headless_chromium(need_chromium, shop_result, anomaly_result, tmp_path):
+    from PIL import Image
+
+    pages = {"explain": shop_result, "anomaly": anomaly_result}
+    for name, result in pages.items():
+        page = tmp_path / f"{name}.html"
+        page.write_text(render_html(result), encoding="utf-8")
+        png = tmp_path / f"{name}.png"
+        errors = browse(page, png, tmp_path / "profile")
+        assert errors == [], errors
+        pixels = np.asarray(Image.open(png).convert("RGB")).reshape(-1, 3).astype(int)
+        assert len(pixels) == 1280 * 1800
+        assert len(np.unique(pixels, axis=0)) > 50  # a picture, not a blank page
+        # the highlight border of the changed node / the root cause is on screen
+        red = np.array([int(CHANGED[i : i + 2], 16) for i in (1, 3, 5)])
+        assert (np.abs(pixels - red).sum(axis=1) < 40).sum() > 200
+        # and so are the histograms' "after" (or anomalous-value) colours
+        assert (np.abs(pixels - [76, 114, 176]).sum(axis=1) < 30).sum() > 100
