@@ -38,6 +38,8 @@ _LAZY = {
     "CategoricalChangeTest": "causal_attrib.change_tests",
     "InputError": "causal_attrib.exit_codes",
     "load_schema": "causal_attrib.schemas",
+    "render": "causal_attrib.reports",
+    "ReportData": "causal_attrib.reports",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -204,3 +204,41 @@ def test_python_dash_m_and_version():
         env={**os.environ, "NO_COLOR": "1"},
     )
     assert out.returncode == 0 and "causal-attrib, version" in out.stdout
+
+
+def test_shell_completion_as_documented():
+    """The README's completion line works: Click completes commands and choices."""
+    import subprocess
+    import sys
+
+    code = "from causal_attrib.cli import main; main(prog_name='causal-attrib')"
+
+    def complete(words: str, cword: int) -> list[str]:
+        env = {
+            **os.environ,
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(cword),
+            "_CAUSAL_ATTRIB_COMPLETE": "bash_complete",
+        }
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+        )
+        return out.stdout.split()
+
+    assert "plain,explain" in complete("causal-attrib ex", 1)
+    assert {"plain,html", "plain,markdown", "plain,json"} <= set(
+        complete("causal-attrib explain --format ", 3)
+    )
+    env = {**os.environ, "_CAUSAL_ATTRIB_COMPLETE": "bash_source"}
+    script = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from causal_attrib.cli import main; main(prog_name='causal-attrib')",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert "complete -o nosort -F _causal_attrib_completion causal-attrib" in script
