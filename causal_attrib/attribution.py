@@ -147,19 +147,40 @@ def shapley_values(
     max_exact: int = 10,
     n_permutations: int = 256,
     rng: np.random.Generator | None = None,
+    evaluate: Callable[[list[frozenset]], list[float]] | None = None,
 ) -> dict[str, float]:
     """Shapley values of a set function over ``players``.
 
     Exact (all 2^k coalitions) for ``k <= max_exact`` players; otherwise an average over
     ``n_permutations`` random orderings, half of them the reverse of the other half
     (antithetic pairs). Both satisfy efficiency: the values add up to v(all) - v(none).
+
+    The coalitions needed are listed first and valued in one call of ``evaluate`` (default:
+    ``value`` on each in turn), so an engine can value them in parallel batches; the sums
+    run in a fixed order afterwards, so the result does not depend on where they ran.
     """
     players = list(players)
     k = len(players)
     if k == 0:
         return {}
-    if k <= max_exact:
-        phi = dict.fromkeys(players, 0.0)
+    exact = k <= max_exact
+    orders: list[list[str]] = []
+    if exact:
+        needed = [frozenset(c) for size in range(k + 1) for c in combinations(players, size)]
+    else:
+        rng = rng or np.random.default_rng(0)
+        for _ in range(max(1, n_permutations // 2)):
+            perm = [players[j] for j in rng.permutation(k)]
+            orders += [perm, perm[::-1]]
+        seen: dict[frozenset, None] = {frozenset(): None}
+        for order in orders:
+            for i in range(1, k + 1):
+                seen[frozenset(order[:i])] = None
+        needed = list(seen)
+    valued = evaluate(needed) if evaluate is not None else [value(c) for c in needed]
+    v = dict(zip(needed, valued, strict=True))
+    phi = dict.fromkeys(players, 0.0)
+    if exact:
         weights = [
             math.factorial(s) * math.factorial(k - s - 1) / math.factorial(k) for s in range(k)
         ]
@@ -168,19 +189,14 @@ def shapley_values(
             for size in range(k):
                 for subset in combinations(others, size):
                     s = frozenset(subset)
-                    phi[player] += weights[size] * (value(s | {player}) - value(s))
+                    phi[player] += weights[size] * (v[s | {player}] - v[s])
         return phi
-    rng = rng or np.random.default_rng(0)
-    phi = dict.fromkeys(players, 0.0)
-    n_pairs = max(1, n_permutations // 2)
-    for _ in range(n_pairs):
-        perm = [players[j] for j in rng.permutation(k)]
-        for order in (perm, perm[::-1]):
-            coalition: frozenset = frozenset()
-            previous = value(coalition)
-            for player in order:
-                coalition = coalition | {player}
-                current = value(coalition)
-                phi[player] += current - previous
-                previous = current
-    return {p: v / (2 * n_pairs) for p, v in phi.items()}
+    for order in orders:
+        coalition: frozenset = frozenset()
+        previous = v[coalition]
+        for player in order:
+            coalition = coalition | {player}
+            current = v[coalition]
+            phi[player] += current - previous
+            previous = current
+    return {p: total / len(orders) for p, total in phi.items()}

@@ -42,9 +42,9 @@ from .mechanisms import (
     SplineModels,
     fit_mechanism,
     one_blas_thread,
-    parallel_map,
     resolve_jobs,
 )
+from .parallel import Engine
 from .progress import Ticker, silent
 from .reports import ReportData
 from .reports import stable_float as _num
@@ -254,6 +254,46 @@ class _NodeFit:
     test: ChangeTestResult
 
 
+@dataclass(frozen=True)
+class _FitUnit:
+    """One node's fit and change test: a unit of work an engine can send anywhere."""
+
+    node: str
+    parents: tuple[str, ...]
+    is_cat: bool
+    categorical: frozenset[str]
+    before: Mapping[str, np.ndarray]
+    after: Mapping[str, np.ndarray]
+    models: ModelFamily
+    test: ChangeTest
+
+    def slim(self) -> _FitUnit:
+        """The unit with only the columns it reads (what is worth shipping to a worker)."""
+        keep = (*self.parents, self.node)
+        return replace(
+            self,
+            before={c: self.before[c] for c in keep},
+            after={c: self.after[c] for c in keep},
+        )
+
+    def run(self) -> _NodeFit:
+        parents, node = self.parents, self.node
+        y_b, y_a = self.before[node], self.after[node]
+        pdata_b = {p: self.before[p] for p in parents}
+        pdata_a = {p: self.after[p] for p in parents}
+        basis = self.models.make_basis(parents, pdata_b, y_b, self.categorical)
+        old = fit_mechanism(basis, pdata_b, y_b, self.is_cat)
+        # The test's knots see both periods, so that a parent whose range moved is covered in
+        # both; its levels stay the before ones, since a level new in the after data has no
+        # before mechanism (that is a change). The mechanisms keep the before basis, which
+        # extrapolates with the slope the before data last had.
+        pooled = {p: np.concatenate([pdata_b[p], pdata_a[p]]) for p in parents}
+        y_pooled = np.concatenate([y_b, y_a])
+        test_basis = self.models.make_basis(parents, pooled, y_pooled, self.categorical)
+        test_basis = replace(test_basis, levels=basis.levels)
+        return _NodeFit(basis, old, self.test(test_basis, pdata_b, pdata_a, y_b, y_a))
+
+
 def _columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return {c: frame[c].to_numpy() for c in frame.columns}
 
@@ -290,6 +330,7 @@ def explain(
     max_rows: int | None = MAX_ROWS,
     check: bool = False,
     n_jobs: int | None = None,
+    engine: Engine | None = None,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> ExplainResult:
@@ -345,6 +386,11 @@ def explain(
         Threads fitting and testing nodes (``None``: one per available core). Every node is
         computed whole by one thread with single-threaded BLAS, so results are identical
         for any ``n_jobs`` and core count.
+    engine
+        Where the independent units run (node fits and tests, batches of Shapley
+        coalitions, bootstrap resamples): a :class:`causal_attrib.parallel.Engine` for
+        local processes or a Dask cluster. Default: ``n_jobs`` threads. The result is the
+        same on every engine.
     seed
         Seed of every random draw; the same inputs and seed give identical results.
     progress
@@ -356,7 +402,7 @@ def explain(
     """
     _check_options(alpha, attribute_to, bootstrap, confidence, n_samples)
     check_max_rows(max_rows)
-    n_jobs = resolve_jobs(n_jobs)
+    engine = engine or Engine("threads", resolve_jobs(n_jobs))
     say = progress or silent
     g = load_graph(graph)
     require_node(g, target)
@@ -380,34 +426,34 @@ def explain(
     before_cols, after_cols = _columns(prepared.before), _columns(prepared.after)
     order = list(nx.lexicographical_topological_sort(g))
 
-    def fit_node(node: str) -> _NodeFit:
-        parents = tuple(sorted(g.predecessors(node)))
-        is_cat = node in prepared.categorical
-        y_b, y_a = before_cols[node], after_cols[node]
-        pdata_b = {p: before_cols[p] for p in parents}
-        pdata_a = {p: after_cols[p] for p in parents}
-        basis = models.make_basis(parents, pdata_b, y_b, prepared.categorical)
-        old = fit_mechanism(basis, pdata_b, y_b, is_cat)
-        # The test's knots see both periods, so that a parent whose range moved is covered in
-        # both; its levels stay the before ones, since a level new in the after data has no
-        # before mechanism (that is a change). The mechanisms keep the before basis, which
-        # extrapolates with the slope the before data last had.
-        pooled = {p: np.concatenate([pdata_b[p], pdata_a[p]]) for p in parents}
-        y_pooled = np.concatenate([y_b, y_a])
-        test_basis = models.make_basis(parents, pooled, y_pooled, prepared.categorical)
-        test_basis = replace(test_basis, levels=basis.levels)
-        return _NodeFit(basis, old, tests[is_cat](test_basis, pdata_b, pdata_a, y_b, y_a))
-
-    # nodes are independent given the data: each runs whole on one thread, so the result
-    # does not depend on n_jobs
+    units = [
+        _FitUnit(
+            node,
+            tuple(sorted(g.predecessors(node))),
+            node in prepared.categorical,
+            prepared.categorical,
+            before_cols,
+            after_cols,
+            models,
+            tests[node in prepared.categorical],
+        )
+        for node in order
+    ]
     ticker = Ticker(say, "fitting and testing mechanisms (nodes)", len(order))
 
-    def fit_and_count(node: str) -> _NodeFit:
-        fit = fit_node(node)
+    def fit_and_count(unit: _FitUnit) -> _NodeFit:
+        fit = unit.run()
         ticker.tick()
         return fit
 
-    fits = dict(zip(order, parallel_map(fit_and_count, order, n_jobs), strict=True))
+    # nodes are independent given the data: each runs whole on one worker, so the result
+    # does not depend on the engine or n_jobs
+    if engine.local:
+        fitted = engine.map(fit_and_count, units)
+    else:
+        fitted = engine.map(_FitUnit.run, [u.slim() for u in units])
+        ticker.tick(len(units))
+    fits = dict(zip(order, fitted, strict=True))
     p_values = {
         n: fits[n].test.p_value if np.isfinite(fits[n].test.p_value) else 1.0 for n in order
     }
@@ -445,41 +491,58 @@ def explain(
         + (f"{2 ** len(players)} coalitions)" if exact else f"{n_permutations} orderings)")
     )
 
-    def attribute(game: InterventionModel) -> dict[str, float]:
+    def attribute(game: InterventionModel, engine: Engine = engine) -> dict[str, float]:
         return shapley_values(
             players,
             game.value,
             max_exact=max_exact_players,
             n_permutations=n_permutations,
             rng=np.random.default_rng(shapley_seed),  # same orderings in every resample
+            evaluate=None if engine.local else _batched(game, engine),
         )
 
     game = build(before_cols, after_cols, refit_old=False)
+    phi = attribute(game)
     fitted_before = game.value(frozenset())
     fitted_after = game.value(frozenset(players))
-    phi = attribute(game)
 
     intervals: dict[str, tuple[float, float]] = {}
     change_interval = None
     if bootstrap and players:
         boot_ticker = Ticker(say, "bootstrap resamples", bootstrap)
-        boot_rng = np.random.default_rng(boot_seed)
-        samples = {p: [] for p in players}
-        changes = []
         n_b, n_a = len(prepared.before), len(prepared.after)
-        for _ in range(bootstrap):
-            ib, ia = boot_rng.integers(0, n_b, n_b), boot_rng.integers(0, n_a, n_a)
+        # one generator per resample, drawn where the resample runs: the same resamples on
+        # any engine, without holding every resample's row indices at once
+        draws = np.random.default_rng(boot_seed).spawn(bootstrap)
+
+        def resample(draw: np.random.Generator) -> tuple[dict[str, float], float]:
+            ib, ia = draw.integers(0, n_b, n_b), draw.integers(0, n_a, n_a)
             bcols = {k: v[ib] for k, v in before_cols.items()}
             acols = {k: v[ia] for k, v in after_cols.items()}
             boot_game = build(bcols, acols)
-            boot_phi = attribute(boot_game)
-            for p in players:
-                samples[p].append(boot_phi[p])
-            changes.append(boot_game.value(frozenset(players)) - boot_game.value(frozenset()))
+            boot_phi = attribute(boot_game, _SERIAL)
+            change = boot_game.value(frozenset(players)) - boot_game.value(frozenset())
+            return boot_phi, change
+
+        def resample_and_count(draw: np.random.Generator) -> tuple[dict[str, float], float]:
+            out = resample(draw)
             boot_ticker.tick()
+            return out
+
+        if engine.local:
+            boots = engine.map(resample_and_count, draws)
+        else:  # a few large units, so the data travel a few times, not once per resample
+            size = math.ceil(len(draws) / (2 * engine.jobs))
+            chunks = [draws[i : i + size] for i in range(0, len(draws), size)]
+            done = engine.map(lambda chunk: [resample(d) for d in chunk], chunks)
+            boots = [b for chunk in done for b in chunk]
+            boot_ticker.tick(len(draws))
         lo, hi = (1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0
-        intervals = {p: tuple(float(x) for x in np.quantile(samples[p], [lo, hi])) for p in players}
-        change_interval = tuple(float(x) for x in np.quantile(changes, [lo, hi]))
+        intervals = {
+            p: tuple(float(x) for x in np.quantile([b[0][p] for b in boots], [lo, hi]))
+            for p in players
+        }
+        change_interval = tuple(float(x) for x in np.quantile([b[1] for b in boots], [lo, hi]))
 
     fitted_change = fitted_after - fitted_before
     gross = sum(abs(v) for v in phi.values())
@@ -574,6 +637,27 @@ def _top_nodes(nodes: Iterable[NodeResult], target: str, k: int = 4) -> list[str
     ranked = [n.node for n in nodes if n.ancestor and n.contribution and n.node != target]
     ranked += [n.node for n in nodes if n.ancestor and n.changed and n.node not in ranked]
     return [n for n in ranked if n != target][:k]
+
+
+_SERIAL = Engine("threads", 1)
+
+#: coalitions per unit of work when an engine values them remotely
+COALITION_BATCH = 64
+
+
+def _batched(game: InterventionModel, engine: Engine) -> Callable[[list], list[float]]:
+    """Value coalitions on ``engine`` in batches; each batch shares one game's cache."""
+
+    def evaluate(coalitions: list) -> list[float]:
+        if len(coalitions) <= COALITION_BATCH:
+            return [game.value(c) for c in coalitions]
+        batches = [
+            coalitions[i : i + COALITION_BATCH] for i in range(0, len(coalitions), COALITION_BATCH)
+        ]
+        done = engine.map(lambda batch: [game.value(c) for c in batch], batches)
+        return [v for batch in done for v in batch]
+
+    return evaluate
 
 
 def _graph_check(graph, prepared, alpha, seed, say):
