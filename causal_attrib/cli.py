@@ -331,11 +331,29 @@ def graph_options(func: Callable) -> Callable:
 )
 @max_rows_option(250_000, "Fit and test on a seeded sample of this many rows per period")
 @click.option(
+    "--by",
+    multiple=True,
+    help="Explain every segment of this column separately, and across them (repeatable).",
+)
+@click.option(
+    "--min-segment-rows",
+    type=int,
+    default=30,
+    show_default=True,
+    help="With --by: fewest rows per period a segment needs (smaller ones are skipped).",
+)
+@click.option(
     "--jobs",
     type=int,
     default=None,
-    help="Threads fitting and testing nodes [default: one per core]. The output is the same "
-    "for any value.",
+    help="Local workers [default: one per core]: threads, or processes with --by. The output "
+    "is the same for any value.",
+)
+@click.option(
+    "--scheduler",
+    envvar="CAUSAL_ATTRIB_SCHEDULER",
+    help="Run the work on this Dask scheduler (tcp://host:8786; env CAUSAL_ATTRIB_SCHEDULER). "
+    "Needs the dask extra.",
 )
 @click.option(
     "--fail-on-change",
@@ -362,15 +380,18 @@ def explain(**opts) -> int:
     from .data_io import read_table, split_periods
     from .distribution_change import explain as run_explain
     from .graph_io import load_graph
+    from .parallel import resolve_engine
+    from .segments import explain_segments
 
     _one_stdin(opts, ("graph", "before", "after", "data"))
+    engine = resolve_engine(
+        n_jobs=opts["jobs"],
+        scheduler=opts["scheduler"],
+        default="processes" if opts["by"] else "threads",
+    )
     graph = load_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"])
     before, after = _periods(opts, read_table, split_periods)
-    result = run_explain(
-        graph,
-        before,
-        after,
-        opts["target"],
+    common = dict(
         statistic=opts["statistic"],
         alpha=opts["alpha"],
         categorical=opts["categorical"],
@@ -382,10 +403,22 @@ def explain(**opts) -> int:
         n_samples=opts["samples"],
         max_rows=opts["max_rows"],
         check=opts["check_graph"],
-        n_jobs=opts["jobs"],
+        engine=engine,
         seed=opts["seed"],
         progress=stderr_printer(opts["quiet"]),
     )
+    if opts["by"]:
+        result = explain_segments(
+            graph,
+            before,
+            after,
+            opts["target"],
+            opts["by"],
+            min_rows=opts["min_segment_rows"],
+            **common,
+        )
+    else:
+        result = run_explain(graph, before, after, opts["target"], **common)
     report(result, opts)
     return exit_code_for(check_failed=opts["fail_on_change"] and bool(result.changed_ancestors))
 
@@ -578,7 +611,9 @@ def check(**opts) -> int:
 
 
 @main.command(context_settings=CONTEXT)
-@click.argument("name", default="explain", type=click.Choice(["explain", "anomaly", "check"]))
+@click.argument(
+    "name", default="explain", type=click.Choice(["explain", "anomaly", "check", "segments"])
+)
 def schema(name: str) -> None:
     """Print the JSON Schema of a command's JSON output (for validating it in CI)."""
     from .schemas import schema_text

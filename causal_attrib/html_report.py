@@ -67,6 +67,8 @@ def render_html(result: Any, top: int = 10) -> str:
         title, body = _anomaly(result, top)
     elif result.command == "check":
         title, body = _check(result, top)
+    elif result.command == "segments":
+        title, body = _segments(result, top)
     else:
         title, body = _explain(result, top)
     settings = dict(result.settings)
@@ -318,6 +320,62 @@ def _score_bar(score: float, threshold: float, top: float, width: int = 160) -> 
         f'<rect x="0" y="2" width="{w:.1f}" height="8" fill="{colour}"/>'
         f'<line x1="{t:.1f}" x2="{t:.1f}" y1="0" y2="12" stroke="#000" stroke-width="1"/></svg>'
     )
+
+
+# --- segments ------------------------------------------------------------------------------
+
+
+def _segments(result: Any, top: int) -> tuple[str, str]:
+    from .reports import _segment_figures, _segment_rows
+
+    by = ", ".join(result.by)
+    title = f"causal-attrib explain by {by}: {result.statistic} of {result.target}"
+    parts = [f"<h1>{escape(title)}</h1>", f'<p class="headline">{escape(result.summary)}</p>']
+    parts.append(_cards(_segment_figures(result)))
+    parts.append("<h2>Largest parts of the overall change</h2>")
+    bars = [
+        _Bar(f"{p.node} @ {p.segment}", p.contribution, None, _bar_colour(p.contribution))
+        for p in result.pairs[:top]
+    ]
+    if result.exact:
+        bars += [
+            _Bar("segments' gaps", result.gaps, None, MUTED),
+            _Bar("mix of segments", result.mix, None, MUTED),
+            _Bar("skipped segments", result.skipped_change, None, MUTED),
+        ]
+    if result.pairs:
+        parts.append(_bar_chart(bars))
+        parts.append(
+            '<p class="legend">Each part is a changed node\'s contribution in its segment, '
+            "weighted by the segment's share of the after rows"
+            + (
+                "; with the grey rows they add up to the overall change.</p>"
+                if result.exact
+                else " (approximate: this statistic does not add up over segments).</p>"
+            )
+        )
+    else:
+        parts.append('<p class="note">No changed mechanism upstream of the target.</p>')
+    parts.append("<h2>Segments</h2>")
+    rows = [
+        (
+            [(c, i in (1, 3)) for i, c in enumerate(row)],
+            bool(s.result and s.result.changed_ancestors),
+        )
+        for row, s in zip(_segment_rows(result), result.segments, strict=True)
+    ]
+    parts.append(
+        _table(["segment", "rows before/after", "statistic", "gap", "changed upstream"], rows)
+    )
+    for s in result.segments:
+        parts.append(f"<details><summary>{escape(s.label)}</summary>")
+        if s.result is None:
+            parts.append(f'<p class="note">Skipped: {escape(s.skipped or "")}</p>')
+        else:
+            parts.append(f"<p>{escape(s.result.summary)}</p>{_explain_table(s.result)}")
+        parts.append("</details>")
+    parts.append(_settings_section(result.settings, None, result.notes))
+    return title, "\n".join(parts)
 
 
 # --- check ---------------------------------------------------------------------------------

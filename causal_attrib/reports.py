@@ -69,6 +69,10 @@ def render(result: Any, fmt: str, color: bool = False, top: int = 10) -> str:
         if fmt == "markdown":
             return check_markdown(result, top)
         return check_table(result, top, color=color)
+    if result.command == "segments":
+        if fmt == "markdown":
+            return segments_markdown(result, top)
+        return segments_table(result, top)
     if fmt == "markdown":
         return explain_markdown(result)
     return explain_table(result, color=color)
@@ -397,4 +401,94 @@ def check_markdown(result: Any, top: int = 5) -> str:
         ]
     for note in result.notes:
         lines.append(f"- note: {_md_escape(note)}")
+    return "\n".join(lines) + "\n"
+
+
+# --- segments ------------------------------------------------------------------------------
+
+
+def _pair_rows(result: Any, top: int) -> list[list[str]]:
+    return [
+        [str(k), p.segment, p.node, _g(p.contribution), _share(p.share)]
+        for k, p in enumerate(result.pairs[:top], start=1)
+    ]
+
+
+def _segment_rows(result: Any) -> list[list[str]]:
+    rows = []
+    for s in result.segments:
+        r = s.result
+        if r is None:
+            rows.append([s.label, f"{s.rows['before']}/{s.rows['after']}", "", "", "skipped"])
+            continue
+        lead = ", ".join(r.changed_ancestors[:3]) or "none"
+        rows.append(
+            [
+                s.label,
+                f"{s.rows['before']}/{s.rows['after']}",
+                f"{_g(r.observed_before)} -> {_g(r.observed_after)}",
+                _g(r.gap),
+                lead,
+            ]
+        )
+    return rows
+
+
+def _segment_figures(result: Any) -> list[tuple[str, str]]:
+    figures = [
+        (
+            "overall",
+            f"{_g(result.overall_before)} -> {_g(result.overall_after)} "
+            f"(change {_g(result.overall_change)})",
+        ),
+        ("segment/node pairs", f"{_g(sum(p.contribution for p in result.pairs))}"),
+    ]
+    if result.exact:
+        figures += [
+            ("segments' gaps", _g(result.gaps)),
+            ("mix of segments", _g(result.mix)),
+            ("skipped segments", _g(result.skipped_change)),
+        ]
+    return figures
+
+
+_SEGMENT_HEADERS = ["segment", "rows b/a", "statistic", "gap", "changed upstream"]
+
+
+def segments_table(result: Any, top: int = 10) -> str:
+    """Plain text: headline, figures, the top segment/node pairs, then every segment."""
+    lines = [result.summary, ""]
+    lines += [f"  {label + ':':20s}{text}" for label, text in _segment_figures(result)]
+    lines += ["", "Largest parts of the overall change:"]
+    lines += _grid(["rank", "segment", "node", "part", "share"], _pair_rows(result, top), {0, 3, 4})
+    if len(result.pairs) > top:
+        lines.append(f"({len(result.pairs) - top} more in the JSON report)")
+    lines += ["", "Segments:"]
+    lines += _grid(_SEGMENT_HEADERS, _segment_rows(result), {3})
+    for s in result.skipped:
+        lines.append(f"  skipped {s.label}: {s.skipped}")
+    lines += [
+        "",
+        "part = the node's contribution in the segment times the segment's share of the after "
+        "rows"
+        + (
+            "; parts, gaps, mix and skipped segments add up to the overall change."
+            if result.exact
+            else " (approximate: this statistic does not add up over segments)."
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def segments_markdown(result: Any, top: int = 5) -> str:
+    """Short Markdown for CI summaries: headline, top pairs, segments, skipped."""
+    lines = [f"**{_md_escape(result.summary)}**", ""]
+    lines += ["| rank | segment | node | part | share |", "|---:|---|---|---:|---:|"]
+    for row in _pair_rows(result, top):
+        row[1], row[2] = f"`{_md_escape(row[1])}`", f"`{_md_escape(row[2])}`"
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    lines += [f"- {label}: {text}" for label, text in _segment_figures(result)]
+    lines += [f"- skipped `{_md_escape(s.label)}`: {_md_escape(s.skipped)}" for s in result.skipped]
+    lines += [f"- note: {_md_escape(n)}" for n in result.notes]
     return "\n".join(lines) + "\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-SCHEMAS = ("explain", "anomaly", "check")
+SCHEMAS = ("explain", "anomaly", "check", "segments")
 
 
 def schema_text(name: str = "explain") -> str:
