@@ -174,3 +174,20 @@ def test_same_answer_on_a_dask_cluster(tables, result):
             **options,
         )
         assert to_json(remote.to_dict()) == to_json(local.to_dict())
+
+
+def test_a_scheduler_without_the_dask_extra_is_a_clear_error(monkeypatch, cli, tables):
+    import sys
+
+    from causal_attrib import parallel
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if not installed
+    monkeypatch.setattr(parallel, "_CLIENTS", {})
+    folder, _, _ = tables
+    args = ["explain", "-g", folder / "graph.dot", "-b", folder / "before.csv"]
+    args += ["-a", folder / "after.csv", "-t", "c", "--scheduler", "tcp://127.0.0.1:9"]
+    out = cli(*args)
+    assert out.exit_code == 2
+    assert "pip install 'causal-attrib[dask]'" in out.stderr
+    monkeypatch.setenv("CAUSAL_ATTRIB_SCHEDULER", "tcp://127.0.0.1:9")
+    assert "pip install 'causal-attrib[dask]'" in cli(*args[:-2]).stderr  # the env variable
