@@ -42,7 +42,6 @@ from .mechanisms import (
     SplineModels,
     fit_mechanism,
     one_blas_thread,
-    resolve_jobs,
 )
 from .parallel import Engine
 from .progress import Ticker, silent
@@ -174,12 +173,8 @@ class ExplainResult:
         def name(node: str) -> str:
             return f"`{node}`" if markdown else node
 
-        what = f"{self.statistic} of {name(self.target)}"
-        if self.target_level is not None:
-            what = f"share of {name(self.target)} = {self.target_level!r}"
         change = self.observed_change
-        verb = "rose" if change > 0 else "fell" if change < 0 else "did not change"
-        head = f"{what} {verb}"
+        head = change_phrase(self.statistic, name(self.target), self.target_level, change)
         if change:
             head += f" by {_fmt(abs(change))} (from {_fmt(self.observed_before)} to "
             head += f"{_fmt(self.observed_after)})"
@@ -241,6 +236,13 @@ class ExplainResult:
 
 
 _ENVELOPE = ("schema_version", "command")
+
+
+def change_phrase(statistic: str, target: str, level: str | None, change: float) -> str:
+    """``p95 of checkout rose`` (or ``share of x = 'yes' fell``): the start of a headline."""
+    what = f"{statistic} of {target}" if level is None else f"share of {target} = {level!r}"
+    verb = "rose" if change > 0 else "fell" if change < 0 else "did not change"
+    return f"{what} {verb}"
 
 
 def _fmt(x: float) -> str:
@@ -402,7 +404,9 @@ def explain(
     """
     _check_options(alpha, attribute_to, bootstrap, confidence, n_samples)
     check_max_rows(max_rows)
-    engine = engine or Engine("threads", resolve_jobs(n_jobs))
+    if engine is not None and n_jobs is not None:
+        raise InputError("give n_jobs (threads) or an engine, not both")
+    engine = engine or Engine("threads", n_jobs)
     say = progress or silent
     g = load_graph(graph)
     require_node(g, target)

@@ -949,14 +949,20 @@ def _histogram_svg(
     keys += [(c, label) for _, c, label in marks if label]
     if legend_extra is not None:
         keys.append(legend_extra)
-    x = left
+    out.append(_svg_keys(keys, left, height))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _svg_keys(keys: Iterable[tuple[str, str]], x: float, height: float) -> str:
+    """A one-line legend of colour swatches along the bottom of a chart."""
+    out = []
     for colour, label in keys:
         out.append(
             f'<rect x="{x}" y="{height - 12}" width="10" height="10" fill="{colour}"/>'
             f'<text x="{x + 13}" y="{height - 3}" font-size="10">{escape(label)}</text>'
         )
         x += 22 + 5.6 * len(label)
-    out.append("</svg>")
     return "".join(out)
 
 
@@ -1007,12 +1013,6 @@ def _level_shares(
                 f'height="10" fill="{colour}"/><text x="{label_w + w + 4:.1f}" '
                 f'y="{y + 11 + j * 11}" font-size="9">{s.get(level, 0.0) * 100:.1f} %</text>'
             )
-    x = 4
-    for colour, label in ((BEFORE, periods[0]), (AFTER, periods[1])):
-        out.append(
-            f'<rect x="{x}" y="{height - 12}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{x + 13}" y="{height - 3}" font-size="10">{escape(label)}</text>'
-        )
-        x += 22 + 5.6 * len(label)
+    out.append(_svg_keys(((BEFORE, periods[0]), (AFTER, periods[1])), 4, height))
     out.append("</svg>")
     return "".join(out)

@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
-
-from .exit_codes import InputError
 
 Data = Mapping[str, np.ndarray]
 
@@ -343,32 +340,6 @@ def one_blas_thread(func: Callable) -> Callable:
             return func(*args, **kwargs)
 
     return wrapper
-
-
-def resolve_jobs(n_jobs: int | None) -> int:
-    """``n_jobs`` as a thread count: ``None`` means one per core this process may use."""
-    if n_jobs is None:
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not on every platform
-            return max(1, os.cpu_count() or 1)
-    if n_jobs < 1:
-        raise InputError(f"--jobs must be at least 1, got {n_jobs}")
-    return n_jobs
-
-
-def parallel_map(func: Callable, items: Sequence, n_jobs: int) -> list:
-    """``[func(x) for x in items]`` on ``n_jobs`` threads, in order.
-
-    numpy releases the GIL in the products and element-wise passes that dominate, so
-    threads give most of a process pool's speed without copying the data.
-    """
-    if n_jobs <= 1 or len(items) <= 1:
-        return [func(x) for x in items]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-        return list(pool.map(func, items))
 
 
 # --- mechanisms ---------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import pandas as pd
 
 from .attribution import Statistic, parse_statistic
 from .data_io import choose_level, read_table
-from .distribution_change import SCHEMA_VERSION, ExplainResult, explain
+from .distribution_change import SCHEMA_VERSION, ExplainResult, change_phrase, explain
 from .exit_codes import InputError
 from .graph_io import closest, load_graph, require_node
 from .parallel import Engine, resolve_engine
@@ -158,12 +158,8 @@ class SegmentedResult:
     @property
     def summary(self) -> str:
         """One plain-language sentence for the top of a report."""
-        what = f"{self.statistic} of {self.target}"
-        if self.target_level is not None:
-            what = f"share of {self.target} = {self.target_level!r}"
         change = self.overall_change
-        verb = "rose" if change > 0 else "fell" if change < 0 else "did not change"
-        head = f"{what} {verb}"
+        head = change_phrase(self.statistic, self.target, self.target_level, change)
         if change:
             head += f" by {change if change > 0 else -change:.4g} overall"
         n = len(self.segments)

@@ -20,7 +20,8 @@ from conftest import SHOP
 from causal_attrib import attribute_anomalies, explain
 from causal_attrib.distribution_change import EXPLAIN_MODELS
 from causal_attrib.exit_codes import InputError
-from causal_attrib.mechanisms import AutoModels, PairwiseModels, SplineModels, resolve_jobs
+from causal_attrib.mechanisms import AutoModels, PairwiseModels, SplineModels
+from causal_attrib.parallel import Engine
 from causal_attrib.synthetic import make_scenario
 
 
@@ -123,7 +124,7 @@ def test_results_do_not_depend_on_n_jobs():
         for jobs in (1, 2, 3)
     ]
     assert results[0] == results[1] == results[2]
-    assert resolve_jobs(None) >= 1
+    assert Engine().jobs >= 1
     with pytest.raises(InputError, match="--jobs"):
         explain(sc.graph, sc.before, sc.after, sc.target, n_jobs=0)
 
