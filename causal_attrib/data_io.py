@@ -579,6 +579,16 @@ def _kind(col: pd.Series) -> str:
     return "text"
 
 
+def is_text(col: pd.Series) -> bool:
+    """Whether a column holds text or booleans (ignoring gaps): always categorical."""
+    return _kind(col.dropna()) != "numeric"
+
+
+def level_labels(col: pd.Series) -> np.ndarray:
+    """A categorical column's values as the level labels the analyses use."""
+    return col.astype(str).to_numpy(dtype=object)
+
+
 def _declared_categorical(categorical: Iterable[str], nodes: Sequence[str]) -> set[str]:
     """The user's ``--categorical`` names, all of which must be graph nodes."""
     declared = set(categorical)
@@ -668,7 +678,7 @@ def _typed(frame: pd.DataFrame, nodes: Sequence[str], cat_nodes: set[str], name:
     for node in nodes:
         col = frame[node]
         if node in cat_nodes:
-            typed[node] = col.astype(str).to_numpy(dtype=object)
+            typed[node] = level_labels(col)
         else:
             values = col.to_numpy(dtype=float)
             typed[node] = _reject_infinite(values, ~np.isfinite(values), name, node)

@@ -262,12 +262,15 @@ class _FitUnit:
 
     node: str
     parents: tuple[str, ...]
-    is_cat: bool
     categorical: frozenset[str]
     before: Mapping[str, np.ndarray]
     after: Mapping[str, np.ndarray]
     models: ModelFamily
     test: ChangeTest
+
+    @property
+    def is_cat(self) -> bool:
+        return self.node in self.categorical
 
     def slim(self) -> _FitUnit:
         """The unit with only the columns it reads (what is worth shipping to a worker)."""
@@ -434,7 +437,6 @@ def explain(
         _FitUnit(
             node,
             tuple(sorted(g.predecessors(node))),
-            node in prepared.categorical,
             prepared.categorical,
             before_cols,
             after_cols,

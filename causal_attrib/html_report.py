@@ -20,7 +20,18 @@ import networkx as nx
 import numpy as np
 
 from . import __version__
-from .reports import _check_facts, _figures, _g, _q, _share
+from .reports import (
+    _check_facts,
+    _figures,
+    _g,
+    _headers,
+    _q,
+    _rows,
+    _segment_figures,
+    _segment_rows,
+    _share,
+    _value,
+)
 
 MAX_DRAWN_NODES = 400
 """Graphs larger than this are not drawn (the picture would be unreadable and heavy)."""
@@ -187,26 +198,15 @@ def _explain(result: Any, top: int) -> tuple[str, str]:
 
 
 def _explain_table(result: Any) -> str:
-    interval = any(n.interval is not None for n in result.nodes)
-    head = ["rank", "node", "changed", "q-value", "contribution"]
-    head += ["interval"] if interval else []
-    head += ["share", "mechanism"]
-    rows = []
-    for rank, n in enumerate(result.nodes, start=1):
-        cells = [
-            (str(rank), True),
-            (n.node, False),
-            ("yes" if n.changed else "no", False),
-            (_q(n.q_value), True),
-            (_g(n.contribution) if n.ancestor else "n/a", True),
-        ]
-        if interval:
-            text = f"[{_g(n.interval[0])}, {_g(n.interval[1])}]" if n.interval else ""
-            cells.append((text, True))
-        cells += [(_share(n.share) if n.ancestor and n.contribution else "", True)]
-        cells += [(n.mechanism, False)]
-        rows.append((cells, n.changed))
-    return _table(head, rows)
+    """The terminal table's columns (shared with reports) plus each node's mechanism."""
+    rows = [
+        (
+            [(c, i not in (1, 2)) for i, c in enumerate(row)] + [(n.mechanism, False)],
+            n.changed,
+        )
+        for row, n in zip(_rows(result), result.nodes, strict=True)
+    ]
+    return _table([*_headers(result), "mechanism"], rows)
 
 
 # --- anomaly -------------------------------------------------------------------------------
@@ -270,14 +270,9 @@ def _anomaly(result: Any, top: int) -> tuple[str, str]:
     max_score = max(result.max_score, result.row_threshold, 1e-12)
     rows = []
     for r in result.rows:
-        value = (
-            "—"
-            if r.target_value is None
-            else (r.target_value if isinstance(r.target_value, str) else _g(r.target_value))
-        )
         cells = [
             (r.row, False),
-            (value, True),
+            (_value(r.target_value), True),
             (_g(r.target_score, 3), True),
             (_score_bar(r.target_score or 0.0, result.row_threshold, max_score), False),
             ("yes" if r.anomalous else "no", False),
@@ -326,8 +321,6 @@ def _score_bar(score: float, threshold: float, top: float, width: int = 160) -> 
 
 
 def _segments(result: Any, top: int) -> tuple[str, str]:
-    from .reports import _segment_figures, _segment_rows
-
     by = ", ".join(result.by)
     title = f"causal-attrib explain by {by}: {result.statistic} of {result.target}"
     parts = [f"<h1>{escape(title)}</h1>", f'<p class="headline">{escape(result.summary)}</p>']

@@ -292,10 +292,6 @@ _EITHER = " (the reverse fits as well: the data cannot orient it)"
 _VERDICT_COLOR = {"consistent": "32", "violated": "33", "rejected": "31", "invalid": "31"}
 
 
-def _p(x: float) -> str:
-    return "<1e-16" if x < 1e-16 else f"{x:.2g}"
-
-
 def _check_facts(result: Any) -> list[tuple[str, str]]:
     """Label/text pairs under the headline, shared by the table and the Markdown."""
     alpha = result.settings["alpha"]
@@ -351,7 +347,7 @@ def check_table(result: Any, top: int = 10, color: bool = False) -> str:
         lines += _grid(
             ["rank", "implication", "p-value", "q-value"],
             [
-                [str(k), i.text, _p(i.p_value), _p(i.q_value)]
+                [str(k), i.text, _q(i.p_value), _q(i.q_value)]
                 for k, i in enumerate(violations[:top], start=1)
             ],
             {0, 2, 3},
@@ -388,7 +384,7 @@ def check_markdown(result: Any, top: int = 5) -> str:
     if result.violations:
         lines += ["", "| rank | implication | p-value | q-value |", "|---:|---|---:|---:|"]
         for k, i in enumerate(result.violations[:top], start=1):
-            lines.append(f"| {k} | `{_md_escape(i.text)}` | {_p(i.p_value)} | {_p(i.q_value)} |")
+            lines.append(f"| {k} | `{_md_escape(i.text)}` | {_q(i.p_value)} | {_q(i.q_value)} |")
         if len(result.violations) > top:
             lines.append(f"\n_{len(result.violations) - top} more in the JSON report._")
     if result.suggestions:

@@ -18,7 +18,7 @@ over segments; their pairs are weighted the same way and marked approximate.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .attribution import Statistic, parse_statistic
-from .data_io import choose_level, read_table
+from .data_io import choose_level, is_text, level_labels, read_table
 from .distribution_change import SCHEMA_VERSION, ExplainResult, change_phrase, explain
 from .exit_codes import InputError
 from .graph_io import closest, load_graph, require_node
@@ -272,9 +272,9 @@ def explain_segments(
     if target not in before_t.columns or target not in after_t.columns:
         raise InputError(f"target {target!r} is not a column of both tables")
     stat = parse_statistic(statistic) if isinstance(statistic, str) else statistic
-    categorical_target = _is_text(before_t[target]) or target in options.get("categorical", ())
+    categorical_target = is_text(before_t[target]) or target in options.get("categorical", ())
     if categorical_target and target_level is None:
-        target_level = choose_level(_text(before_t[target]), _text(after_t[target]))
+        target_level = choose_level(level_labels(before_t[target]), level_labels(after_t[target]))
 
     keys_b, keys_a = _keys(before_t, by), _keys(after_t, by)
     keys = sorted(set(keys_b) | set(keys_a))
@@ -283,7 +283,7 @@ def explain_segments(
     segments: list[Segment] = []
     units = []
     for key in keys:
-        rows_b, rows_a = keys_b.get(key, []), keys_a.get(key, [])
+        rows_b, rows_a = keys_b.get(key, ()), keys_a.get(key, ())
         segment = Segment(
             dict(zip(by, key, strict=True)),
             {"before": len(rows_b), "after": len(rows_a)},
@@ -333,12 +333,24 @@ def explain_segments(
             segments[unit.index] = replace(segment, result=outcome)
 
     measure = _measure(stat, target_level)
-    overall_b = measure(before_t[target].to_numpy())
-    overall_a = measure(after_t[target].to_numpy())
+    overall_b, overall_a = measure(before_t[target]), measure(after_t[target])
     exact = stat.name == "mean"
-    pairs, gaps, mix, skipped_change = _decompose(
-        segments, overall_a - overall_b, exact, before_t, after_t, by, target, measure
-    )
+    pairs, gaps = _pairs(segments, overall_a - overall_b, exact)
+    mix = skipped_change = None
+    if exact:
+        mix = float(
+            sum(
+                (s.weight_after - s.weight_before) * s.result.observed_before
+                for s in segments
+                if s.result is not None
+            )
+        )
+        skipped_change = 0.0
+        for key, s in zip(keys, segments, strict=True):
+            if s.result is None:
+                mb = measure(before_t[target].iloc[keys_b[key]]) if key in keys_b else 0.0
+                ma = measure(after_t[target].iloc[keys_a[key]]) if key in keys_a else 0.0
+                skipped_change += s.weight_after * ma - s.weight_before * mb
     notes = []
     if not exact:
         notes.append(
@@ -419,8 +431,8 @@ def _skip(segment: Segment, reason: str) -> Segment:
     )
 
 
-def _decompose(segments, change, exact, before_t, after_t, by, target, measure):
-    """Pairs, the segments' weighted gaps, the mix term and the skipped segments' change."""
+def _pairs(segments, change, exact) -> tuple[list[SegmentPair], float]:
+    """The (segment, node) parts, largest first, and the segments' weighted gaps."""
     pairs = []
     gaps = 0.0
     for s in segments:
@@ -433,42 +445,21 @@ def _decompose(segments, change, exact, before_t, after_t, by, target, measure):
                 share = weighted / change if exact and change else None
                 pairs.append(SegmentPair(s.label, n.node, weighted, share))
     pairs.sort(key=lambda p: (-abs(_num(p.contribution)), p.segment, p.node))
-    if not exact:
-        return pairs, gaps, None, None
-    mix = sum(
-        (s.weight_after - s.weight_before) * s.result.observed_before
-        for s in segments
-        if s.result is not None
-    )
-    skipped = 0.0
-    for s in segments:
-        if s.result is None:
-            mb = _segment_measure(before_t, by, s.key, target, measure)
-            ma = _segment_measure(after_t, by, s.key, target, measure)
-            skipped += s.weight_after * ma - s.weight_before * mb
-    return pairs, gaps, float(mix), float(skipped)
+    return pairs, gaps
 
 
-def _segment_measure(table, by, key, target, measure) -> float:
-    mask = np.ones(len(table), dtype=bool)
-    for col in by:
-        mask &= _text(table[col]).to_numpy() == key[col]
-    return measure(table.loc[mask, target].to_numpy()) if mask.any() else 0.0
-
-
-def _measure(stat: Statistic, level: str | None):
+def _measure(stat: Statistic, level: str | None) -> Callable[[pd.Series], float]:
+    """The statistic of a target column, as every segment's analysis computes it."""
     if level is None:
-        return lambda x: float(stat(np.asarray(x, dtype=float)))
-    return lambda x: float(np.mean(_text(pd.Series(x)).to_numpy() == level)) if len(x) else 0.0
+        return lambda col: float(stat(col.to_numpy(dtype=float)))
+    return lambda col: float(np.mean(level_labels(col) == level)) if len(col) else 0.0
 
 
-def _keys(table: pd.DataFrame, by: Sequence[str]) -> dict[tuple[str, ...], list[int]]:
+def _keys(table: pd.DataFrame, by: Sequence[str]) -> dict[tuple[str, ...], np.ndarray]:
     """Row positions of each segment key."""
-    columns = [_text(table[c]).to_numpy() for c in by]
-    out: dict[tuple[str, ...], list[int]] = {}
-    for i, key in enumerate(zip(*columns, strict=True)):
-        out.setdefault(tuple(key), []).append(i)
-    return out
+    labels = pd.DataFrame({c: _text(table[c]) for c in by})
+    groups = labels.groupby(list(by), sort=False).indices
+    return {k if isinstance(k, tuple) else (k,): v for k, v in groups.items()}
 
 
 def _text(column: pd.Series) -> pd.Series:
@@ -476,10 +467,6 @@ def _text(column: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(column) and column.dropna().mod(1).eq(0).all():
         column = column.astype("Int64")
     return column.astype(object).where(column.notna(), MISSING).astype(str)
-
-
-def _is_text(column: pd.Series) -> bool:
-    return not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
 
 
 def _plain(value: Any) -> Any:

@@ -185,7 +185,8 @@ def test_check_html_draws_violations_and_suggestions(tmp_path):
     assert ">violated<" in html or ">rejected<" in html
     assert "#1a9850" in html  # the suggested edge is drawn
     assert "1 violation(s)" in _node_rect(html, "c")
-    assert "Compared with random relabellings" not in html or result.baseline is not None
+    assert result.baseline is not None and "Compared with random relabellings" in html
+    assert html.count('aria-label="share of implications rejected (%)"') == 1
 
 
 def test_check_html_of_a_cyclic_graph(tmp_path):

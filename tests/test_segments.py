@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
@@ -191,3 +192,29 @@ def test_a_scheduler_without_the_dask_extra_is_a_clear_error(monkeypatch, cli, t
     assert "pip install 'causal-attrib[dask]'" in out.stderr
     monkeypatch.setenv("CAUSAL_ATTRIB_SCHEDULER", "tcp://127.0.0.1:9")
     assert "pip install 'causal-attrib[dask]'" in cli(*args[:-2]).stderr  # the env variable
+
+
+def test_a_numeric_coded_categorical_target(tmp_path):
+    """0.0/1.0 outcomes declared categorical: the level chosen on all rows is the label the
+    segments' analyses use (it was '1' against their '1.0', so every segment was skipped)."""
+    rng = np.random.default_rng(0)
+
+    def period(n: int, lift_eu: float) -> pd.DataFrame:
+        region = rng.choice(["eu", "us"], size=n)
+        a = rng.normal(size=n)
+        p = 1 / (1 + np.exp(-(a + np.where(region == "eu", lift_eu, 0.0))))
+        return pd.DataFrame({"region": region, "a": a, "y": (rng.random(n) < p).astype(float)})
+
+    res = explain_segments(
+        nx.DiGraph([("a", "y")]),
+        period(2000, 0.0),
+        period(2000, 1.5),
+        "y",
+        "region",
+        categorical=["y"],
+        engine=Engine("threads", 1),
+    )
+    assert res.target_level == "1.0" and not res.skipped
+    assert (res.pairs[0].segment, res.pairs[0].node) == ("region=eu", "y")
+    total = sum(p.contribution for p in res.pairs) + res.gaps + res.mix + res.skipped_change
+    assert total == pytest.approx(res.overall_change, abs=1e-9)
