@@ -269,13 +269,11 @@ def anomaly_markdown(result: Any, top: int = 5) -> str:
     """Short Markdown for CI summaries and incident tickets, headline first."""
     lines = [f"**{_md_escape(result.headline())}**", ""]
     if result.summary:
-        attributed = [r for r in result.rows if r.root_causes]
-        total = sum(r.target_score for r in attributed) / len(attributed)
         lines += [
             "| rank | node | contribution | share | node score |",
             "|---:|---|---:|---:|---:|",
         ]
-        for row in _cause_rows(result.summary, total, top):
+        for row in _cause_rows(result.summary, result.blame_total, top):
             row[1] = f"`{_md_escape(row[1])}`"
             lines.append("| " + " | ".join(row) + " |")
         lines.append("")

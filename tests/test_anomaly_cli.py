@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -156,3 +157,22 @@ def test_schema_command_prints_the_anomaly_schema(cli):
     out = cli("schema", "anomaly")
     assert out.exit_code == 0
     assert json.loads(out.stdout) == load_schema("anomaly")
+
+
+def test_blame_shares_agree_across_formats(cli):
+    """The same result must give each cause the same share in every format (the Markdown
+    once divided by the mean target score instead of the blame total: 141 % against 98 %)."""
+    args = [*ARGS, "--id-column", "time", "-q"]
+    report = json.loads(cli(*args, "--format", "json").stdout)
+    causes = report["summary"]
+    blame = sum(c["contribution"] for c in causes if c["contribution"] > 0)
+    expected = {c["node"]: f"{c['contribution'] / blame * 100:.0f} %" for c in causes[:3]}
+    table = cli(*args, "--top", "3").stdout
+    markdown = cli(*args, "--format", "markdown", "--top", "3").stdout
+    for node, share in expected.items():
+        assert re.search(rf"^\s*\d+\s+{node}\s+\S+\s+{share}", table, re.M), (node, table)
+        assert re.search(rf"\| `{node}` \| [^|]+ \| {share} \|", markdown), (node, markdown)
+    lead = causes[0]["node"]
+    headline = f"root cause: `{lead}` ({expected[lead].replace(' %', '')} % of the blame)"
+    assert headline in report["headline"]
+    assert headline in markdown and headline in table
