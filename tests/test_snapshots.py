@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import SAMPLE
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
