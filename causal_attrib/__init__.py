@@ -2,9 +2,11 @@
 
 The main entry points are :func:`explain` (why a statistic changed between two periods),
 :func:`attribute_anomalies` (which node caused these anomalous rows) and
-:func:`check_graph` (is the graph consistent with the data); loaders
-(:func:`load_graph`, :func:`read_table`) and strategies (model families, change tests,
-statistics) are importable for notebooks.
+:func:`check_graph` (is the graph consistent with the data), with
+:func:`explain_segments` for ``explain --by``; loaders (:func:`load_graph`,
+:func:`read_table`), strategies (model families, change tests, statistics) and
+:func:`render` are importable for notebooks. The package is laid out as the pipeline runs:
+``inputs`` → ``models`` → ``stats`` → ``analyses`` → ``results`` → ``rendering`` → ``cli``.
 Heavy modules load on first use, so importing the package (and ``--help``) stays fast.
 """
 
@@ -15,31 +17,36 @@ import importlib
 __version__ = "0.1.0"
 
 _LAZY = {
-    "explain": "causal_attrib.distribution_change",
-    "ExplainResult": "causal_attrib.distribution_change",
-    "NodeResult": "causal_attrib.distribution_change",
-    "attribute_anomalies": "causal_attrib.anomalies",
-    "AnomalyResult": "causal_attrib.anomalies",
-    "TailScorer": "causal_attrib.anomalies",
-    "check_graph": "causal_attrib.graph_check",
-    "CheckResult": "causal_attrib.graph_check",
-    "GcmTest": "causal_attrib.graph_check",
-    "load_graph": "causal_attrib.graph_io",
-    "read_table": "causal_attrib.data_io",
-    "split_periods": "causal_attrib.data_io",
-    "Statistic": "causal_attrib.attribution",
-    "parse_statistic": "causal_attrib.attribution",
-    "AutoModels": "causal_attrib.mechanisms",
-    "LinearModels": "causal_attrib.mechanisms",
-    "SplineModels": "causal_attrib.mechanisms",
-    "PairwiseModels": "causal_attrib.mechanisms",
-    "EXPLAIN_MODELS": "causal_attrib.distribution_change",
-    "ResidualChangeTest": "causal_attrib.change_tests",
-    "CategoricalChangeTest": "causal_attrib.change_tests",
-    "InputError": "causal_attrib.exit_codes",
+    "explain": "causal_attrib.analyses.explain",
+    "EXPLAIN_MODELS": "causal_attrib.analyses.explain",
+    "explain_segments": "causal_attrib.analyses.segments",
+    "attribute_anomalies": "causal_attrib.analyses.anomaly",
+    "check_graph": "causal_attrib.analyses.check",
+    "ExplainResult": "causal_attrib.results.explain",
+    "NodeResult": "causal_attrib.results.explain",
+    "SegmentedResult": "causal_attrib.results.segments",
+    "AnomalyResult": "causal_attrib.results.anomaly",
+    "CheckResult": "causal_attrib.results.check",
+    "Result": "causal_attrib.results.base",
+    "ReportData": "causal_attrib.results.base",
+    "load_graph": "causal_attrib.inputs.graphs",
+    "read_graph": "causal_attrib.inputs.graphs",
+    "read_table": "causal_attrib.inputs.tables",
+    "split_periods": "causal_attrib.inputs.tables",
+    "Statistic": "causal_attrib.stats.statistics",
+    "parse_statistic": "causal_attrib.stats.statistics",
+    "TailScorer": "causal_attrib.stats.scores",
+    "GcmTest": "causal_attrib.stats.independence",
+    "ResidualChangeTest": "causal_attrib.stats.change_tests",
+    "CategoricalChangeTest": "causal_attrib.stats.change_tests",
+    "AutoModels": "causal_attrib.models.bases",
+    "LinearModels": "causal_attrib.models.bases",
+    "SplineModels": "causal_attrib.models.bases",
+    "PairwiseModels": "causal_attrib.models.bases",
+    "Engine": "causal_attrib.engine",
+    "InputError": "causal_attrib.errors",
     "load_schema": "causal_attrib.schemas",
-    "render": "causal_attrib.reports",
-    "ReportData": "causal_attrib.reports",
+    "render": "causal_attrib.rendering.registry",
 }
 
 __all__ = ["__version__", *_LAZY]

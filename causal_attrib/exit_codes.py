@@ -1,10 +1,12 @@
-"""Exit codes and the errors that map to them, in one place.
+"""Exit codes, in one place.
 
 The CLI never decides an exit code by itself: it hands the outcome to
 :func:`exit_code_for`, a pure function that tests pin down.
 """
 
 from __future__ import annotations
+
+from .errors import CausalAttribError
 
 OK = 0
 """The analysis ran and every check the user asked for passed."""
@@ -14,16 +16,6 @@ BAD_INPUT = 2
 """Bad usage or bad input: the message names the problem."""
 INTERNAL_ERROR = 3
 """An unexpected internal error (a bug: please report it with ``--debug`` output)."""
-
-
-class CausalAttribError(Exception):
-    """Base class of errors the user can act on."""
-
-    exit_code = BAD_INPUT
-
-
-class InputError(CausalAttribError):
-    """The graph, the data or an option is unusable; the message says why and what to do."""
 
 
 def exit_code_for(*, error: BaseException | None = None, check_failed: bool = False) -> int:
@@ -43,6 +35,6 @@ def exit_code_for(*, error: BaseException | None = None, check_failed: bool = Fa
     """
     if error is not None:
         if isinstance(error, CausalAttribError):
-            return error.exit_code
+            return BAD_INPUT
         return INTERNAL_ERROR
     return CHECK_FAILED if check_failed else OK

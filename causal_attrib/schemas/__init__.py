@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-SCHEMAS = ("explain", "anomaly", "check", "segments")
+from ..choices import Command, values
+
+SCHEMAS = values(Command)
+"""The commands whose JSON has a schema."""
 
 
 def schema_text(name: str = "explain") -> str:
     """The schema of command ``name`` as JSON text."""
     if name not in SCHEMAS:
         raise KeyError(name)
-    return (
-        resources.files("causal_attrib")
-        .joinpath(f"schemas/{name}.schema.json")
-        .read_text(encoding="utf-8")
-    )
+    return resources.files(__package__).joinpath(f"{name}.schema.json").read_text(encoding="utf-8")
 
 
 def load_schema(name: str = "explain") -> dict:

@@ -1,26 +1,22 @@
-"""Causal mechanisms P(node | parents): model families, fitting and sampling.
+"""Feature bases of one node's parents, and the model families that choose them.
 
-Every continuous non-root node gets an additive-noise model ``y = f(parents) + noise`` where
-``f`` is linear in a feature basis: plain linear, or additive hinge splines that continue
-*linearly* beyond the data. That choice is deliberate: latencies, counts and money add up and
-saturate, and a model that keeps the last observed slope extrapolates sensibly where tree
-ensembles go flat (which is how DoWhy's defaults blame the child of a changed node).
-Categorical nodes get a multinomial logistic classifier on the same basis; roots their
-empirical distribution.
-
-Sampling takes uniforms ``u`` instead of drawing its own randomness, so that callers can use
-the same draws for every intervention (common random numbers) and stay deterministic.
+``f`` in ``y = f(parents) + noise`` is linear in a feature basis: plain linear, or additive
+hinge splines that continue *linearly* beyond the data. That choice is deliberate: latencies,
+counts and money add up and saturate, and a model that keeps the last observed slope
+extrapolates sensibly where tree ensembles go flat (which is how DoWhy's defaults blame the
+child of a changed node).
 """
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
+
+from .linalg import solve_normal
 
 Data = Mapping[str, np.ndarray]
 
@@ -76,7 +72,7 @@ class Basis:
         """Design matrix for the rows in ``data`` (column name to array); a root's matrix is
         the intercept alone, so it needs ``n_rows``. ``out`` (rows x :attr:`n_features`, best
         in Fortran order) receives it in place, e.g. one period's block of a larger design."""
-        n = _n_rows(data) if n_rows is None else n_rows
+        n = rows_of(data) if n_rows is None else n_rows
         if out is None:
             out = np.empty((n, self.n_features), order="F")  # filled column by column
         out[:, 0] = 1.0
@@ -140,7 +136,8 @@ class Basis:
         return out
 
 
-def _n_rows(data: Data) -> int:
+def rows_of(data: Data) -> int:
+    """Rows of a column mapping (0 when it has no columns)."""
     return len(next(iter(data.values()))) if data else 0
 
 
@@ -282,34 +279,6 @@ class AutoModels:
         return best
 
 
-def least_squares(design: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
-    """Minimum-norm least-squares coefficients of ``y`` on ``design``, and the design's rank.
-
-    Solved through the normal equations of unit-norm columns, inverted on eigenvalues above
-    1e-10 of the largest: a rank-deficient design (a constant parent, a knot beyond one
-    period's data) loses those directions as with an SVD. It is several times faster than
-    ``numpy.linalg.lstsq`` on tall designs, which dominate this tool's run time, and accurate
-    because :class:`Basis` standardises its columns.
-    """
-    return solve_normal(design.T @ design, design.T @ y)
-
-
-def solve_normal(gram: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, int]:
-    """Least squares from the normal equations ``gram @ coef = rhs``, and the rank kept.
-
-    Callers that fit several responses on one design (or a design and its parts) compute the
-    Gram matrix once and pass it here, since it is the costly ``rows x features^2`` step.
-    """
-    norms = np.sqrt(np.diag(gram)).copy()
-    norms[norms == 0] = 1.0
-    eigval, eigvec = np.linalg.eigh(gram / np.outer(norms, norms))
-    keep = eigval > 1e-10 * max(float(eigval.max()), 0.0) if eigval.size else eigval > 0
-    if not keep.any():
-        return np.zeros_like(rhs), 0
-    v = eigvec[:, keep]
-    return (v @ ((v.T @ (rhs / norms)) / eigval[keep])) / norms, int(keep.sum())
-
-
 def _cv_mse(basis: Basis, data: Data, y: np.ndarray, folds: int) -> float:
     """K-fold squared error; each fold's fit subtracts that fold from the full normal
     equations (the sum of the folds' own) instead of refitting from scratch."""
@@ -322,135 +291,3 @@ def _cv_mse(basis: Basis, data: Data, y: np.ndarray, folds: int) -> float:
         coef = solve_normal(gram - g, rhs - r)[0]
         err += float(np.sum((yt - xt @ coef) ** 2))
     return err / len(y)
-
-
-def one_blas_thread(func: Callable) -> Callable:
-    """Run ``func`` with single-threaded BLAS.
-
-    The analyses are thousands of small products, where BLAS threads cost more than they
-    give (3-6x slower on 2 busy cores), and one thread makes the floating-point order, and
-    so the output, independent of the machine's core count.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1, user_api="blas"):
-            return func(*args, **kwargs)
-
-    return wrapper
-
-
-# --- mechanisms ---------------------------------------------------------------------------
-
-
-def _pick(sorted_values: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Quantile coupling: uniform ``u`` selects from sorted values, so equal ``u`` map to
-    the same rank in old and new distributions (low-variance comparisons)."""
-    idx = np.minimum((u * len(sorted_values)).astype(np.int64), len(sorted_values) - 1)
-    return sorted_values[idx]
-
-
-@dataclass(frozen=True)
-class EmpiricalMechanism:
-    """A root node: its observed values, resampled."""
-
-    values: np.ndarray
-    label: str = "empirical"
-
-    @classmethod
-    def fit(cls, y: np.ndarray) -> EmpiricalMechanism:
-        """Store the sorted observations."""
-        return cls(np.sort(y))
-
-    def sample(self, data: Data, u: np.ndarray) -> np.ndarray:
-        """Draw values for uniforms ``u`` (parents are ignored: a root has none)."""
-        return _pick(self.values, u)
-
-
-@dataclass(frozen=True)
-class AdditiveNoiseMechanism:
-    """``y = basis(parents) @ coef + noise``, noise from the empirical residuals."""
-
-    basis: Basis
-    coef: np.ndarray
-    residuals: np.ndarray
-
-    @property
-    def label(self) -> str:
-        """Human-readable model name, e.g. ``additive noise (spline)``."""
-        return f"additive noise ({self.basis.family})"
-
-    @classmethod
-    def fit(cls, basis: Basis, data: Data, y: np.ndarray) -> AdditiveNoiseMechanism:
-        """Least-squares fit (minimum-norm when features are collinear)."""
-        design = basis.transform(data)
-        coef = least_squares(design, y)[0]
-        return cls(basis, coef, np.sort(y - design @ coef))
-
-    def predict(self, data: Data) -> np.ndarray:
-        """The conditional mean f(parents)."""
-        return self.basis.transform(data) @ self.coef
-
-    def sample(self, data: Data, u: np.ndarray) -> np.ndarray:
-        """f(parents) plus the residual that ``u`` selects."""
-        return self.predict(data) + _pick(self.residuals, u)
-
-
-@dataclass(frozen=True)
-class ClassifierMechanism:
-    """A categorical node with parents: multinomial logistic regression on the basis."""
-
-    basis: Basis
-    classes: tuple[str, ...]
-    model: object = field(repr=False)
-
-    @property
-    def label(self) -> str:
-        """Human-readable model name."""
-        return f"classifier (logistic, {self.basis.family})"
-
-    @classmethod
-    def fit(cls, basis: Basis, data: Data, y: np.ndarray) -> ClassifierMechanism:
-        """Fit a (lightly regularised) logistic regression; one class is stored as constant."""
-        classes = tuple(sorted(set(y)))
-        if len(classes) == 1:
-            return cls(basis, classes, None)
-        return cls(basis, classes, fit_logistic(basis.transform(data)[:, 1:], y))
-
-    def proba(self, data: Data) -> np.ndarray:
-        """Class probabilities, columns in ``classes`` order."""
-        if self.model is None:
-            return np.ones((_n_rows(data), 1))
-        return self.model.predict_proba(self.basis.transform(data)[:, 1:])
-
-    def sample(self, data: Data, u: np.ndarray) -> np.ndarray:
-        """Inverse-CDF draw of a class for each row."""
-        cum = np.cumsum(self.proba(data), axis=1)
-        idx = np.minimum((u[:, None] >= cum).sum(axis=1), len(self.classes) - 1)
-        return np.asarray(self.classes, dtype=object)[idx]
-
-
-def fit_logistic(features: np.ndarray, y: np.ndarray):
-    """A multinomial logistic regression close to the unpenalised MLE (sklearn, lazily)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    if features.shape[1] == 0:
-        features = np.zeros((len(y), 1))
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=100.0, max_iter=2000))
-    return model.fit(features, y)
-
-
-Mechanism = EmpiricalMechanism | AdditiveNoiseMechanism | ClassifierMechanism
-
-
-def fit_mechanism(basis: Basis, data: Data, y: np.ndarray, categorical: bool) -> Mechanism:
-    """Fit the mechanism of one node given its basis (roots: empirical distribution)."""
-    if not basis.parents:
-        return EmpiricalMechanism.fit(y)
-    if categorical:
-        return ClassifierMechanism.fit(basis, data, y)
-    return AdditiveNoiseMechanism.fit(basis, data, y)

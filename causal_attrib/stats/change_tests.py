@@ -18,7 +18,9 @@ from typing import Protocol
 import numpy as np
 from scipy import stats
 
-from .mechanisms import Basis, Data, fit_logistic, solve_normal
+from ..models.bases import Basis, Data
+from ..models.linalg import solve_normal
+from ..models.mechanisms import fit_logistic
 
 
 @dataclass(frozen=True)
@@ -184,17 +186,3 @@ def _loglik(features: np.ndarray, y: np.ndarray) -> tuple[float, int]:
     idx = np.searchsorted(np.asarray(classes, dtype=object), y)
     ll = float(np.sum(np.log(np.clip(proba[np.arange(len(y)), idx], 1e-300, None))))
     return ll, (len(classes) - 1) * (features.shape[1] + 1)
-
-
-def benjamini_hochberg(p_values: Sequence[float]) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values), in the input order."""
-    p = np.asarray(p_values, dtype=float)
-    m = len(p)
-    if m == 0:
-        return p
-    order = np.argsort(p, kind="stable")
-    ranked = p[order] * m / np.arange(1, m + 1)
-    q = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(q, 1.0)
-    return out

@@ -11,21 +11,22 @@ work runs changes how long it takes, never the answer.
 - ``processes``: local worker processes through joblib's loky backend; the default for
   segments, which are large independent jobs.
 - ``dask``: a Dask distributed cluster through joblib's Dask backend, from a scheduler
-  address (``tcp://host:8786``) or the :data:`SCHEDULER_ENV` variable. Needs the ``dask``
-  extra (``pip install 'causal-attrib[dask]'``) here and causal-attrib on the workers.
+  address (``tcp://host:8786``). Needs the ``dask`` extra here and causal-attrib on the
+  workers. The library never picks a cluster by itself: only the CLI reads
+  ``CAUSAL_ATTRIB_SCHEDULER``.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from .exit_codes import InputError
-
-SCHEDULER_ENV = "CAUSAL_ATTRIB_SCHEDULER"
-KINDS = ("threads", "processes", "dask")
+from .choices import EngineKind, parse_choice
+from .errors import InputError
 
 
 def available_cores() -> int:
@@ -51,17 +52,16 @@ class Engine:
         Address of the Dask scheduler (``dask`` only).
     """
 
-    kind: str = "threads"
+    kind: EngineKind = EngineKind.THREADS
     n_jobs: int | None = None
     scheduler: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise InputError(f"engine must be one of {', '.join(KINDS)}, not {self.kind!r}")
+        object.__setattr__(self, "kind", parse_choice(EngineKind, self.kind, "engine"))
         if self.n_jobs is not None and self.n_jobs < 1:
             raise InputError(f"--jobs must be at least 1, got {self.n_jobs}")
-        if self.kind == "dask" and not self.scheduler:
-            raise InputError(f"the dask engine needs a scheduler address (or {SCHEDULER_ENV})")
+        if self.kind is EngineKind.DASK and not self.scheduler:
+            raise InputError("the dask engine needs a scheduler address (--scheduler)")
 
     @property
     def jobs(self) -> int:
@@ -71,19 +71,19 @@ class Engine:
     @property
     def local(self) -> bool:
         """Whether work stays in this process (threads), sharing memory."""
-        return self.kind == "threads"
+        return self.kind is EngineKind.THREADS
 
     def map(self, func: Callable, items: Sequence) -> list:
         """``[func(x) for x in items]``, in order, on this engine."""
         items = list(items)
-        if self.kind == "threads":
+        if self.kind is EngineKind.THREADS:
             return _thread_map(func, items, self.jobs)
-        if self.kind == "processes" and (self.jobs == 1 or len(items) <= 1):
-            return [_pinned(func, x) for x in items]
+        if self.kind is EngineKind.PROCESSES and (self.jobs == 1 or len(items) <= 1):
+            return [pinned(func, x) for x in items]
         import joblib
 
-        tasks = [joblib.delayed(_pinned)(func, x) for x in items]
-        if self.kind == "processes":
+        tasks = [joblib.delayed(pinned)(func, x) for x in items]
+        if self.kind is EngineKind.PROCESSES:
             return joblib.Parallel(n_jobs=self.jobs, backend="loky")(tasks)
         client = dask_client(self.scheduler)
         with joblib.parallel_config(backend="dask", client=client, wait_for_workers_timeout=60):
@@ -91,25 +91,9 @@ class Engine:
 
     def describe(self) -> str:
         """A short human description, for notes and benchmark tables."""
-        if self.kind == "dask":
+        if self.kind is EngineKind.DASK:
             return f"dask cluster at {self.scheduler}"
         return f"{self.jobs} local {self.kind}"
-
-
-def resolve_engine(
-    engine: Engine | str | None = None,
-    n_jobs: int | None = None,
-    scheduler: str | None = None,
-    default: str = "threads",
-) -> Engine:
-    """The engine from the options: a scheduler address (or :data:`SCHEDULER_ENV`) means
-    Dask; otherwise ``engine`` or ``default``."""
-    if isinstance(engine, Engine):
-        return engine
-    scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
-    if scheduler:
-        return Engine("dask", n_jobs, scheduler)
-    return Engine(engine or default, n_jobs)
 
 
 def _thread_map(func: Callable, items: list, n_jobs: int) -> list:
@@ -121,11 +105,34 @@ def _thread_map(func: Callable, items: list, n_jobs: int) -> list:
         return list(pool.map(func, items))
 
 
-def _pinned(func: Callable, item: Any) -> Any:
-    """Run one unit with single-threaded BLAS, so its floating-point order is fixed."""
+@contextmanager
+def single_threaded_blas():
+    """Run the block with single-threaded BLAS.
+
+    The analyses are thousands of small products, where BLAS threads cost more than they
+    give (3-6x slower on 2 busy cores), and one thread makes the floating-point order, and
+    so the output, independent of the machine's core count.
+    """
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+def one_blas_thread(func: Callable) -> Callable:
+    """``func`` run under :func:`single_threaded_blas` (a decorator for analyses)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with single_threaded_blas():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def pinned(func: Callable, item: Any) -> Any:
+    """Run one unit of work with single-threaded BLAS, so its floating-point order is fixed."""
+    with single_threaded_blas():
         return func(item)
 
 
@@ -149,3 +156,11 @@ def dask_client(address: str):
             raise InputError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
         _CLIENTS[address] = client
     return client
+
+
+def close_dask_clients() -> None:
+    """Close every client :func:`dask_client` opened (the CLI does at the end of a command;
+    a notebook may, or leave them for the next call)."""
+    while _CLIENTS:
+        _, client = _CLIENTS.popitem()
+        client.close()

@@ -2,8 +2,8 @@
 
 Supported: DOT (``.dot``/``.gv``), dagitty's ``dag { a -> b }`` text, GML, GraphML,
 networkx node-link JSON, an edge-list CSV/TSV (``cause,effect`` columns) and a square 0/1
-adjacency-matrix CSV (row = cause, column = effect). DOT and dagitty are read by a small
-parser of our own: it never executes anything and fails with a line number, not a traceback.
+adjacency-matrix CSV (row = cause, column = effect). DOT and dagitty are read by our own
+parser (:mod:`causal_attrib.inputs.dot`).
 """
 
 from __future__ import annotations
@@ -13,13 +13,17 @@ import io
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
 
-from .exit_codes import InputError
+from ..choices import GraphFormat, values
+from ..errors import InputError
+from .dot import parse_dot, strip_comments
+from .edges import REPEATED, add_edges
+from .names import closest, describe_nodes
 
-GRAPH_FORMATS = ("dot", "dagitty", "gml", "graphml", "json", "edgelist", "adjacency")
 _EXTENSIONS = {
     ".dot": "dot",
     ".gv": "dot",
@@ -32,24 +36,39 @@ _EXTENSIONS = {
     ".tsv": "csv",
     ".txt": None,
 }
+
+
 _EDGE_COLUMNS = (("cause", "effect"), ("source", "target"), ("from", "to"), ("parent", "child"))
+
+
 MAX_GRAPH_BYTES = 50_000_000
 
 
-def load_graph(
-    source: str | Path | nx.DiGraph,
+@dataclass(frozen=True)
+class LoadedGraph:
+    """A causal graph and what its loader noticed (edges listed twice), for the notes of
+    the analysis that uses it."""
+
+    graph: nx.DiGraph
+    notes: tuple[str, ...] = ()
+
+
+def read_graph(
+    source: str | Path | nx.DiGraph | LoadedGraph,
     graph_format: str | None = None,
     reverse: bool = False,
     validate: bool = True,
-) -> nx.DiGraph:
-    """Read a causal DAG from a file (``"-"`` for stdin) or accept a ``networkx.DiGraph``.
+) -> LoadedGraph:
+    """Read a causal DAG from a file (``"-"`` for stdin), with what the loader noticed.
 
     Parameters
     ----------
     source
-        Path, ``"-"`` for standard input, or an existing ``networkx.DiGraph``.
+        Path, ``"-"`` for standard input, an existing ``networkx.DiGraph``, or a graph read
+        before (its notes are kept).
     graph_format
-        One of :data:`GRAPH_FORMATS`; by default taken from the extension or sniffed.
+        A :class:`~causal_attrib.choices.GraphFormat`; by default taken from the extension,
+        else sniffed.
     reverse
         Flip every edge. Call graphs point from caller to callee, while latency and errors
         flow from callee to caller, so a call graph is the causal graph reversed.
@@ -59,26 +78,28 @@ def load_graph(
 
     Returns
     -------
-    networkx.DiGraph
-        A validated DAG whose node names are strings.
+    LoadedGraph
+        A validated DAG whose node names are strings, and notes for the user.
 
     Raises
     ------
     InputError
         When the file cannot be read or parsed, or the graph is not a non-empty DAG.
     """
+    if isinstance(source, LoadedGraph):
+        return LoadedGraph(_finish(source.graph, reverse, validate), source.notes)
     if isinstance(source, nx.Graph):
-        graph = _directed_copy(source, "networkx")
-        return _finish(graph, reverse, validate)
+        return LoadedGraph(_finish(_directed_copy(source, "networkx"), reverse, validate))
     name = str(source)
     text = _read_text(name)
     fmt = graph_format or _format_from_name(name) or _sniff(text)
     guessed = graph_format is None and fmt != _format_from_name(name)
     if fmt == "csv":
         fmt = _sniff_csv(text)
-    if fmt not in GRAPH_FORMATS:
+    if fmt not in values(GraphFormat):
         raise InputError(
-            f"unknown graph format {fmt!r}: use one of {', '.join(GRAPH_FORMATS)} (--graph-format)"
+            f"unknown graph format {fmt!r}: use one of {', '.join(values(GraphFormat))} "
+            "(--graph-format)"
         )
     parser = {
         "dot": parse_dot,
@@ -98,13 +119,22 @@ def load_graph(
         raise InputError(
             f"{_label(name)}: not a valid {fmt} graph ({_first_line(exc)}){how}"
         ) from None
-    repeated = graph.graph.pop("repeated", [])
+    repeated = graph.graph.pop(REPEATED, [])
+    notes: tuple[str, ...] = ()
     if repeated:
         listed = describe_nodes((f"{u} -> {v}" for u, v in repeated), limit=5)
-        graph.graph["notes"] = [
-            f"the graph lists {len(repeated)} edge(s) more than once, kept once: {listed}"
-        ]
-    return _finish(graph, reverse, validate)
+        notes = (f"the graph lists {len(repeated)} edge(s) more than once, kept once: {listed}",)
+    return LoadedGraph(_finish(graph, reverse, validate), notes)
+
+
+def load_graph(
+    source: str | Path | nx.DiGraph | LoadedGraph,
+    graph_format: str | None = None,
+    reverse: bool = False,
+    validate: bool = True,
+) -> nx.DiGraph:
+    """The graph of :func:`read_graph` alone (for notebooks that need no notes)."""
+    return read_graph(source, graph_format, reverse, validate).graph
 
 
 def _finish(graph: nx.DiGraph, reverse: bool, validate: bool) -> nx.DiGraph:
@@ -160,6 +190,14 @@ def dag_problem(graph: nx.DiGraph) -> str | None:
     return None
 
 
+def require_node(graph: nx.DiGraph, name: str, role: str = "target") -> None:
+    """Fail unless ``name`` is a node, suggesting the node the user probably meant."""
+    if name in graph:
+        return
+    hint = closest(name, graph.nodes)
+    raise InputError(f"{role} {name!r} is not a node of the graph{hint}")
+
+
 def _label(name: str) -> str:
     return "graph (stdin)" if name == "-" else f"graph {name}"
 
@@ -203,7 +241,7 @@ def _format_from_name(name: str) -> str | None:
 
 
 def _sniff(text: str) -> str:
-    head = _strip_comments(text).lstrip()[:200].lower()
+    head = strip_comments(text).lstrip()[:200].lower()
     if re.match(r"(p?dag|mag|pag)\s*\{", head):
         return "dagitty"
     if re.match(r"(strict\s+)?(di)?graph\b[^\[]*\{", head):
@@ -255,7 +293,7 @@ def _parse_edgelist(text: str) -> nx.DiGraph:
         if not u:
             raise InputError(f"edge list row {lineno} has an empty cause")
         if v:
-            _add_edges(graph, [(u, v)])
+            add_edges(graph, [(u, v)])
         else:
             graph.add_node(u)  # a row with only a cause declares an isolated node
     return graph
@@ -330,236 +368,15 @@ def _parse_json(text: str) -> nx.DiGraph:
     seen: set[tuple[str, str]] = set()
     for pair in pairs:
         if pair in seen:
-            graph.graph.setdefault("repeated", []).append(pair)
+            graph.graph.setdefault(REPEATED, []).append(pair)
         seen.add(pair)
     return graph
-
-
-def _add_edges(graph: nx.DiGraph, pairs: Iterable[tuple[str, str]]) -> None:
-    """Add edges, remembering the ones already present (reported as a note, not an error)."""
-    for u, v in pairs:
-        if graph.has_edge(u, v):
-            graph.graph.setdefault("repeated", []).append((u, v))
-        graph.add_edge(u, v)
 
 
 def _directed_copy(graph: nx.Graph, kind: str) -> nx.DiGraph:
     if not graph.is_directed():
         raise InputError(f"the {kind} graph is undirected: a causal graph needs directed edges")
     out = nx.DiGraph()
-    if graph.graph.get("notes"):  # a graph we loaded before keeps what its loader noticed
-        out.graph["notes"] = list(graph.graph["notes"])
     out.add_nodes_from(str(n) for n in graph.nodes)
     out.add_edges_from((str(u), str(v)) for u, v in graph.edges())
     return out
-
-
-# --- DOT and dagitty -------------------------------------------------------------------
-
-_TOKEN = re.compile(
-    r"""
-    (?P<ws>\s+)
-  | (?P<comment>//[^\n]*|\#[^\n]*|/\*.*?\*/)
-  | (?P<arrow><->|->|<-|--)
-  | (?P<string>"(?:[^"\\]|\\.)*")
-  | (?P<html><[^<>]*>)
-  | (?P<id>-?\d+(?:\.\d+)?|[\w.]+)
-  | (?P<punct>[\[\]{};,=:])
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-_KEYWORDS = {"strict", "graph", "digraph", "node", "edge", "subgraph", "dag", "pdag", "mag", "pag"}
-MAX_DOT_TOKENS = 2_000_000
-
-
-def _strip_comments(text: str) -> str:
-    return re.sub(r"//[^\n]*|/\*.*?\*/|^\s*#[^\n]*", "", text, flags=re.DOTALL | re.MULTILINE)
-
-
-def _tokenize(text: str) -> list[tuple[str, str, int]]:
-    tokens: list[tuple[str, str, int]] = []
-    pos, line = 0, 1
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            raise InputError(f"line {line}: unexpected character {text[pos]!r}")
-        kind = m.lastgroup or ""
-        value = m.group()
-        if kind == "string":
-            tokens.append(("id", _unescape(value[1:-1]), line))
-        elif kind == "html":
-            tokens.append(("id", value[1:-1], line))
-        elif kind == "id":
-            tokens.append(("id" if value.lower() not in _KEYWORDS else value.lower(), value, line))
-        elif kind in ("arrow", "punct"):
-            tokens.append((value, value, line))
-        line += value.count("\n")
-        pos = m.end()
-        if len(tokens) > MAX_DOT_TOKENS:
-            raise InputError("the graph file has too many tokens")
-    return tokens
-
-
-def _unescape(s: str) -> str:
-    return re.sub(r'\\(["\\])', r"\1", s).replace("\\\n", "")
-
-
-class _DotParser:
-    """Recursive-descent parser for the DOT subset used for causal graphs, and for dagitty."""
-
-    def __init__(self, tokens: list[tuple[str, str, int]]):
-        self.tokens = tokens
-        self.i = 0
-        self.graph = nx.DiGraph()
-        self.mentioned: list[list[str]] = []  # one list per open subgraph, innermost last
-
-    def peek(self, k: int = 0) -> str | None:
-        j = self.i + k
-        return self.tokens[j][0] if j < len(self.tokens) else None
-
-    def line(self) -> int:
-        if self.i < len(self.tokens):
-            return self.tokens[self.i][2]
-        return self.tokens[-1][2] if self.tokens else 1
-
-    def expect(self, kind: str) -> str:
-        if self.peek() != kind:
-            got = "end of file" if self.peek() is None else repr(self.tokens[self.i][1])
-            wanted = "a node name" if kind == "id" else repr(kind)
-            raise InputError(f"line {self.line()}: expected {wanted}, found {got}")
-        value = self.tokens[self.i][1]
-        self.i += 1
-        return value
-
-    def parse(self) -> nx.DiGraph:
-        if self.peek() == "strict":
-            self.i += 1
-        head = self.peek()
-        if head == "graph":
-            raise InputError("the DOT graph is undirected ('graph'); use 'digraph' with '->' edges")
-        if head in ("pdag", "mag", "pag"):
-            raise InputError(f"dagitty '{head}' graphs are not DAGs; use 'dag {{ ... }}'")
-        if head not in ("digraph", "dag"):
-            raise InputError(f"line {self.line()}: expected 'digraph' or 'dag' at the start")
-        self.i += 1
-        if self.peek() == "id":
-            self.i += 1
-        self.expect("{")
-        self.statements()
-        self.expect("}")
-        if self.peek() is not None:
-            raise InputError(f"line {self.line()}: unexpected text after the closing '}}'")
-        return self.graph
-
-    def statements(self) -> None:
-        while self.peek() not in ("}", None):
-            if self.peek() in (";", ","):
-                self.i += 1
-                continue
-            self.statement()
-
-    def statement(self) -> None:
-        kind = self.peek()
-        if kind in ("graph", "node", "edge") and self.peek(1) == "[":
-            self.i += 1
-            self.attributes()
-            return
-        if kind == "id" and self.peek(1) == "=":
-            self.i += 3  # graph attribute a = b
-            return
-        left = self.operand()
-        if self.peek() not in ("->", "<-", "--", "<->"):
-            if self.peek() == "[":
-                self.attributes()
-            return
-        while self.peek() in ("->", "<-", "--", "<->"):
-            arrow = self.tokens[self.i][1]
-            if arrow == "--":
-                raise InputError(f"line {self.line()}: undirected edge '--'; use '->'")
-            if arrow == "<->":
-                raise InputError(
-                    f"line {self.line()}: bidirected edge '<->' (a latent confounder) is not "
-                    "supported; model the confounder as a node or drop the edge"
-                )
-            self.i += 1
-            right = self.operand()
-            pairs = (
-                ((u, v) for u in left for v in right)
-                if arrow == "->"
-                else ((v, u) for u in left for v in right)
-            )
-            _add_edges(self.graph, pairs)
-            left = right
-        if self.peek() == "[":
-            self.attributes()
-
-    def operand(self) -> list[str]:
-        if self.peek() == "subgraph":
-            self.i += 1
-            if self.peek() == "id":
-                self.i += 1
-        if self.peek() == "{":
-            if len(self.mentioned) >= 100:
-                raise InputError(f"line {self.line()}: subgraphs nested more than 100 deep")
-            self.i += 1
-            self.mentioned.append([])
-            self.statements()
-            self.expect("}")
-            return list(dict.fromkeys(self.mentioned.pop()))  # every node named inside
-        name = self.expect("id")
-        if self.peek() == ":":  # port, ignored
-            self.i += 2
-        self.graph.add_node(name)
-        for names in self.mentioned:
-            names.append(name)
-        return [name]
-
-    def attributes(self) -> None:
-        while self.peek() == "[":
-            self.i += 1
-            while self.peek() not in ("]", None):
-                self.i += 1
-            self.expect("]")
-
-
-def parse_dot(text: str) -> nx.DiGraph:
-    """Parse DOT (``digraph { a -> b }``) or dagitty (``dag { a -> b }``) text into a DiGraph."""
-    tokens = _tokenize(text)
-    if not tokens:
-        raise InputError("the graph file is empty")
-    return _DotParser(tokens).parse()
-
-
-def require_node(graph: nx.DiGraph, name: str, role: str = "target") -> None:
-    """Fail unless ``name`` is a node, suggesting the node the user probably meant."""
-    if name in graph:
-        return
-    hint = closest(name, graph.nodes)
-    raise InputError(f"{role} {name!r} is not a node of the graph{hint}")
-
-
-def closest(name: str, candidates: Iterable[str]) -> str:
-    """``" (did you mean 'x'?)"`` for a near miss among ``candidates``, else ``""``.
-
-    Near misses are names equal up to case and surrounding whitespace, then close
-    spellings; exported spreadsheets and hand-written graphs differ in exactly these ways.
-    """
-    import difflib
-
-    candidates = [str(c) for c in candidates if str(c) != name]
-    folded = name.strip().casefold()
-    same = sorted(c for c in candidates if c.strip().casefold() == folded)
-    near = same or difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
-    return f" (did you mean {near[0]!r}?)" if near else ""
-
-
-def graph_notes(graph: nx.DiGraph) -> tuple[str, ...]:
-    """Notes the loader left on the graph (e.g. repeated edges), for the result's notes."""
-    return tuple(graph.graph.get("notes", ()))
-
-
-def describe_nodes(nodes: Iterable[str], limit: int = 10) -> str:
-    """Render a node list for an error message, shortened when long."""
-    nodes = list(nodes)
-    shown = ", ".join(repr(n) for n in nodes[:limit])
-    return shown + (f" and {len(nodes) - limit} more" if len(nodes) > limit else "")

@@ -1,38 +1,28 @@
-"""Loading before/after tables and matching them to the graph.
+"""Matching tables to the graph: which columns are nodes, their types, gaps and samples.
 
 A column is *categorical* when it holds text or booleans, or when the user names it with
 ``categorical=``; every other column is continuous. Integer counts stay continuous on purpose:
 their changes are shifts in level, which additive-noise models describe well, and treating a
 count with a few hundred values as categories would throw that structure away.
+
+The three analyses' preparations share one core (names matched, extra columns noted, types
+decided, levels checked) and differ where their questions differ: ``explain`` needs complete
+rows in both periods, ``anomaly`` keeps gaps (monitoring data has them), and ``check`` tests
+what is measured.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 
-from .exit_codes import CausalAttribError, InputError
-from .graph_io import closest, describe_nodes, project_out
-
-TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl")
-_EXTENSIONS = {
-    ".csv": "csv",
-    ".txt": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-}
+from ..errors import InputError
+from .graphs import project_out
+from .names import closest, describe_nodes
 
 
 @dataclass(frozen=True)
@@ -56,142 +46,6 @@ class PreparedData:
     notes: tuple[str, ...] = field(default=())
     totals: tuple[int, int] = (0, 0)
     """Rows of the before and after tables as given, before dropping and sampling."""
-
-
-def read_table(source: str | Path | pd.DataFrame, label: str = "data") -> pd.DataFrame:
-    """Read a CSV, TSV, Parquet or JSON Lines file by extension (``"-"``: stdin, CSV or JSONL).
-
-    Parameters
-    ----------
-    source
-        Path, ``"-"``, or a DataFrame (returned as is, with column names made text).
-    label
-        How error messages name this input (``"--before"``).
-    """
-    if isinstance(source, pd.DataFrame):
-        # graph node names are always text (load_graph), so column names must be too
-        if all(isinstance(c, str) for c in source.columns):
-            return source
-        return source.rename(columns=str)
-    name = str(source)
-    if name != "-":
-        path = Path(name)
-        if not path.exists():
-            raise InputError(f"{label} file not found: {name}")
-        if path.is_dir():
-            raise InputError(f"{label} {name} is a directory, not a file")
-    fmt = _EXTENSIONS.get(Path(name).suffix.lower(), "csv") if name != "-" else None
-    try:
-        if name == "-":
-            raw = sys.stdin.buffer.read()
-            fmt = _sniff(raw)
-            handle: object = io.BytesIO(raw)
-        else:
-            handle = name
-        if fmt == "parquet":
-            frame = pd.read_parquet(handle)
-        elif fmt == "jsonl":
-            frame = pd.read_json(handle, lines=True, dtype=False)
-        else:
-            frame = _read_delimited(handle, "\t" if fmt == "tsv" else None, label)
-    except CausalAttribError:
-        raise
-    except PermissionError:
-        raise InputError(f"{label} file is not readable (permission denied): {name}") from None
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{label} {name} is empty") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{label} {name} is not UTF-8 text") from None
-    except Exception as exc:  # parsers raise many types; to the user they all mean "malformed"
-        msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"cannot read {label} {name} as {fmt}: {msg}") from None
-    frame.columns = [str(c) for c in frame.columns]
-    _reject_duplicates(list(frame.columns), label)
-    return frame
-
-
-_DELIMITERS = ",;\t|"
-_SNIFF_BYTES = 1 << 16
-_DECIMAL_COMMA = r"[+-]?(?:\d+(?:,\d*)?|,\d+)(?:[eE][+-]?\d+)?"
-
-
-def _read_delimited(handle, sep: str | None, label: str) -> pd.DataFrame:
-    """Read delimited text with pandas' fast parser, after choosing the delimiter ourselves.
-
-    The delimiter is the candidate that splits the first lines into the most fields, the
-    same number on every line. The header is read separately because pandas renames a
-    repeated column (``a``, ``a.1``), which would hide the duplicate. With ``;`` or tab
-    delimiters, columns written with decimal commas (``0,25``) are read as numbers.
-    """
-    if isinstance(handle, io.BytesIO):
-        head = handle.getvalue()[:_SNIFF_BYTES]
-    else:
-        with open(handle, "rb") as fh:
-            head = fh.read(_SNIFF_BYTES)
-    text = head.decode("utf-8-sig", errors="strict" if len(head) < _SNIFF_BYTES else "ignore")
-    lines = text.splitlines()[:50] if len(head) < _SNIFF_BYTES else text.splitlines()[:-1][:50]
-    sep = sep or _choose_delimiter(lines)
-    header = next(csv.reader(lines[:1], delimiter=sep), []) if lines else []
-    _reject_duplicates(header, label)
-    frame = pd.read_csv(handle, sep=sep, engine="c", encoding="utf-8-sig")
-    if sep != ",":
-        for column in frame.columns:
-            col = frame[column]
-            if col.dtype != object and not pd.api.types.is_string_dtype(col):
-                continue
-            present = col.dropna().astype(str)
-            if len(present) and present.str.fullmatch(_DECIMAL_COMMA).all():
-                if present.str.contains(",", regex=False).any():
-                    frame[column] = pd.to_numeric(col.str.replace(",", ".", regex=False))
-    return frame
-
-
-def _choose_delimiter(lines: Sequence[str]) -> str:
-    best, best_fields = ",", 1
-    for candidate in _DELIMITERS:
-        counts = {len(row) for row in csv.reader(lines, delimiter=candidate) if row}
-        if len(counts) == 1 and (fields := counts.pop()) > best_fields:
-            best, best_fields = candidate, fields
-    return best
-
-
-def _reject_duplicates(columns: Sequence[str], label: str) -> None:
-    duplicated = sorted({c for c in columns if columns.count(c) > 1})
-    if duplicated:
-        raise InputError(
-            f"{label} has duplicate column names: {describe_nodes(duplicated)}; "
-            "rename them so each column is named once"
-        )
-
-
-def _sniff(raw: bytes) -> str:
-    if raw[:4] == b"PAR1":
-        return "parquet"
-    if raw.lstrip()[:1] == b"{":
-        return "jsonl"
-    return "csv"
-
-
-def split_periods(
-    table: pd.DataFrame, period_column: str, before_value: str, after_value: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split one table into before/after by the value of ``period_column``.
-
-    Values are compared as text, so ``--before-value 2021`` matches an integer column.
-    """
-    if period_column not in table.columns:
-        raise InputError(f"period column {period_column!r} is not in the data")
-    labels = table[period_column].astype(str)
-    before = table[labels == str(before_value)].drop(columns=[period_column])
-    after = table[labels == str(after_value)].drop(columns=[period_column])
-    for name, value, part in (("before", before_value, before), ("after", after_value, after)):
-        if part.empty:
-            seen = describe_nodes(sorted(labels.unique()), limit=8)
-            raise InputError(
-                f"no rows have {period_column} == {value!r} for the {name} period "
-                f"(values present: {seen})"
-            )
-    return before.reset_index(drop=True), after.reset_index(drop=True)
 
 
 def prepare_data(
@@ -226,38 +80,19 @@ def prepare_data(
         Seed of that sample.
     """
     nodes = list(graph.nodes)
-    declared = _declared_categorical(categorical, nodes)
-    frames, notes = _match_names({"before": before, "after": after}, nodes)
-    before, after = frames["before"], frames["after"]
-    for name, frame in frames.items():
+    match = _match({"before": before, "after": after}, nodes, categorical)
+    for name, frame in match.frames.items():
         missing = [n for n in nodes if n not in frame.columns]
         if missing:
             raise _missing_columns(name, frame, missing)
-    extra = sorted(set(before.columns).union(after.columns) - set(nodes))
-    if extra:
-        notes.append(
-            f"ignoring {len(extra)} column(s) that are not graph nodes: {describe_nodes(extra)}"
-        )
-    before = before[nodes].reset_index(drop=True)
-    after = after[nodes].reset_index(drop=True)
-
-    cat_nodes = _categorical_nodes({"before": before, "after": after}, nodes, declared)
-    notes += _level_notes({"before": before, "after": after}, cat_nodes)
-    for name, frame in (("before", before), ("after", after)):
+    frames = {k: f[nodes].reset_index(drop=True) for k, f in match.frames.items()}
+    cat_nodes, notes = _typing(match, frames, nodes, extra_from=match.frames.values())
+    for name, frame in frames.items():
         _reject_empty(name, frame)
-
-    if dropna:
-        before, n_b = _drop_incomplete(before)
-        after, n_a = _drop_incomplete(after)
-        if n_b or n_a:
-            notes.append(f"dropped {n_b} before row(s) and {n_a} after row(s) with missing values")
-    else:
-        _reject_missing("before", before)
-        _reject_missing("after", after)
-
+    frames = _complete_rows(frames, dropna, notes)
+    totals = (len(frames["before"]), len(frames["after"]))
     out = {}
-    totals = (len(before), len(after))
-    for name, frame in (("before", before), ("after", after)):
+    for name, frame in frames.items():
         frame, note = _sample_rows(frame, max_rows, seed, f"{name} rows")
         notes += [note] if note else []
         out[name] = _typed(frame, nodes, cat_nodes, name)
@@ -266,14 +101,77 @@ def prepare_data(
                 f"the {name} data has {len(out[name])} usable row(s); at least {min_rows} are "
                 "needed to fit and test mechanisms"
             )
+    notes += _unseen_level_notes(out["before"], out["after"], cat_nodes)
+    return PreparedData(out["before"], out["after"], frozenset(cat_nodes), tuple(notes), totals)
+
+
+def _complete_rows(
+    frames: dict[str, pd.DataFrame], dropna: bool, notes: list[str]
+) -> dict[str, pd.DataFrame]:
+    """Both periods without missing values: dropped (and counted in a note) or refused."""
+    if not dropna:
+        for name, frame in frames.items():
+            _reject_missing(name, frame)
+        return frames
+    out, dropped = {}, {}
+    for name, frame in frames.items():
+        out[name], dropped[name] = _drop_incomplete(frame)
+    if any(dropped.values()):
+        notes.append(
+            f"dropped {dropped['before']} before row(s) and {dropped['after']} after row(s) "
+            "with missing values"
+        )
+    return out
+
+
+def _unseen_level_notes(before: pd.DataFrame, after: pd.DataFrame, cat_nodes) -> list[str]:
+    notes = []
     for node in sorted(cat_nodes):
-        unseen = sorted(set(out["after"][node]) - set(out["before"][node]))
+        unseen = sorted(set(after[node]) - set(before[node]))
         if unseen:
             notes.append(
                 f"levels of {node!r} seen only in the after data: {describe_nodes(unseen, 5)}; "
                 "the old mechanisms of its children treat them like its first level"
             )
-    return PreparedData(out["before"], out["after"], frozenset(cat_nodes), tuple(notes), totals)
+    return notes
+
+
+@dataclass
+class _Match:
+    """The tables with columns matched to node names, the declared categorical nodes, and
+    the notes so far: the start every preparation shares."""
+
+    frames: dict[str, pd.DataFrame]
+    declared: set[str]
+    notes: list[str]
+
+
+def _match(frames: dict[str, pd.DataFrame], nodes: Sequence[str], categorical) -> _Match:
+    declared = _declared_categorical(categorical, nodes)
+    matched, notes = _match_names(frames, nodes)
+    return _Match(matched, declared, notes)
+
+
+def _typing(
+    match: _Match,
+    frames: Mapping[str, pd.DataFrame],
+    nodes: Sequence[str],
+    extra_from: Iterable[pd.DataFrame],
+    extra_what: str = "column(s)",
+    not_extra: Iterable[str] = (),
+) -> tuple[set[str], list[str]]:
+    """The notes on columns that are not nodes, then the categorical nodes and their level
+    notes (too many levels is an error)."""
+    notes = list(match.notes)
+    columns = set().union(*(f.columns for f in extra_from))
+    extra = sorted(columns - set(nodes) - set(not_extra))
+    if extra:
+        notes.append(
+            f"ignoring {len(extra)} {extra_what} that are not graph nodes: {describe_nodes(extra)}"
+        )
+    cat_nodes = _categorical_nodes(frames, nodes, match.declared)
+    notes += _level_notes(frames, cat_nodes)
+    return cat_nodes, notes
 
 
 @dataclass(frozen=True)
@@ -324,34 +222,68 @@ def prepare_anomaly_data(
     all kept because they are the question.
     """
     nodes = list(graph.nodes)
-    declared = _declared_categorical(categorical, nodes)
-    frames, notes = _match_names({"reference": reference, "anomalies": anomalies}, nodes)
-    reference, anomalies = frames["reference"], frames["anomalies"]
+    match = _match({"reference": reference, "anomalies": anomalies}, nodes, categorical)
+    reference, anomalies = match.frames["reference"], match.frames["anomalies"]
     reference, note = _sample_rows(reference, max_rows, seed, "reference rows", "fitting")
-    notes += [note] if note else []
-    if id_column is not None and id_column not in anomalies.columns:
-        raise InputError(f"--id-column {id_column!r} is not a column of the anomalies table")
-    labels = tuple(
-        str(v) for v in (anomalies[id_column] if id_column else range(1, len(anomalies) + 1))
-    )
+    match.notes += [note] if note else []
+    labels = _row_labels(anomalies, id_column)
     if target not in reference.columns:
         raise InputError(
             f"the reference data does not measure the target {target!r}"
             f"{closest(target, reference.columns)}"
         )
-    # the target is never bypassed: too few values of it is the error below, not a projection
+    graph, unmeasured = _bypass_unmeasured(graph, reference, target, match.notes)
+    nodes = list(graph.nodes)
+    _note_absent(anomalies, nodes, target, match.notes)
+    frames = {
+        "reference": reference.reindex(columns=nodes).reset_index(drop=True),
+        "anomalies": anomalies.reindex(columns=nodes).reset_index(drop=True),
+    }
+    cat_nodes, notes = _typing(
+        match,
+        frames,
+        nodes,
+        extra_from=[anomalies],
+        extra_what="anomaly column(s)",
+        not_extra=[*unmeasured, id_column],
+    )
+    typed = {name: _typed_with_gaps(f, nodes, cat_nodes, name) for name, f in frames.items()}
+    _require_target_values(typed, target, min_rows)
+    notes += _gap_notes(typed, target, labels)
+    return AnomalyData(
+        graph, typed["reference"], typed["anomalies"], frozenset(cat_nodes), labels, tuple(notes)
+    )
+
+
+def _row_labels(anomalies: pd.DataFrame, id_column: str | None) -> tuple[str, ...]:
+    """One label per anomalous row: its ``id_column`` value, or its 1-based number."""
+    if id_column is not None and id_column not in anomalies.columns:
+        raise InputError(f"--id-column {id_column!r} is not a column of the anomalies table")
+    return tuple(
+        str(v) for v in (anomalies[id_column] if id_column else range(1, len(anomalies) + 1))
+    )
+
+
+def _bypass_unmeasured(
+    graph: nx.DiGraph, reference: pd.DataFrame, target: str, notes: list[str]
+) -> tuple[nx.DiGraph, list[str]]:
+    """The graph without the nodes the reference (almost) never measures, parents wired to
+    children; the target is never bypassed (too few values of it is an error instead)."""
     unmeasured = [
         n
-        for n in nodes
+        for n in graph.nodes
         if n != target and (n not in reference.columns or reference[n].notna().sum() < 2)
     ]
     if unmeasured:
         graph = project_out(graph, unmeasured)
-        nodes = list(graph.nodes)
         notes.append(
             f"{len(unmeasured)} node(s) have (almost) no values in the reference data and were "
             f"bypassed (parents wired to children): {describe_nodes(unmeasured)}"
         )
+    return graph, unmeasured
+
+
+def _note_absent(anomalies: pd.DataFrame, nodes: Sequence[str], target: str, notes: list[str]):
     absent = [n for n in nodes if n not in anomalies.columns]
     if target in absent:
         raise InputError(f"the anomalies table has no column for the target {target!r}")
@@ -360,27 +292,24 @@ def prepare_anomaly_data(
             f"{len(absent)} node(s) are not measured in the anomalous rows and cannot be "
             f"named as root causes: {describe_nodes(absent)}"
         )
-    extra = sorted(set(anomalies.columns) - set(nodes) - set(unmeasured) - {id_column})
-    if extra:
-        notes.append(
-            f"ignoring {len(extra)} anomaly column(s) that are not graph nodes: "
-            f"{describe_nodes(extra)}"
-        )
-    ref = reference.reindex(columns=nodes).reset_index(drop=True)
-    ano = anomalies.reindex(columns=nodes).reset_index(drop=True)
-    cat_nodes = _categorical_nodes({"reference": ref, "anomalies": ano}, nodes, declared)
-    notes += _level_notes({"reference": ref, "anomalies": ano}, cat_nodes)
-    typed = {}
-    for name, frame in (("reference", ref), ("anomalies", ano)):
-        cols = {}
-        for node in nodes:
-            col = frame[node]
-            if node in cat_nodes:
-                cols[node] = np.array([None if pd.isna(v) else str(v) for v in col], dtype=object)
-            else:
-                values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
-                cols[node] = _reject_infinite(values, np.isinf(values), name, node)
-        typed[name] = pd.DataFrame(cols, columns=nodes)
+
+
+def _typed_with_gaps(
+    frame: pd.DataFrame, nodes: Sequence[str], cat_nodes: set[str], name: str
+) -> pd.DataFrame:
+    """Text (``None`` for gaps) for categorical nodes, floats (NaN for gaps) for others."""
+    cols = {}
+    for node in nodes:
+        col = frame[node]
+        if node in cat_nodes:
+            cols[node] = np.array([None if pd.isna(v) else str(v) for v in col], dtype=object)
+        else:
+            values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+            cols[node] = _reject_infinite(values, np.isinf(values), name, node)
+    return pd.DataFrame(cols, columns=nodes)
+
+
+def _require_target_values(typed: Mapping[str, pd.DataFrame], target: str, min_rows: int):
     n_target = int(typed["reference"][target].notna().sum())
     if n_target < min_rows:
         raise InputError(
@@ -389,6 +318,10 @@ def prepare_anomaly_data(
         )
     if len(typed["anomalies"]) == 0:
         raise InputError("the anomalies table has no rows")
+
+
+def _gap_notes(typed: Mapping[str, pd.DataFrame], target: str, labels: Sequence[str]) -> list[str]:
+    notes = []
     blank = typed["anomalies"][target].isna().to_numpy()
     if blank.any():
         shown = describe_nodes([labels[i] for i in np.flatnonzero(blank)], limit=5)
@@ -404,14 +337,7 @@ def prepare_anomaly_data(
             "each mechanism is fitted on the rows that measure its node, with missing parent "
             "values filled by the parent's median (most common level)"
         )
-    return AnomalyData(
-        graph,
-        typed["reference"],
-        typed["anomalies"],
-        frozenset(cat_nodes),
-        labels,
-        tuple(notes),
-    )
+    return notes
 
 
 @dataclass(frozen=True)
@@ -458,9 +384,8 @@ def prepare_check_data(
     on millions of rows cost time and detect differences too small to matter.
     """
     nodes = [str(n) for n in graph.nodes]
-    declared = _declared_categorical(categorical, nodes)
-    frames, notes = _match_names({"data": table}, nodes)
-    table = frames["data"]
+    match = _match({"data": table}, nodes, categorical)
+    table = match.frames["data"]
     unmeasured = [n for n in nodes if n not in table.columns or table[n].isna().all()]
     measured = [n for n in nodes if n not in unmeasured]
     if not measured:
@@ -468,14 +393,10 @@ def prepare_check_data(
             "no graph node is a column of the data; check that node names match the header"
             f"{closest(nodes[0], table.columns)}"
         )
-    extra = sorted(set(table.columns) - set(nodes))
-    if extra:
-        notes.append(
-            f"ignoring {len(extra)} column(s) that are not graph nodes: {describe_nodes(extra)}"
-        )
     frame = table[measured].reset_index(drop=True)
-    cat_nodes = _categorical_nodes({"data": frame}, measured, declared)
-    notes += _level_notes({"data": frame}, cat_nodes)
+    cat_nodes, notes = _typing(
+        match, {"data": frame}, measured, extra_from=[table], not_extra=unmeasured
+    )
     if dropna:
         frame, dropped = _drop_incomplete(frame)
         if dropped:
@@ -624,6 +545,8 @@ def _categorical_nodes(
 MAX_LEVELS = 500
 """Most levels a categorical node may have. A classifier over thousands of levels needs
 rows x levels memory and learns little; such columns are identifiers or garbled numbers."""
+
+
 MANY_LEVELS = 50
 
 
@@ -720,12 +643,3 @@ def _numeric_junk(columns: Mapping[str, pd.Series], node: str) -> str | None:
 def _drop_incomplete(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     keep = frame.notna().all(axis=1)
     return frame[keep].reset_index(drop=True), int((~keep).sum())
-
-
-def choose_level(before: Sequence[str], after: Sequence[str]) -> str:
-    """The category whose share changed most; ties go to the alphabetically first level."""
-    b = pd.Series(before).value_counts(normalize=True)
-    a = pd.Series(after).value_counts(normalize=True)
-    levels = sorted(set(b.index) | set(a.index))
-    change = {lv: abs(a.get(lv, 0.0) - b.get(lv, 0.0)) for lv in levels}
-    return max(levels, key=lambda lv: change[lv])  # max keeps the first of equal levels

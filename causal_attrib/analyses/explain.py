@@ -1,0 +1,643 @@
+"""The main job: which mechanisms changed, and how much each change moved the target.
+
+:func:`explain` is the whole analysis as one function call, in named steps: fit and test
+every node (:func:`fit_and_test`), flag the changes (:func:`flag_changes`), value the
+intervention game with Shapley values (:func:`attribute`), add bootstrap intervals, and
+rank the nodes (:func:`rank_nodes`). The CLI is a thin layer over it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from ..choices import AttributeTo, EngineKind, parse_choice
+from ..engine import Engine, one_blas_thread
+from ..errors import InputError
+from ..inputs.preparation import PreparedData, prepare_data
+from ..models.bases import (
+    AutoModels,
+    Basis,
+    LinearModels,
+    ModelFamily,
+    PairwiseModels,
+    SplineModels,
+)
+from ..models.interventions import InterventionModel
+from ..models.mechanisms import Mechanism, fit_mechanism
+from ..progress import Progress, Ticker, silent
+from ..results.base import ReportData
+from ..results.base import stable_float as _num
+from ..results.explain import ExplainResult, NodeResult
+from ..stats.change_tests import (
+    CategoricalChangeTest,
+    ChangeTest,
+    ChangeTestResult,
+    ResidualChangeTest,
+)
+from ..stats.fdr import benjamini_hochberg
+from ..stats.sampling import latin_uniforms
+from ..stats.shapley import shapley_values
+from ..stats.statistics import Statistic, parse_statistic, target_measure
+from .opening import GraphSource, TableSource, open_analysis
+
+EXPLAIN_MODELS = AutoModels(candidates=(LinearModels(), SplineModels(), PairwiseModels()))
+"""Default model family of :func:`explain`: linear, additive splines, or splines with
+pairwise terms, whichever cross-validates best."""
+
+
+MAX_ROWS = 250_000
+"""Default cap on the rows used per period (see ``max_rows``)."""
+
+
+@one_blas_thread
+def explain(
+    graph: GraphSource,
+    before: TableSource,
+    after: TableSource,
+    target: str,
+    *,
+    statistic: str | Statistic = "mean",
+    alpha: float = 0.05,
+    categorical: Iterable[str] = (),
+    target_level: str | None = None,
+    dropna: bool = False,
+    models: ModelFamily | None = None,
+    change_test: ChangeTest | None = None,
+    categorical_change_test: ChangeTest | None = None,
+    attribute_to: AttributeTo | str = AttributeTo.CHANGED,
+    bootstrap: int = 0,
+    confidence: float = 0.95,
+    n_samples: int = 20_000,
+    max_exact_players: int = 10,
+    n_permutations: int = 256,
+    max_rows: int | None = MAX_ROWS,
+    check: bool = False,
+    n_jobs: int | None = None,
+    engine: Engine | None = None,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> ExplainResult:
+    """Explain the change of ``target``'s statistic between ``before`` and ``after``.
+
+    Parameters
+    ----------
+    graph
+        Causal DAG: a file path (any format of :func:`causal_attrib.load_graph`), a
+        ``networkx.DiGraph``, or a graph read by :func:`causal_attrib.read_graph`.
+    before, after
+        The two periods: file paths or DataFrames holding a column per graph node.
+    target
+        The node whose statistic changed.
+    statistic
+        ``mean``, ``median``, ``std``, ``var``, a quantile ``pNN``, or a :class:`Statistic`.
+    alpha
+        False discovery rate for flagging changed mechanisms (Benjamini-Hochberg).
+    categorical
+        Numeric columns to treat as categorical (text and boolean columns always are).
+    target_level
+        For a categorical target, the level whose share is explained (default: the level
+        whose share changed most).
+    dropna
+        Drop incomplete rows instead of failing on missing values.
+    models
+        Model family strategy per node (default ``EXPLAIN_MODELS``: linear, additive splines
+        or splines with pairwise terms, chosen by cross-validation).
+    change_test, categorical_change_test
+        Change-test strategies for continuous and categorical nodes.
+    attribute_to
+        ``"changed"``: only flagged mechanisms are players (others are dummies with zero
+        contribution); ``"all"``: every ancestor is a player, as in DoWhy.
+    bootstrap
+        Number of bootstrap resamples for percentile intervals (0: none).
+    confidence
+        Coverage of the bootstrap intervals.
+    n_samples
+        Monte Carlo sample size for each intervention.
+    max_exact_players
+        Largest number of players for exact Shapley values; beyond, permutation sampling.
+    n_permutations
+        Orderings sampled when Shapley values are approximated.
+    max_rows
+        Fit and test on a seeded sample of at most this many rows per period (``None``:
+        all rows). Beyond a few hundred thousand rows more data buys little precision but
+        costs memory, and makes tests flag changes too small to matter; a note says when
+        the cap applied.
+    check
+        Also check the graph against the before data (:func:`causal_attrib.check_graph`
+        with defaults, at this ``alpha``), so the report says how far to trust the graph.
+    n_jobs
+        Threads fitting and testing nodes (``None``: one per available core). Every node is
+        computed whole by one thread with single-threaded BLAS, so results are identical
+        for any ``n_jobs`` and core count.
+    engine
+        Where the independent units run (node fits and tests, batches of Shapley
+        coalitions, bootstrap resamples): a :class:`causal_attrib.engine.Engine` for
+        local processes or a Dask cluster. Default: ``n_jobs`` threads. The result is the
+        same on every engine.
+    seed
+        Seed of every random draw; the same inputs and seed give identical results.
+    progress
+        Called with a short message at the start of each slow step.
+
+    Returns
+    -------
+    ExplainResult
+    """
+    _check_options(alpha, bootstrap, confidence, n_samples)
+    attribute_to = parse_choice(AttributeTo, attribute_to, "--attribute-to")
+    if engine is not None and n_jobs is not None:
+        raise InputError("give n_jobs (threads) or an engine, not both")
+    engine = engine or Engine(EngineKind.THREADS, n_jobs)
+    say = progress or silent
+    opening = open_analysis(
+        graph, {"--before": before, "--after": after}, target, max_rows=max_rows
+    )
+    g = opening.graph
+    prepared = prepare_data(
+        g,
+        opening.tables["--before"],
+        opening.tables["--after"],
+        categorical=categorical,
+        dropna=dropna,
+        max_rows=max_rows,
+        seed=seed,
+    )
+    stat = parse_statistic(statistic) if isinstance(statistic, str) else statistic
+    measure, level = target_measure(
+        stat,
+        target,
+        target in prepared.categorical,
+        prepared.before[target].to_numpy(),
+        prepared.after[target].to_numpy(),
+        target_level,
+    )
+    models = models or EXPLAIN_MODELS
+    tests = _ChangeTests(
+        change_test or ResidualChangeTest(), categorical_change_test or CategoricalChangeTest()
+    )
+    fits = fit_and_test(g, prepared, models, tests, engine, say)
+    flags = flag_changes(fits, alpha)
+    game = _Game.prepare(g, target, fits, flags, prepared, attribute_to, measure, n_samples, seed)
+    shapley = _Shapley(max_exact_players, n_permutations, game.shapley_seed)
+    say(game.describe(shapley))
+    phi, fitted = attribute(game, shapley, engine)
+    bootstrap_out = _Bootstrap(bootstrap, confidence, game.boot_seed)
+    intervals, change_interval = bootstrap_out.run(game, shapley, engine, say)
+    nodes = rank_nodes(fits, flags, phi, fitted, game.relevant, intervals)
+    settings = {
+        "statistic": stat.name,
+        "alpha": alpha,
+        "attribute_to": attribute_to.value,
+        "models": getattr(models, "name", type(models).__name__),
+        "n_samples": n_samples,
+        "bootstrap": bootstrap,
+        "confidence": confidence,
+        "seed": seed,
+        "shapley": "exact" if len(game.players) <= max_exact_players else "permutation",
+        "dropna": dropna,
+        "categorical": sorted(prepared.categorical),
+        "max_rows": max_rows,
+    }
+    return ExplainResult(
+        target=target,
+        statistic=stat.name,
+        target_level=level,
+        observed_before=measure(prepared.before[target].to_numpy()),
+        observed_after=measure(prepared.after[target].to_numpy()),
+        fitted_before=fitted[0],
+        fitted_after=fitted[1],
+        nodes=tuple(nodes),
+        settings=settings,
+        rows={
+            "before": len(prepared.before),
+            "after": len(prepared.after),
+            "before_total": prepared.totals[0],
+            "after_total": prepared.totals[1],
+        },
+        notes=tuple(_notes(opening, prepared, game, alpha, bootstrap, confidence)),
+        fitted_change_interval=change_interval,
+        check=_graph_check(g, prepared, alpha, seed, say) if check else None,
+        report_data=ReportData(
+            g,
+            {
+                n: (prepared.before[n].to_numpy(), prepared.after[n].to_numpy())
+                for n in [target, *top_nodes(nodes, target)]
+            },
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class _ChangeTests:
+    """The change-test strategies: one for continuous nodes, one for categorical ones."""
+
+    continuous: ChangeTest
+    categorical: ChangeTest
+
+    def for_node(self, is_categorical: bool) -> ChangeTest:
+        return self.categorical if is_categorical else self.continuous
+
+
+def fit_and_test(
+    graph: nx.DiGraph,
+    prepared: PreparedData,
+    models: ModelFamily,
+    tests: _ChangeTests,
+    engine: Engine,
+    say: Progress,
+) -> dict[str, NodeFit]:
+    """Every node's old mechanism and change test, in topological order.
+
+    Nodes are independent given the data: each runs whole on one worker, so the result
+    does not depend on the engine or its number of workers.
+    """
+    before_cols, after_cols = _columns(prepared.before), _columns(prepared.after)
+    order = list(nx.lexicographical_topological_sort(graph))
+    units = [
+        FitUnit(
+            node,
+            tuple(sorted(graph.predecessors(node))),
+            prepared.categorical,
+            before_cols,
+            after_cols,
+            models,
+            tests.for_node(node in prepared.categorical),
+        )
+        for node in order
+    ]
+    ticker = Ticker(say, "fitting and testing mechanisms (nodes)", len(order))
+
+    def fit_and_count(unit: FitUnit) -> NodeFit:
+        fit = unit.run()
+        ticker.tick()
+        return fit
+
+    if engine.local:
+        fitted = engine.map(fit_and_count, units)
+    else:
+        fitted = engine.map(FitUnit.run, [u.slim() for u in units])
+        ticker.tick(len(units))
+    return dict(zip(order, fitted, strict=True))
+
+
+@dataclass(frozen=True)
+class Flags:
+    """Each node's change-test p-value, its Benjamini-Hochberg q-value, and the flag."""
+
+    p_values: dict[str, float]
+    q_values: dict[str, float]
+    changed: dict[str, bool]
+
+
+def flag_changes(fits: Mapping[str, NodeFit], alpha: float) -> Flags:
+    """Flag the mechanisms whose q-value is at most ``alpha`` (a NaN p-value counts as 1)."""
+    order = list(fits)
+    p_values = {
+        n: fits[n].test.p_value if np.isfinite(fits[n].test.p_value) else 1.0 for n in order
+    }
+    q = benjamini_hochberg(list(p_values.values()))
+    q_values = {n: float(v) for n, v in zip(order, q, strict=True)}
+    return Flags(p_values, q_values, {n: bool(q_values[n] <= alpha) for n in order})
+
+
+@dataclass
+class _Game:
+    """The intervention game of one analysis: the players, the common random numbers,
+    and how to build the game on any rows (the data, or a bootstrap resample)."""
+
+    graph: nx.DiGraph
+    target: str
+    fits: Mapping[str, NodeFit]
+    order: list[str]
+    relevant: set[str]
+    players: list[str]
+    categorical: frozenset[str]
+    before: dict[str, np.ndarray]
+    after: dict[str, np.ndarray]
+    uniforms: dict[str, np.ndarray]
+    measure: Callable[[np.ndarray], float]
+    shapley_seed: int
+    boot_seed: int
+
+    @classmethod
+    def prepare(
+        cls, graph, target, fits, flags, prepared, attribute_to, measure, n_samples, seed
+    ) -> _Game:
+        """Players are the target's ancestors (and itself) that changed, or all of them
+        with ``attribute_to="all"``; the draws come from ``seed`` in a fixed order."""
+        order = list(fits)
+        relevant = nx.ancestors(graph, target) | {target}
+        every = attribute_to is AttributeTo.ALL
+        players = [n for n in order if n in relevant and (flags.changed[n] or every)]
+        rng = np.random.default_rng(seed)
+        uniforms = {n: latin_uniforms(rng, n_samples) for n in sorted(relevant)}
+        shapley_seed, boot_seed = (int(s) for s in rng.integers(0, 2**63, size=2))
+        return cls(
+            graph,
+            target,
+            fits,
+            order,
+            relevant,
+            players,
+            prepared.categorical,
+            _columns(prepared.before),
+            _columns(prepared.after),
+            uniforms,
+            measure,
+            shapley_seed,
+            boot_seed,
+        )
+
+    def build(self, before=None, after=None, refit_old: bool = False) -> InterventionModel:
+        """The game on these rows (default: the data); resamples refit the old side too."""
+        before = self.before if before is None else before
+        after = self.after if after is None else after
+        old, new = {}, {}
+        for node in self.order:
+            if node not in self.relevant:
+                continue
+            basis, is_cat = self.fits[node].basis, node in self.categorical
+            pdata = {p: before[p] for p in basis.parents}
+            old[node] = (
+                fit_mechanism(basis, pdata, before[node], is_cat)
+                if refit_old
+                else self.fits[node].old
+            )
+            if node in self.players:
+                pdata = {p: after[p] for p in basis.parents}
+                new[node] = fit_mechanism(basis, pdata, after[node], is_cat)
+        return InterventionModel(
+            self.graph, self.target, old, new, self.players, self.uniforms, self.measure
+        )
+
+    def describe(self, shapley: _Shapley) -> str:
+        """The progress message of the attribution step."""
+        k = len(self.players)
+        how = (
+            f"{2**k} coalitions"
+            if k <= shapley.max_exact
+            else f"{shapley.n_permutations} orderings"
+        )
+        return f"attributing the change to {k} changed mechanism(s) ({how})"
+
+
+@dataclass(frozen=True)
+class _Shapley:
+    """How Shapley values are computed: exact up to ``max_exact`` players, else sampled
+    orderings drawn from the same seed in every resample."""
+
+    max_exact: int
+    n_permutations: int
+    seed: int
+
+    def values(
+        self, players: list[str], game: InterventionModel, engine: Engine
+    ) -> dict[str, float]:
+        return shapley_values(
+            players,
+            game.value,
+            max_exact=self.max_exact,
+            n_permutations=self.n_permutations,
+            rng=np.random.default_rng(self.seed),
+            evaluate=None if engine.local else _batched(game, engine),
+        )
+
+
+def attribute(
+    game: _Game, shapley: _Shapley, engine: Engine
+) -> tuple[dict[str, float], tuple[float, float]]:
+    """Shapley values of the players on the data, and the fitted statistic before (no
+    swap) and after (every player swapped)."""
+    model = game.build()
+    phi = shapley.values(game.players, model, engine)
+    return phi, (model.value(frozenset()), model.value(frozenset(game.players)))
+
+
+@dataclass(frozen=True)
+class _Bootstrap:
+    """Percentile intervals of the contributions and of the fitted change from ``count``
+    resamples of both periods' rows, each refitting every mechanism."""
+
+    count: int
+    confidence: float
+    seed: int
+
+    def run(
+        self, game: _Game, shapley: _Shapley, engine: Engine, say: Progress
+    ) -> tuple[dict[str, tuple[float, float]], tuple[float, float] | None]:
+        if not (self.count and game.players):
+            return {}, None
+        ticker = Ticker(say, "bootstrap resamples", self.count)
+        # one generator per resample, drawn where the resample runs: the same resamples on
+        # any engine, without holding every resample's row indices at once
+        draws = np.random.default_rng(self.seed).spawn(self.count)
+
+        def resample(draw: np.random.Generator) -> tuple[dict[str, float], float]:
+            n_b, n_a = len(game.before[game.target]), len(game.after[game.target])
+            ib, ia = draw.integers(0, n_b, n_b), draw.integers(0, n_a, n_a)
+            model = game.build(
+                {k: v[ib] for k, v in game.before.items()},
+                {k: v[ia] for k, v in game.after.items()},
+                refit_old=True,
+            )
+            phi = shapley.values(game.players, model, _SERIAL)
+            return phi, model.value(frozenset(game.players)) - model.value(frozenset())
+
+        boots = _map_counted(engine, resample, draws, ticker)
+        lo, hi = (1.0 - self.confidence) / 2.0, (1.0 + self.confidence) / 2.0
+        intervals = {
+            p: tuple(float(x) for x in np.quantile([b[0][p] for b in boots], [lo, hi]))
+            for p in game.players
+        }
+        change = tuple(float(x) for x in np.quantile([b[1] for b in boots], [lo, hi]))
+        return intervals, change
+
+
+def _map_counted(engine: Engine, func: Callable, items: list, ticker: Ticker) -> list:
+    """``engine.map`` with progress; remote engines get a few large units, so the data
+    travel a few times, not once per item."""
+    if engine.local:
+
+        def run_and_count(item):
+            out = func(item)
+            ticker.tick()
+            return out
+
+        return engine.map(run_and_count, items)
+    size = math.ceil(len(items) / (2 * engine.jobs))
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    done = engine.map(lambda chunk: [func(d) for d in chunk], chunks)
+    ticker.tick(len(items))
+    return [b for chunk in done for b in chunk]
+
+
+def rank_nodes(
+    fits: Mapping[str, NodeFit],
+    flags: Flags,
+    phi: Mapping[str, float],
+    fitted: tuple[float, float],
+    relevant: set[str],
+    intervals: Mapping[str, tuple[float, float]],
+) -> list[NodeResult]:
+    """Every node's result, largest contribution first (then smallest q-value, then name)."""
+    fitted_change = fitted[1] - fitted[0]
+    gross = sum(abs(v) for v in phi.values())
+    # contributions that cancel leave a net change of rounding size; shares of it are noise
+    shares_defined = abs(fitted_change) > 1e-9 * gross
+    nodes = []
+    for node, fit in fits.items():
+        contribution = phi.get(node, 0.0)
+        nodes.append(
+            NodeResult(
+                node=node,
+                contribution=contribution,
+                changed=flags.changed[node],
+                p_value=flags.p_values[node],
+                q_value=flags.q_values[node],
+                mechanism=fit.old.label,
+                ancestor=node in relevant,
+                share=contribution / fitted_change if shares_defined else None,
+                interval=intervals.get(node),
+                tests={k: v if np.isfinite(v) else 1.0 for k, v in fit.test.parts.items()},
+            )
+        )
+    nodes.sort(key=lambda n: (-abs(_num(n.contribution)), n.q_value, n.node))
+    return nodes
+
+
+def _notes(opening, prepared, game: _Game, alpha, bootstrap, confidence) -> list[str]:
+    notes = [*opening.notes, *prepared.notes]
+    if 0 < bootstrap and bootstrap * (1 - confidence) / 2 < 1:
+        notes.append(
+            f"{bootstrap} bootstrap resamples cannot resolve a {confidence:.0%} interval (its "
+            f"ends are the extreme resamples); use --bootstrap {math.ceil(20 / (1 - confidence))}"
+            " or more for stable ends"
+        )
+    target = game.target
+    if not nx.ancestors(game.graph, target):
+        notes.append(
+            f"{target!r} has no causes in the graph, so only its own mechanism can explain "
+            "the change"
+        )
+    if not game.players:
+        notes.append(
+            f"no mechanism upstream of {target!r} changed at alpha={alpha}; "
+            "the observed change is within what chance allows"
+        )
+    return notes
+
+
+@dataclass(frozen=True)
+class NodeFit:
+    """A node's basis, its old (before) mechanism, and its change test."""
+
+    basis: Basis
+    old: Mechanism
+    test: ChangeTestResult
+
+
+@dataclass(frozen=True)
+class FitUnit:
+    """One node's fit and change test: a unit of work an engine can send anywhere."""
+
+    node: str
+    parents: tuple[str, ...]
+    categorical: frozenset[str]
+    before: Mapping[str, np.ndarray]
+    after: Mapping[str, np.ndarray]
+    models: ModelFamily
+    test: ChangeTest
+
+    @property
+    def is_cat(self) -> bool:
+        """Whether the node is categorical."""
+        return self.node in self.categorical
+
+    def slim(self) -> FitUnit:
+        """The unit with only the columns it reads (what is worth shipping to a worker)."""
+        keep = (*self.parents, self.node)
+        return replace(
+            self,
+            before={c: self.before[c] for c in keep},
+            after={c: self.after[c] for c in keep},
+        )
+
+    def run(self) -> NodeFit:
+        """Fit the node's old mechanism and test it for a change."""
+        parents, node = self.parents, self.node
+        y_b, y_a = self.before[node], self.after[node]
+        pdata_b = {p: self.before[p] for p in parents}
+        pdata_a = {p: self.after[p] for p in parents}
+        basis = self.models.make_basis(parents, pdata_b, y_b, self.categorical)
+        old = fit_mechanism(basis, pdata_b, y_b, self.is_cat)
+        # The test's knots see both periods, so that a parent whose range moved is covered in
+        # both; its levels stay the before ones, since a level new in the after data has no
+        # before mechanism (that is a change). The mechanisms keep the before basis, which
+        # extrapolates with the slope the before data last had.
+        pooled = {p: np.concatenate([pdata_b[p], pdata_a[p]]) for p in parents}
+        y_pooled = np.concatenate([y_b, y_a])
+        test_basis = self.models.make_basis(parents, pooled, y_pooled, self.categorical)
+        test_basis = replace(test_basis, levels=basis.levels)
+        return NodeFit(basis, old, self.test(test_basis, pdata_b, pdata_a, y_b, y_a))
+
+
+def _columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {c: frame[c].to_numpy() for c in frame.columns}
+
+
+def top_nodes(nodes: Iterable[NodeResult], target: str, k: int = 4) -> list[str]:
+    """The nodes a report shows distributions of: the largest contributions, then the
+    other changed ancestors."""
+    ranked = [n.node for n in nodes if n.ancestor and n.contribution and n.node != target]
+    ranked += [n.node for n in nodes if n.ancestor and n.changed and n.node not in ranked]
+    return [n for n in ranked if n != target][:k]
+
+
+_SERIAL = Engine("threads", 1)
+
+
+#: coalitions per unit of work when an engine values them remotely
+COALITION_BATCH = 64
+
+
+def _batched(game: InterventionModel, engine: Engine) -> Callable[[list], list[float]]:
+    """Value coalitions on ``engine`` in batches; each batch shares one game's cache."""
+
+    def evaluate(coalitions: list) -> list[float]:
+        if len(coalitions) <= COALITION_BATCH:
+            return [game.value(c) for c in coalitions]
+        batches = [
+            coalitions[i : i + COALITION_BATCH] for i in range(0, len(coalitions), COALITION_BATCH)
+        ]
+        done = engine.map(lambda batch: [game.value(c) for c in batch], batches)
+        return [v for batch in done for v in batch]
+
+    return evaluate
+
+
+def _graph_check(graph, prepared, alpha, seed, say):
+    """The graph check of the before period: mixing periods would make changed mechanisms
+    look like dependences the graph lacks."""
+    from .check import check_graph
+
+    say("checking the graph against the before data")
+    return check_graph(
+        graph, prepared.before, categorical=prepared.categorical, alpha=alpha, seed=seed
+    )
+
+
+def _check_options(alpha, bootstrap, confidence, n_samples) -> None:
+    if not 0.0 < alpha < 1.0:
+        raise InputError(f"--alpha must be between 0 and 1 (exclusive), got {alpha}")
+    if bootstrap < 0:
+        raise InputError(f"--bootstrap must be 0 (off) or a positive count, got {bootstrap}")
+    if not 0.0 < confidence < 1.0:
+        raise InputError(f"--confidence must be between 0 and 1 (exclusive), got {confidence}")
+    if n_samples < 100:
+        raise InputError(f"--samples must be at least 100, got {n_samples}")

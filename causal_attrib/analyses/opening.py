@@ -1,0 +1,62 @@
+"""The opening every analysis shares: the row cap checked, the graph read and the target
+found in it, and each table read under the option name that gave it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+import pandas as pd
+
+from ..inputs.graphs import LoadedGraph, read_graph, require_node
+from ..inputs.preparation import check_max_rows
+from ..inputs.tables import read_table
+
+GraphSource = str | Path | nx.DiGraph | LoadedGraph
+"""A graph as the analyses accept it: a file path, ``"-"``, a DiGraph, or a graph read
+before (:func:`causal_attrib.inputs.graphs.read_graph`, whose notes are kept)."""
+TableSource = str | Path | pd.DataFrame
+"""A table as the analyses accept it: a file path, ``"-"``, or a DataFrame."""
+
+
+@dataclass(frozen=True)
+class Opening:
+    """The inputs of an analysis, read: the graph, the tables by option name, and what
+    the graph's loader noticed."""
+
+    graph: nx.DiGraph
+    tables: dict[str, pd.DataFrame]
+    notes: tuple[str, ...] = ()
+
+
+def open_analysis(
+    graph: GraphSource,
+    tables: Mapping[str, TableSource],
+    target: str | None = None,
+    *,
+    max_rows: int | None = None,
+    validate: bool = True,
+) -> Opening:
+    """Read an analysis' inputs in the order errors should be reported.
+
+    Parameters
+    ----------
+    graph
+        The causal graph.
+    tables
+        Each table by the option that names it in messages (``"--before"``).
+    target
+        A node that must be in the graph, if any.
+    max_rows
+        The analysis' row cap, checked before anything is read.
+    validate
+        Reject graphs that are not DAGs (``check`` reports them instead).
+    """
+    check_max_rows(max_rows)
+    loaded = read_graph(graph, validate=validate)
+    if target is not None:
+        require_node(loaded.graph, target)
+    frames = {label: read_table(source, label) for label, source in tables.items()}
+    return Opening(loaded.graph, frames, loaded.notes)

@@ -1,0 +1,92 @@
+"""Every option with a fixed set of values, declared once as an enum.
+
+The library validates with :func:`parse_choice` and the CLI builds its ``click.Choice`` from
+the same enums, so a new value is added in one place and both accept it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from .errors import InputError
+
+
+class Format(StrEnum):
+    """How a result is rendered."""
+
+    TABLE = "table"
+    JSON = "json"
+    MARKDOWN = "markdown"
+    HTML = "html"
+
+
+class GraphFormat(StrEnum):
+    """Graph file formats :func:`causal_attrib.load_graph` reads."""
+
+    DOT = "dot"
+    DAGITTY = "dagitty"
+    GML = "gml"
+    GRAPHML = "graphml"
+    JSON = "json"
+    EDGELIST = "edgelist"
+    ADJACENCY = "adjacency"
+
+
+class AttributeTo(StrEnum):
+    """Shapley players of ``explain``: flagged mechanisms only, or every ancestor."""
+
+    CHANGED = "changed"
+    ALL = "all"
+
+
+class FitOn(StrEnum):
+    """Rows ``anomaly`` fits mechanisms on."""
+
+    BOTH = "both"
+    REFERENCE = "reference"
+
+
+class Direction(StrEnum):
+    """Which deviations of an anomaly target count."""
+
+    BOTH = "both"
+    HIGH = "high"
+    LOW = "low"
+
+
+class AttributeRows(StrEnum):
+    """Rows ``anomaly`` attributes: the anomalous ones, or all."""
+
+    ANOMALOUS = "anomalous"
+    ALL = "all"
+
+
+class EngineKind(StrEnum):
+    """Where independent units of work run."""
+
+    THREADS = "threads"
+    PROCESSES = "processes"
+    DASK = "dask"
+
+
+class Command(StrEnum):
+    """The analyses whose JSON has a schema (``causal-attrib schema NAME``)."""
+
+    EXPLAIN = "explain"
+    ANOMALY = "anomaly"
+    CHECK = "check"
+    SEGMENTS = "segments"
+
+
+def values(choice: type[StrEnum]) -> tuple[str, ...]:
+    """The allowed values of an enum, in declaration order."""
+    return tuple(member.value for member in choice)
+
+
+def parse_choice(choice: type[StrEnum], value: object, option: str) -> StrEnum:
+    """``value`` as a member of ``choice``, or an :class:`InputError` naming ``option``."""
+    try:
+        return choice(value)
+    except ValueError:
+        allowed = ", ".join(values(choice))
+        raise InputError(f"{option} must be one of {allowed}, not {value!r}") from None

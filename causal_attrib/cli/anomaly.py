@@ -1,0 +1,110 @@
+"""``causal-attrib anomaly``: the root causes of anomalous values of the target."""
+
+from __future__ import annotations
+
+import click
+
+from ..choices import AttributeRows, Direction, FitOn
+from ..exit_codes import exit_code_for
+from .app import CONTEXT, run_command
+from .console import Console
+from .options import (
+    choice,
+    graph_options,
+    max_rows_option,
+    model_options,
+    one_stdin,
+    output_options,
+    top_option,
+)
+
+
+@click.command(context_settings=CONTEXT)
+@graph_options
+@click.option("--reference", "-r", required=True, help="Rows from normal operation.")
+@click.option(
+    "--anomalies", "-a", required=True, help="Anomalous row(s): one outlier or an incident window."
+)
+@click.option("--target", "-t", required=True, help="Node whose anomaly to explain.")
+@click.option(
+    "--threshold",
+    type=float,
+    default=3.0,
+    show_default=True,
+    help="Family-wise anomaly threshold: a row is anomalous from THRESHOLD + ln(rows).",
+)
+@click.option(
+    "--direction",
+    type=choice(Direction),
+    default=Direction.BOTH.value,
+    show_default=True,
+    help="Which deviations of the target count (e.g. high latency, low availability).",
+)
+@click.option(
+    "--fit-on",
+    type=choice(FitOn),
+    default=FitOn.BOTH.value,
+    show_default=True,
+    help="Fit mechanisms on reference and anomalous rows, or on the reference only.",
+)
+@click.option(
+    "--attribute",
+    type=choice(AttributeRows),
+    default=AttributeRows.ANOMALOUS.value,
+    show_default=True,
+    help="Attribute only rows whose target is anomalous, or every row.",
+)
+@click.option("--id-column", help="Column of --anomalies that labels its rows (e.g. a time).")
+@click.option(
+    "--samples", type=int, default=2000, show_default=True, help="Monte Carlo draws per coalition."
+)
+@click.option(
+    "--permutations",
+    type=int,
+    default=120,
+    show_default=True,
+    help="Orderings averaged for the Shapley values (exact when fewer exist).",
+)
+@max_rows_option(250_000, "Fit on a seeded sample of this many reference rows")
+@top_option("Causes shown in tables.")
+@click.option(
+    "--fail-on-anomaly",
+    is_flag=True,
+    help="Exit 1 if the target is anomalous in any row.",
+)
+@model_options
+@output_options
+@run_command
+def anomaly(console: Console, **opts) -> int:
+    """Find the root causes of anomalous values of TARGET, row by row and over the window.
+
+    \b
+    Example:
+      causal-attrib anomaly --graph services.dot --reference normal.csv \\
+          --anomalies incident.csv --target PetSite
+    """
+    from ..analyses.anomaly import attribute_anomalies
+    from ..inputs.graphs import read_graph
+    from ..inputs.tables import read_table
+
+    one_stdin(opts, ("graph", "reference", "anomalies"))
+    graph = read_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"])
+    result = attribute_anomalies(
+        graph,
+        read_table(opts["reference"], "--reference"),
+        read_table(opts["anomalies"], "--anomalies"),
+        opts["target"],
+        categorical=opts["categorical"],
+        threshold=opts["threshold"],
+        direction=opts["direction"],
+        fit_on=opts["fit_on"],
+        attribute=opts["attribute"],
+        id_column=opts["id_column"],
+        n_samples=opts["samples"],
+        n_permutations=opts["permutations"],
+        max_rows=opts["max_rows"],
+        seed=opts["seed"],
+        progress=console.progress(),
+    )
+    console.report(result, opts["fmt"], opts["output"], top=opts["top"])
+    return exit_code_for(check_failed=opts["fail_on_anomaly"] and bool(result.anomalous_rows))

@@ -1,0 +1,98 @@
+"""The command group and the wrapper every command runs in: library errors become one
+``error:`` line and a documented exit code (:mod:`causal_attrib.exit_codes`)."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+import warnings
+from collections.abc import Callable
+
+import click
+
+from ..errors import CausalAttribError
+from ..exit_codes import BAD_INPUT, exit_code_for
+from .console import Console
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+INTERRUPTED = 130
+"""The shell's code for a command stopped by Ctrl-C."""
+
+
+def run_command(func: Callable[..., int]) -> Callable[..., None]:
+    """Run a command with a fresh :class:`Console` (passed as ``console``), turning library
+    errors into one-line messages and documented exit codes."""
+
+    @functools.wraps(func)
+    def wrapper(**kwargs):
+        console = Console(quiet=kwargs.get("quiet", False))
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                code = func(console=console, **kwargs)
+            console.clear()
+            console.library_warnings(caught)
+        except (click.exceptions.Exit, click.ClickException):
+            console.clear()
+            raise
+        except KeyboardInterrupt:
+            console.say("interrupted")
+            code = INTERRUPTED
+        except Exception as exc:
+            code = _report_error(console, exc, kwargs.get("debug", False))
+        finally:
+            _close_clusters()
+        sys.exit(code)
+
+    return wrapper
+
+
+def _report_error(console: Console, exc: Exception, debug: bool) -> int:
+    """One line for the user (with the traceback under ``--debug``), and the exit code."""
+    console.clear()
+    if debug:
+        traceback.print_exc()
+    if isinstance(exc, CausalAttribError):
+        console.say(f"error: {exc}")
+    else:  # anything else is a bug: say so, keep it to one line
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        console.say(
+            f"internal error: {type(exc).__name__}: {first} (rerun with --debug and report it)"
+        )
+    return exit_code_for(error=exc)
+
+
+def _close_clusters() -> None:
+    """Close the Dask clients a command opened (only if the engine module was used)."""
+    engine = sys.modules.get("causal_attrib.engine")
+    if engine is not None:
+        engine.close_dask_clients()
+
+
+class OneLineErrors(click.Group):
+    """A command group whose usage errors are one line on stderr, with exit code 2.
+
+    Click prints a usage block and the error over several lines; scripts and CI logs read
+    better with one ``error:`` line that names the problem and where to get help.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run the CLI; in standalone mode, exit with the documented code."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.Abort:
+            click.echo("interrupted", err=True)
+            sys.exit(INTERRUPTED)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare command: help, as asked
+            click.echo(exc.ctx.get_help(), err=True)
+            sys.exit(BAD_INPUT)
+        except click.ClickException as exc:
+            message = " ".join(exc.format_message().split())
+            ctx = getattr(exc, "ctx", None)
+            where = f" (see '{ctx.command_path} -h')" if ctx is not None else ""
+            click.echo(f"error: {message}{where}", err=True)
+            sys.exit(BAD_INPUT)
+        sys.exit(result if isinstance(result, int) else 0)

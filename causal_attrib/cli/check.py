@@ -1,0 +1,86 @@
+"""``causal-attrib check``: are the data consistent with the causal graph?"""
+
+from __future__ import annotations
+
+import click
+
+from ..exit_codes import exit_code_for
+from .app import CONTEXT, run_command
+from .console import Console
+from .options import (
+    graph_options,
+    max_rows_option,
+    model_options,
+    one_stdin,
+    output_options,
+    top_option,
+)
+
+
+@click.command(context_settings=CONTEXT)
+@graph_options
+@click.option("--data", "-d", required=True, help="Observations of the graph's nodes.")
+@click.option("--target", "-t", help="Node of interest: report nodes that cannot influence it.")
+@click.option(
+    "--alpha",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="FDR for violated implications; level of the other tests.",
+)
+@click.option(
+    "--permutations",
+    type=int,
+    default=100,
+    show_default=True,
+    help="Random relabellings of the graph to compare with (0: skip).",
+)
+@click.option(
+    "--suggestions",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Added edges to suggest at most (0: none).",
+)
+@max_rows_option(20_000, "Test on a seeded sample of this many rows")
+@click.option("--dropna", is_flag=True, help="Drop rows with missing values (and say how many).")
+@top_option("Violations shown in tables.")
+@click.option(
+    "--fail-on-violation",
+    is_flag=True,
+    help="Exit 1 unless the verdict is consistent (or untestable).",
+)
+@model_options
+@output_options
+@run_command
+def check(console: Console, **opts) -> int:
+    """Test whether the data are consistent with the causal graph.
+
+    Tests every independence the graph implies (each node independent of its
+    non-descendants given its parents), compares the share the data reject with random
+    relabellings of the graph, and suggests edges that would remove violations.
+
+    \b
+    Example:
+      causal-attrib check --graph services.dot --data last_week.csv
+    """
+    from ..analyses.check import check_graph
+    from ..inputs.graphs import read_graph
+
+    one_stdin(opts, ("graph", "data"))
+    graph = read_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"], validate=False)
+    result = check_graph(
+        graph,
+        opts["data"],
+        target=opts["target"],
+        categorical=opts["categorical"],
+        alpha=opts["alpha"],
+        n_permutations=opts["permutations"],
+        max_suggestions=opts["suggestions"],
+        dropna=opts["dropna"],
+        max_rows=opts["max_rows"],
+        seed=opts["seed"],
+        progress=console.progress(),
+    )
+    console.report(result, opts["fmt"], opts["output"], top=opts["top"])
+    return exit_code_for(check_failed=opts["fail_on_violation"] and result.failed)

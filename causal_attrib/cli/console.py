@@ -1,0 +1,134 @@
+"""Where a command's output goes: results to stdout (or ``--output``), progress, notes,
+warnings and errors to stderr. One :class:`Console` per command run, instead of globals."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import click
+
+from ..errors import InputError
+from ..rendering import render
+from ..results.base import Result
+
+
+class StatusLine:
+    """Progress on a terminal: one stderr line, rewritten at each message, cleared when the
+    command prints anything else (notes, errors) or ends. Dim unless ``NO_COLOR`` is set."""
+
+    def __init__(self, dim: bool) -> None:
+        self.start = time.monotonic()
+        self.shown = False
+        self.dim = dim
+        self._lock = threading.Lock()
+
+    def __call__(self, message: str) -> None:
+        text = f"… {message} [{time.monotonic() - self.start:.0f} s]"
+        if self.dim:
+            text = f"\x1b[2m{text}\x1b[0m"
+        with self._lock:
+            click.echo(f"\r\x1b[2K{text}", err=True, nl=False)
+            self.shown = True
+
+    def clear(self) -> None:
+        """Remove the status line, so what follows starts on a clean line."""
+        with self._lock:
+            if self.shown:
+                click.echo("\r\x1b[2K", err=True, nl=False)
+                self.shown = False
+
+
+class Console:
+    """One command's output streams and manners.
+
+    Parameters
+    ----------
+    quiet
+        No progress, notes or warnings (errors are always said).
+    """
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.no_color = bool(os.environ.get("NO_COLOR"))
+        self.status: StatusLine | None = None
+
+    def progress(self) -> StatusLine | None:
+        """The progress callable for the library: a status line on a terminal only."""
+        if self.quiet or not sys.stderr.isatty():
+            return None
+        self.status = StatusLine(dim=not self.no_color)
+        return self.status
+
+    def clear(self) -> None:
+        """Clear the progress line, if one is showing."""
+        if self.status is not None:
+            self.status.clear()
+
+    def say(self, line: str) -> None:
+        """One line on stderr, after clearing the progress line."""
+        self.clear()
+        click.echo(line, err=True)
+
+    def library_warnings(self, caught: list[warnings.WarningMessage]) -> None:
+        """Library warnings as one deduplicated ``warning:`` line each, unless quiet."""
+        if self.quiet:
+            return
+        for line in warning_lines(caught):
+            self.say(line)
+
+    def use_color(self, output: Path | None) -> bool:
+        """Colour only on a terminal, never into files, and never when NO_COLOR is set."""
+        return output is None and sys.stdout.isatty() and not self.no_color
+
+    def report(self, result: Result, fmt: str, output: Path | None, top: int = 10) -> None:
+        """Notes to stderr (unless quiet), then the rendered result to stdout or ``output``."""
+        self.clear()
+        if not self.quiet:
+            for note in result.notes:
+                click.echo(f"note: {note}", err=True)
+        text = render(result, fmt, color=self.use_color(output), top=top)
+        write_output(text, output)
+
+
+def warning_lines(caught: list[warnings.WarningMessage]) -> list[str]:
+    """Warnings as one ``warning:`` line each, deduplicated, in order of first sight."""
+    lines: dict[str, None] = {}
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        lines[f"warning: {text} ({w.category.__name__})"] = None
+    return list(lines)
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Write to stdout, or atomically to ``output`` (nothing half-written is left behind)."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    directory = output.resolve().parent
+    if not directory.is_dir():
+        raise InputError(f"cannot write --output {output}: directory {directory} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputError(f"cannot write --output {output}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        # mkstemp makes the file private (0600); a report gets the mode any new file gets
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, output)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"cannot write --output {output}: {exc.strerror or exc}") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

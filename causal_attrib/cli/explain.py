@@ -1,0 +1,178 @@
+"""``causal-attrib explain``: why a statistic of the target changed between two periods
+(and, with ``--by``, in every segment)."""
+
+from __future__ import annotations
+
+import click
+
+from ..choices import AttributeTo, EngineKind
+from ..engine import Engine
+from ..errors import InputError
+from ..exit_codes import exit_code_for
+from .app import CONTEXT, run_command
+from .console import Console
+from .options import (
+    choice,
+    graph_options,
+    max_rows_option,
+    model_options,
+    one_stdin,
+    output_options,
+)
+
+
+@click.command(context_settings=CONTEXT)
+@graph_options
+@click.option("--before", "-b", help="Data of the earlier period (CSV, TSV, Parquet, JSONL).")
+@click.option("--after", "-a", help="Data of the later period.")
+@click.option("--data", "-d", help="One table holding both periods (with --period-column).")
+@click.option("--period-column", help="Column of --data telling the periods apart.")
+@click.option("--before-value", help="Value of --period-column that marks the before period.")
+@click.option("--after-value", help="Value of --period-column that marks the after period.")
+@click.option("--target", "-t", required=True, help="Node whose statistic changed.")
+@click.option(
+    "--statistic",
+    "-s",
+    default="mean",
+    show_default=True,
+    help="mean, median, std, var, or a quantile pNN (p95, p99.9).",
+)
+@click.option("--target-level", help="Categorical target: the level whose share to explain.")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="FDR for change flags.")
+@click.option("--dropna", is_flag=True, help="Drop rows with missing values (and say how many).")
+@click.option(
+    "--attribute-to",
+    type=choice(AttributeTo),
+    default=AttributeTo.CHANGED.value,
+    show_default=True,
+    help="Shapley players: flagged mechanisms only, or every ancestor.",
+)
+@click.option(
+    "--bootstrap", type=int, default=0, show_default=True, help="Resamples for intervals."
+)
+@click.option(
+    "--confidence", type=float, default=0.95, show_default=True, help="Interval coverage."
+)
+@click.option(
+    "--samples",
+    type=int,
+    default=20_000,
+    show_default=True,
+    help="Monte Carlo draws per intervention.",
+)
+@max_rows_option(250_000, "Fit and test on a seeded sample of this many rows per period")
+@click.option(
+    "--by",
+    multiple=True,
+    help="Explain every segment of this column separately, and across them (repeatable).",
+)
+@click.option(
+    "--min-segment-rows",
+    type=int,
+    default=30,
+    show_default=True,
+    help="With --by: fewest rows per period a segment needs (smaller ones are skipped).",
+)
+@click.option(
+    "--jobs",
+    type=int,
+    default=None,
+    help="Local workers [default: one per core]: threads, or processes with --by. The output "
+    "is the same for any value.",
+)
+@click.option(
+    "--scheduler",
+    envvar="CAUSAL_ATTRIB_SCHEDULER",
+    help="Run the work on this Dask scheduler (tcp://host:8786; env CAUSAL_ATTRIB_SCHEDULER). "
+    "Needs the dask extra.",
+)
+@click.option(
+    "--fail-on-change",
+    is_flag=True,
+    help="Exit 1 if any mechanism upstream of the target changed.",
+)
+@click.option(
+    "--check",
+    "check_graph",
+    is_flag=True,
+    help="Also check the graph against the before data (see `causal-attrib check`).",
+)
+@model_options
+@output_options
+@run_command
+def explain(console: Console, **opts) -> int:
+    """Attribute the change of TARGET's statistic to changed causal mechanisms.
+
+    \b
+    Example:
+      causal-attrib explain --graph shop.dot --before last_week.csv \\
+          --after this_week.csv --target checkout_latency --statistic p95
+    """
+    from ..analyses.explain import explain as run_explain
+    from ..analyses.segments import explain_segments
+    from ..inputs.graphs import read_graph
+
+    one_stdin(opts, ("graph", "before", "after", "data"))
+    engine = engine_for(opts["jobs"], opts["scheduler"], segments=bool(opts["by"]))
+    graph = read_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"])
+    before, after = _periods(opts)
+    common = dict(
+        statistic=opts["statistic"],
+        alpha=opts["alpha"],
+        categorical=opts["categorical"],
+        target_level=opts["target_level"],
+        dropna=opts["dropna"],
+        attribute_to=opts["attribute_to"],
+        bootstrap=opts["bootstrap"],
+        confidence=opts["confidence"],
+        n_samples=opts["samples"],
+        max_rows=opts["max_rows"],
+        check=opts["check_graph"],
+        engine=engine,
+        seed=opts["seed"],
+        progress=console.progress(),
+    )
+    if opts["by"]:
+        result = explain_segments(
+            graph,
+            before,
+            after,
+            opts["target"],
+            opts["by"],
+            min_rows=opts["min_segment_rows"],
+            **common,
+        )
+    else:
+        result = run_explain(graph, before, after, opts["target"], **common)
+    console.report(result, opts["fmt"], opts["output"])
+    return exit_code_for(check_failed=opts["fail_on_change"] and bool(result.changed_ancestors))
+
+
+def engine_for(jobs: int | None, scheduler: str | None, segments: bool) -> Engine:
+    """Where the work runs: a Dask cluster when a scheduler is given (``--scheduler`` or
+    ``CAUSAL_ATTRIB_SCHEDULER``: the environment is read here, never by the library),
+    else local processes for segments and threads for one analysis."""
+    if scheduler:
+        return Engine(EngineKind.DASK, jobs, scheduler)
+    return Engine(EngineKind.PROCESSES if segments else EngineKind.THREADS, jobs)
+
+
+def _periods(opts: dict):
+    """Read the before/after tables from either layout, rejecting mixed or partial use."""
+    from ..inputs.tables import read_table, split_periods
+
+    pair = opts["before"] is not None or opts["after"] is not None
+    single = opts["data"] is not None
+    period = [opts["period_column"], opts["before_value"], opts["after_value"]]
+    if pair and single:
+        raise InputError("give either --before and --after, or --data with --period-column")
+    if single:
+        if any(p is None for p in period):
+            raise InputError("--data needs --period-column, --before-value and --after-value")
+        table = read_table(opts["data"], "--data")
+        return split_periods(table, *period)
+    if any(p is not None for p in period):
+        raise InputError("--period-column and its values go with --data, not --before/--after")
+    if opts["before"] is None or opts["after"] is None:
+        raise InputError("give both --before and --after (or --data with --period-column)")
+    return read_table(opts["before"], "--before"), read_table(opts["after"], "--after")

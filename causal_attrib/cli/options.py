@@ -1,0 +1,115 @@
+"""Option stacks the commands share. Choices come from :mod:`causal_attrib.choices`, the
+same enums the library validates with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+
+import click
+
+from ..choices import Format, GraphFormat, values
+from ..errors import InputError
+
+
+def choice(enum: type[StrEnum]) -> click.Choice:
+    """A ``click.Choice`` of an enum's values."""
+    return click.Choice(values(enum))
+
+
+def _stack(options: list[Callable]) -> Callable[[Callable], Callable]:
+    def apply(func: Callable) -> Callable:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return apply
+
+
+output_options = _stack(
+    [
+        click.option(
+            "--format",
+            "-f",
+            "fmt",
+            type=choice(Format),
+            default=Format.TABLE.value,
+            show_default=True,
+            help="Output format.",
+        ),
+        click.option(
+            "--output",
+            "-o",
+            type=click.Path(dir_okay=False, writable=False, path_type=Path),
+            help="Write the report to FILE (atomically) instead of stdout.",
+        ),
+        click.option("--quiet", "-q", is_flag=True, help="No progress messages or notes."),
+        click.option("--debug", is_flag=True, help="Show a traceback on errors."),
+    ]
+)
+"""The output options every analysis command shares."""
+
+model_options = _stack(
+    [
+        click.option(
+            "--categorical",
+            "-c",
+            multiple=True,
+            help="Treat this numeric column as categorical (repeatable).",
+        ),
+        click.option("--seed", type=int, default=0, show_default=True, help="Random seed."),
+    ]
+)
+"""Options about the data's types and the randomness, shared by the analyses."""
+
+graph_options = _stack(
+    [
+        click.option("--graph", "-g", required=True, help="Causal DAG file ('-' for stdin)."),
+        click.option(
+            "--graph-format",
+            type=choice(GraphFormat),
+            help="Graph format (default: from the extension, else sniffed).",
+        ),
+        click.option(
+            "--reverse",
+            is_flag=True,
+            help="Flip every edge (a call graph caller->callee is the causal graph reversed).",
+        ),
+    ]
+)
+"""The graph options every analysis command shares."""
+
+
+def max_rows_option(default: int, what: str) -> Callable:
+    """``--max-rows`` with a per-command default; 0 on the command line means all rows
+    (``None`` for the library, which validates the value)."""
+    return click.option(
+        "--max-rows",
+        type=int,
+        default=default,
+        show_default=True,
+        callback=lambda _ctx, _param, value: value or None,
+        help=f"{what} (0: all rows).",
+    )
+
+
+def top_option(what: str) -> Callable:
+    """``--top``: how many rows a ranking table shows (at least 1)."""
+
+    def at_least_one(_ctx, _param, value: int) -> int:
+        if value < 1:
+            raise click.BadParameter(f"--top must be at least 1, not {value}")
+        return value
+
+    return click.option(
+        "--top", type=int, default=10, show_default=True, callback=at_least_one, help=what
+    )
+
+
+def one_stdin(opts: dict, inputs: tuple[str, ...]) -> None:
+    """stdin can feed one input only; say which options competed for it."""
+    users = [o for o in inputs if opts[o] == "-"]
+    if len(users) > 1:
+        names = " and ".join(f"--{o}" for o in users)
+        raise InputError(f"only one input can read stdin ('-'), but {names} both ask to")

@@ -1,0 +1,168 @@
+"""Reading tables: CSV, TSV, Parquet and JSON Lines files, stdin, or DataFrames."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import CausalAttribError, InputError
+from .names import describe_nodes
+
+TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl")
+
+
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+
+
+def read_table(source: str | Path | pd.DataFrame, label: str = "data") -> pd.DataFrame:
+    """Read a CSV, TSV, Parquet or JSON Lines file by extension (``"-"``: stdin, CSV or JSONL).
+
+    Parameters
+    ----------
+    source
+        Path, ``"-"``, or a DataFrame (returned as is, with column names made text).
+    label
+        How error messages name this input (``"--before"``).
+    """
+    if isinstance(source, pd.DataFrame):
+        # graph node names are always text (load_graph), so column names must be too
+        if all(isinstance(c, str) for c in source.columns):
+            return source
+        return source.rename(columns=str)
+    name = str(source)
+    if name != "-":
+        path = Path(name)
+        if not path.exists():
+            raise InputError(f"{label} file not found: {name}")
+        if path.is_dir():
+            raise InputError(f"{label} {name} is a directory, not a file")
+    fmt = _EXTENSIONS.get(Path(name).suffix.lower(), "csv") if name != "-" else None
+    try:
+        if name == "-":
+            raw = sys.stdin.buffer.read()
+            fmt = _sniff(raw)
+            handle: object = io.BytesIO(raw)
+        else:
+            handle = name
+        if fmt == "parquet":
+            frame = pd.read_parquet(handle)
+        elif fmt == "jsonl":
+            frame = pd.read_json(handle, lines=True, dtype=False)
+        else:
+            frame = _read_delimited(handle, "\t" if fmt == "tsv" else None, label)
+    except CausalAttribError:
+        raise
+    except PermissionError:
+        raise InputError(f"{label} file is not readable (permission denied): {name}") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{label} {name} is empty") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{label} {name} is not UTF-8 text") from None
+    except Exception as exc:  # parsers raise many types; to the user they all mean "malformed"
+        msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot read {label} {name} as {fmt}: {msg}") from None
+    frame.columns = [str(c) for c in frame.columns]
+    _reject_duplicates(list(frame.columns), label)
+    return frame
+
+
+_DELIMITERS = ",;\t|"
+
+
+_SNIFF_BYTES = 1 << 16
+
+
+_DECIMAL_COMMA = r"[+-]?(?:\d+(?:,\d*)?|,\d+)(?:[eE][+-]?\d+)?"
+
+
+def _read_delimited(handle, sep: str | None, label: str) -> pd.DataFrame:
+    """Read delimited text with pandas' fast parser, after choosing the delimiter ourselves.
+
+    The delimiter is the candidate that splits the first lines into the most fields, the
+    same number on every line. The header is read separately because pandas renames a
+    repeated column (``a``, ``a.1``), which would hide the duplicate. With ``;`` or tab
+    delimiters, columns written with decimal commas (``0,25``) are read as numbers.
+    """
+    if isinstance(handle, io.BytesIO):
+        head = handle.getvalue()[:_SNIFF_BYTES]
+    else:
+        with open(handle, "rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+    text = head.decode("utf-8-sig", errors="strict" if len(head) < _SNIFF_BYTES else "ignore")
+    lines = text.splitlines()[:50] if len(head) < _SNIFF_BYTES else text.splitlines()[:-1][:50]
+    sep = sep or _choose_delimiter(lines)
+    header = next(csv.reader(lines[:1], delimiter=sep), []) if lines else []
+    _reject_duplicates(header, label)
+    frame = pd.read_csv(handle, sep=sep, engine="c", encoding="utf-8-sig")
+    if sep != ",":
+        for column in frame.columns:
+            col = frame[column]
+            if col.dtype != object and not pd.api.types.is_string_dtype(col):
+                continue
+            present = col.dropna().astype(str)
+            if len(present) and present.str.fullmatch(_DECIMAL_COMMA).all():
+                if present.str.contains(",", regex=False).any():
+                    frame[column] = pd.to_numeric(col.str.replace(",", ".", regex=False))
+    return frame
+
+
+def _choose_delimiter(lines: Sequence[str]) -> str:
+    best, best_fields = ",", 1
+    for candidate in _DELIMITERS:
+        counts = {len(row) for row in csv.reader(lines, delimiter=candidate) if row}
+        if len(counts) == 1 and (fields := counts.pop()) > best_fields:
+            best, best_fields = candidate, fields
+    return best
+
+
+def _reject_duplicates(columns: Sequence[str], label: str) -> None:
+    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicated:
+        raise InputError(
+            f"{label} has duplicate column names: {describe_nodes(duplicated)}; "
+            "rename them so each column is named once"
+        )
+
+
+def _sniff(raw: bytes) -> str:
+    if raw[:4] == b"PAR1":
+        return "parquet"
+    if raw.lstrip()[:1] == b"{":
+        return "jsonl"
+    return "csv"
+
+
+def split_periods(
+    table: pd.DataFrame, period_column: str, before_value: str, after_value: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split one table into before/after by the value of ``period_column``.
+
+    Values are compared as text, so ``--before-value 2021`` matches an integer column.
+    """
+    if period_column not in table.columns:
+        raise InputError(f"period column {period_column!r} is not in the data")
+    labels = table[period_column].astype(str)
+    before = table[labels == str(before_value)].drop(columns=[period_column])
+    after = table[labels == str(after_value)].drop(columns=[period_column])
+    for name, value, part in (("before", before_value, before), ("after", after_value, after)):
+        if part.empty:
+            seen = describe_nodes(sorted(labels.unique()), limit=8)
+            raise InputError(
+                f"no rows have {period_column} == {value!r} for the {name} period "
+                f"(values present: {seen})"
+            )
+    return before.reset_index(drop=True), after.reset_index(drop=True)

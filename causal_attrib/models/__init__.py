@@ -1,0 +1,1 @@
+"""Models: feature bases, the causal mechanisms fitted on them, and the simulations they drive."""

@@ -1,0 +1,250 @@
+"""Causal mechanisms P(node | parents): fitting, sampling, and the noise behind a value.
+
+Every continuous non-root node gets an additive-noise model ``y = f(parents) + noise`` on a
+feature basis (:mod:`causal_attrib.models.bases`). Categorical nodes get a multinomial
+logistic classifier on the same basis; roots their empirical distribution.
+
+Sampling takes uniforms ``u`` instead of drawing its own randomness, so that callers can use
+the same draws for every intervention (common random numbers) and stay deterministic. Every
+mechanism also gives its noise (:meth:`noise_of`, as ``dowhy.gcm``'s ``estimate_noise``) and
+samples with a given noise (:meth:`sample_with_noise`), which is what anomaly attribution
+needs: the same node, with the luck it had in an anomalous row.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from .bases import Basis, Data, rows_of
+from .linalg import least_squares
+
+
+def pick(sorted_values: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Quantile coupling: uniform ``u`` selects from sorted values, so equal ``u`` map to
+    the same rank in old and new distributions (low-variance comparisons)."""
+    idx = np.minimum((u * len(sorted_values)).astype(np.int64), len(sorted_values) - 1)
+    return sorted_values[idx]
+
+
+@dataclass(frozen=True)
+class EmpiricalMechanism:
+    """A root node: its observed values, resampled."""
+
+    values: np.ndarray
+    label: str = "empirical"
+    separable: ClassVar[bool] = False  # no parents: nothing to add up
+
+    @classmethod
+    def fit(cls, y: np.ndarray) -> EmpiricalMechanism:
+        """Store the sorted observations."""
+        return cls(np.sort(y))
+
+    def sample(self, data: Data, u: np.ndarray) -> np.ndarray:
+        """Draw values for uniforms ``u`` (parents are ignored: a root has none)."""
+        return pick(self.values, u)
+
+    @property
+    def noise_values(self) -> np.ndarray:
+        """The noise distribution sampled from: a root's observed values."""
+        return self.values
+
+    def noise_of(self, data: Data, y: np.ndarray) -> np.ndarray:
+        """A root's noise is its value."""
+        return np.asarray(y)
+
+    def sample_with_noise(self, data: Data, noise, u: np.ndarray) -> np.ndarray:
+        """The value ``noise`` for every draw."""
+        return np.full(len(u), noise, dtype=object if isinstance(noise, str) else float)
+
+    def typical(self, data: Data):
+        """The median value (the most common level, ties alphabetical, for text)."""
+        if self.values.dtype != object:
+            return float(np.median(self.values))
+        levels, counts = np.unique(self.values.astype(str), return_counts=True)
+        return str(levels[int(np.argmax(counts))])
+
+
+@dataclass(frozen=True)
+class AdditiveNoiseMechanism:
+    """``y = basis(parents) @ coef + noise``, noise from the empirical residuals."""
+
+    basis: Basis
+    coef: np.ndarray
+    residuals: np.ndarray
+
+    @property
+    def label(self) -> str:
+        """Human-readable model name, e.g. ``additive noise (spline)``."""
+        return f"additive noise ({self.basis.family})"
+
+    @classmethod
+    def fit(
+        cls, basis: Basis, data: Data, y: np.ndarray, noise_rows: np.ndarray | None = None
+    ) -> AdditiveNoiseMechanism:
+        """Least-squares fit (minimum-norm when features are collinear).
+
+        ``noise_rows`` (a boolean mask) chooses the rows whose residuals make the noise
+        distribution, e.g. the reference rows of a fit on reference and anomalous rows;
+        with fewer than two of them, every row's residual is used.
+        """
+        design = basis.transform(data)
+        coef = least_squares(design, y)[0]
+        residuals = y - design @ coef
+        if noise_rows is not None and np.count_nonzero(noise_rows) >= 2:
+            residuals = residuals[noise_rows]
+        return cls(basis, coef, np.sort(residuals))
+
+    def predict(self, data: Data) -> np.ndarray:
+        """The conditional mean f(parents)."""
+        return self.basis.transform(data) @ self.coef
+
+    def sample(self, data: Data, u: np.ndarray) -> np.ndarray:
+        """f(parents) plus the residual that ``u`` selects."""
+        return self.predict(data) + self.noise_sample(u)
+
+    def noise_sample(self, u: np.ndarray) -> np.ndarray:
+        """The residuals that uniforms ``u`` select."""
+        return pick(self.residuals, u)
+
+    @property
+    def noise_values(self) -> np.ndarray:
+        """The noise distribution sampled from: the fit's residuals."""
+        return self.residuals
+
+    def noise_of(self, data: Data, y: np.ndarray) -> np.ndarray:
+        """The residuals of observed values: what was new at the node."""
+        return np.asarray(y, dtype=float) - self.predict(data)
+
+    def sample_with_noise(self, data: Data, noise: float, u: np.ndarray) -> np.ndarray:
+        """f(parents) plus the given residual, for every draw."""
+        return self.predict(data) + noise
+
+    def typical(self, data: Data) -> float:
+        """f(parents) plus the median residual."""
+        return float(self.predict(data)[0] + np.median(self.residuals))
+
+    @property
+    def separable(self) -> bool:
+        """Whether the prediction is a sum of one :meth:`term` per parent."""
+        return self.basis.additive
+
+    def term(self, parent: str, x: np.ndarray) -> np.ndarray:
+        """One parent's additive part of the prediction (see :meth:`Basis.term`)."""
+        return self.basis.term(parent, x, self.coef[self.slices[parent]])
+
+    @functools.cached_property
+    def slices(self) -> dict[str, slice]:
+        """Which coefficients belong to each parent (computed once: simulations ask often)."""
+        return self.basis.slices()
+
+
+@dataclass(frozen=True)
+class LevelNoise:
+    """A categorical node's noise in one row: the interval of uniforms that gives its level
+    (``low`` is ``None`` for a level its classifier never saw)."""
+
+    level: str
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class ClassifierMechanism:
+    """A categorical node with parents: multinomial logistic regression on the basis."""
+
+    basis: Basis
+    classes: tuple[str, ...]
+    model: object = field(repr=False)
+    separable: ClassVar[bool] = False  # probabilities do not add up per parent
+
+    @property
+    def label(self) -> str:
+        """Human-readable model name."""
+        return f"classifier (logistic, {self.basis.family})"
+
+    @classmethod
+    def fit(cls, basis: Basis, data: Data, y: np.ndarray) -> ClassifierMechanism:
+        """Fit a (lightly regularised) logistic regression; one class is stored as constant."""
+        classes = tuple(sorted(set(y)))
+        if len(classes) == 1:
+            return cls(basis, classes, None)
+        return cls(basis, classes, fit_logistic(basis.transform(data)[:, 1:], y))
+
+    def proba(self, data: Data) -> np.ndarray:
+        """Class probabilities, columns in ``classes`` order."""
+        if self.model is None:
+            return np.ones((rows_of(data), 1))
+        return self.model.predict_proba(self.basis.transform(data)[:, 1:])
+
+    def sample(self, data: Data, u: np.ndarray) -> np.ndarray:
+        """Inverse-CDF draw of a class for each row."""
+        cum = np.cumsum(self.proba(data), axis=1)
+        idx = np.minimum((u[:, None] >= cum).sum(axis=1), len(self.classes) - 1)
+        return np.asarray(self.classes, dtype=object)[idx]
+
+    noise_values: ClassVar[None] = None  # its noise is a uniform: nothing fitted to score
+
+    def noise_of(self, data: Data, y: np.ndarray) -> list[LevelNoise]:
+        """Per row, the interval of uniforms that reproduces the observed level (the
+        counterfactual noise of an inverse-CDF draw); a level the classifier never saw
+        keeps only the level."""
+        out = []
+        for proba, level in zip(self.proba(data), y, strict=True):
+            if level not in self.classes:
+                out.append(LevelNoise(level))
+                continue
+            k = self.classes.index(level)
+            cum = np.concatenate([[0.0], np.cumsum(proba)])
+            out.append(LevelNoise(level, float(cum[k]), float(cum[k + 1])))
+        return out
+
+    def sample_with_noise(self, data: Data, noise: LevelNoise, u: np.ndarray) -> np.ndarray:
+        """Draws inside the noise's interval, so new parents can still change the level."""
+        if noise.low is None:
+            return np.full(len(u), noise.level, dtype=object)
+        return self.sample(data, noise.low + (noise.high - noise.low) * u)
+
+    def typical(self, data: Data) -> str:
+        """The most likely level given the parents."""
+        return self.classes[int(np.argmax(self.proba(data)[0]))]
+
+
+def fit_logistic(features: np.ndarray, y: np.ndarray):
+    """A multinomial logistic regression close to the unpenalised MLE (sklearn, lazily)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if features.shape[1] == 0:
+        features = np.zeros((len(y), 1))
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=100.0, max_iter=2000))
+    return model.fit(features, y)
+
+
+Mechanism = EmpiricalMechanism | AdditiveNoiseMechanism | ClassifierMechanism
+
+
+def fit_mechanism(basis: Basis, data: Data, y: np.ndarray, categorical: bool) -> Mechanism:
+    """Fit the mechanism of one node given its basis (roots: empirical distribution)."""
+    if not basis.parents:
+        return EmpiricalMechanism.fit(y)
+    if categorical:
+        return ClassifierMechanism.fit(basis, data, y)
+    return AdditiveNoiseMechanism.fit(basis, data, y)
+
+
+@dataclass(frozen=True)
+class FixedNoise:
+    """A mechanism whose noise is pinned to one row's (:meth:`noise_of`): the counterfactual
+    "same node, same luck, other parents"."""
+
+    mechanism: Mechanism
+    noise: object
+
+    def sample(self, data: Data, u: np.ndarray) -> np.ndarray:
+        """Values for each draw, with the noise fixed."""
+        return self.mechanism.sample_with_noise(data, self.noise, u)

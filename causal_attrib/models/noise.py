@@ -1,0 +1,111 @@
+"""Simulating a fitted SCM with some nodes' noise pinned to what an anomalous row showed:
+the game ``anomaly`` values with Shapley values, walked one ordering at a time.
+
+Along an ordering only the descendants of the node just added are re-simulated, with the
+same draws for every coalition (common random numbers). Nodes whose prediction is a sum of
+one term per parent (:attr:`separable`) keep those terms, so when one parent's draws change
+only its term is recomputed; the random-noise draws and the empty coalition's values are
+computed once and shared by every row and ordering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from .mechanisms import FixedNoise, Mechanism
+
+
+class NoiseWalker:
+    """Walks orderings of pinned noises over the target's ancestors.
+
+    Parameters
+    ----------
+    order
+        The target's ancestors and the target, in topological order.
+    parents
+        Each node's parents.
+    mechanisms
+        Each node's fitted mechanism.
+    descendants
+        Each node's descendants among ``order`` (itself first), in topological order.
+    uniforms
+        One array of uniforms per node (the common random numbers).
+    """
+
+    def __init__(
+        self,
+        order: Sequence[str],
+        parents: Mapping[str, tuple[str, ...]],
+        mechanisms: Mapping[str, Mechanism],
+        descendants: Mapping[str, Sequence[str]],
+        uniforms: Mapping[str, np.ndarray],
+    ):
+        self.order, self.parents, self.mechanisms = order, parents, mechanisms
+        self.descendants, self.uniforms = descendants, uniforms
+        self.separable = {n for n in order if mechanisms[n].separable}
+        self.noise = {n: mechanisms[n].noise_sample(uniforms[n]) for n in self.separable}
+        self.values: dict[str, np.ndarray] = {}
+        self.terms: dict[str, dict[str, np.ndarray]] = {}
+        self.fx: dict[str, np.ndarray] = {}
+        for node in order:
+            if node in self.separable:
+                self.terms[node] = {p: self._term(node, p, self.values[p]) for p in parents[node]}
+                self.fx[node] = self._sum(node, self.terms[node])
+                self.values[node] = self.fx[node] + self.noise[node]
+            else:
+                data = {p: self.values[p] for p in parents[node]}
+                self.values[node] = mechanisms[node].sample(data, uniforms[node])
+
+    def _term(self, node: str, parent: str, x: np.ndarray) -> np.ndarray:
+        return self.mechanisms[node].term(parent, x)
+
+    def _sum(self, node: str, terms: Mapping[str, np.ndarray]) -> np.ndarray:
+        out = np.full(len(self.uniforms[node]), self.mechanisms[node].coef[0])
+        for t in terms.values():
+            out += t
+        return out
+
+    def walk(
+        self,
+        ordering: Sequence[str],
+        pinned: Mapping[str, FixedNoise],
+        target: str,
+        measure: Callable[[np.ndarray], float],
+        empty_value: float,
+        phi: dict[str, float],
+    ) -> float:
+        """Add each player's marginal contribution along ``ordering`` to ``phi`` (the drop
+        of ``measure`` of the target as its noise is pinned); return the grand coalition's
+        value."""
+        values, fx = dict(self.values), dict(self.fx)
+        terms: dict[str, dict[str, np.ndarray]] = {}
+        coalition: set[str] = set()
+        previous = empty_value
+        for player in ordering:
+            coalition.add(player)
+            changed: set[str] = set()
+            for node in self.descendants[player]:
+                moved = [p for p in self.parents[node] if p in changed]
+                if node != player and not moved:
+                    continue
+                if node in self.separable:
+                    if moved:
+                        local = terms.get(node)
+                        if local is None:
+                            local = terms[node] = dict(self.terms[node])
+                        for p in moved:
+                            local[p] = self._term(node, p, values[p])
+                        fx[node] = self._sum(node, local)
+                    noise = pinned[node].noise if node in coalition else self.noise[node]
+                    values[node] = fx[node] + noise
+                else:
+                    mech = pinned[node] if node in coalition else self.mechanisms[node]
+                    data = {p: values[p] for p in self.parents[node]}
+                    values[node] = mech.sample(data, self.uniforms[node])
+                changed.add(node)
+            value = measure(values[target])
+            phi[player] += previous - value
+            previous = value
+        return previous

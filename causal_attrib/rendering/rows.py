@@ -1,0 +1,154 @@
+"""The rows and figures of each result, as text cells: the terminal table, the Markdown and
+the HTML page show the same ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..results.anomaly import RootCause
+from ..results.check import CheckResult
+from ..results.explain import ExplainResult
+from ..results.segments import SegmentedResult
+from .cells import number, q_value, share
+
+
+def explain_rows(result: ExplainResult) -> list[list[str]]:
+    """The node table's cells, one row per node in ranking order."""
+    has_interval = any(n.interval is not None for n in result.nodes)
+    rows = []
+    for rank, n in enumerate(result.nodes, start=1):
+        contribution = number(n.contribution) if n.ancestor else "n/a"
+        row = [str(rank), n.node, "yes" if n.changed else "no", q_value(n.q_value), contribution]
+        if has_interval:
+            row.append(f"[{number(n.interval[0])}, {number(n.interval[1])}]" if n.interval else "")
+        row.append(share(n.share) if n.ancestor and n.contribution else "")
+        rows.append(row)
+    return rows
+
+
+def explain_headers(result: ExplainResult) -> list[str]:
+    """The node table's column names."""
+    headers = ["rank", "node", "changed", "q-value", "contribution"]
+    if any(n.interval is not None for n in result.nodes):
+        level = result.settings.get("confidence", 0.95)
+        headers.append(f"{level * 100:g} % interval")
+    return headers + ["share"]
+
+
+def explain_figures(result: ExplainResult) -> list[tuple[str, str]]:
+    """Observed change, fitted change and gap, as label/text pairs."""
+    return [
+        (
+            "observed",
+            f"{number(result.observed_before)} -> {number(result.observed_after)} "
+            f"(change {number(result.observed_change)})",
+        ),
+        (
+            "fitted models",
+            f"{number(result.fitted_before)} -> {number(result.fitted_after)} "
+            f"(change {number(result.fitted_change)} = sum of contributions)",
+        ),
+        ("unexplained gap", number(result.gap)),
+    ]
+
+
+def cause_rows(causes: Sequence[RootCause], total: float | None, top: int) -> list[list[str]]:
+    """The top causes' cells; shares relative to ``total``."""
+    rows = []
+    for rank, c in enumerate(causes[:top], start=1):
+        part = share(c.contribution / total) if total else ""
+        rows.append([str(rank), c.node, number(c.contribution), part, number(c.score, 3)])
+    return rows
+
+
+EITHER = " (the reverse fits as well: the data cannot orient it)"
+
+
+def check_facts(result: CheckResult) -> list[tuple[str, str]]:
+    """Label/text pairs under the headline, shared by the table and the Markdown."""
+    alpha = result.settings["alpha"]
+    facts = [("verdict", result.verdict)]
+    if result.verdict != "invalid":
+        facts.append(
+            (
+                "implications",
+                f"{len(result.implications)} tested, {len(result.violations)} violated at FDR "
+                f"{alpha:g}, {result.untestable} untestable",
+            )
+        )
+    b = result.baseline
+    if b is not None:
+        shown = b.to_dict()
+        q = shown["share_quantiles"]
+        which = f"all {b.permutations}" if b.exhaustive else f"{b.permutations} random"
+        facts.append(
+            (
+                "baseline",
+                f"{b.given_share * 100:.1f} % of implications rejected at p <= {alpha:g}; "
+                f"{which} relabellings: median "
+                f"{shown['median_share'] * 100:.1f} % (5-95 %: {q['p05'] * 100:.1f}-"
+                f"{q['p95'] * 100:.1f} %); better than {b.better_than * 100:.0f} % of them "
+                f"(p = {b.p_value:.2g})",
+            )
+        )
+        if not b.informative:
+            facts.append(
+                (
+                    "caution",
+                    f"{b.equivalent * 100:.0f} % of relabellings are Markov equivalent to the "
+                    "graph, so the comparison cannot tell them apart",
+                )
+            )
+    facts.append(("rows", f"{result.rows['used']} used of {result.rows['total']}"))
+    return facts
+
+
+def pair_rows(result: SegmentedResult, top: int) -> list[list[str]]:
+    """The top (segment, node) pairs' cells."""
+    return [
+        [str(k), p.segment, p.node, number(p.contribution), share(p.share)]
+        for k, p in enumerate(result.pairs[:top], start=1)
+    ]
+
+
+def segment_rows(result: SegmentedResult) -> list[list[str]]:
+    """One row of cells per segment."""
+    rows = []
+    for s in result.segments:
+        r = s.result
+        if r is None:
+            rows.append([s.label, f"{s.rows['before']}/{s.rows['after']}", "", "", "skipped"])
+            continue
+        lead = ", ".join(r.changed_ancestors[:3]) or "none"
+        rows.append(
+            [
+                s.label,
+                f"{s.rows['before']}/{s.rows['after']}",
+                f"{number(r.observed_before)} -> {number(r.observed_after)}",
+                number(r.gap),
+                lead,
+            ]
+        )
+    return rows
+
+
+def segment_figures(result: SegmentedResult) -> list[tuple[str, str]]:
+    """The overall change and how it splits, as label/text pairs."""
+    figures = [
+        (
+            "overall",
+            f"{number(result.overall_before)} -> {number(result.overall_after)} "
+            f"(change {number(result.overall_change)})",
+        ),
+        ("segment/node pairs", f"{number(sum(p.contribution for p in result.pairs))}"),
+    ]
+    if result.exact:
+        figures += [
+            ("segments' gaps", number(result.gaps)),
+            ("mix of segments", number(result.mix)),
+            ("skipped segments", number(result.skipped_change)),
+        ]
+    return figures
+
+
+SEGMENT_HEADERS = ["segment", "rows b/a", "statistic", "gap", "changed upstream"]

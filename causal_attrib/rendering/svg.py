@@ -1,0 +1,501 @@
+"""Pictures as inline SVG, drawn without a plotting library: the causal graph in layers,
+bar charts with intervals, histograms and level shares. Deterministic, so a report is
+byte-identical for the same result."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+
+import networkx as nx
+import numpy as np
+
+from .cells import number, signed
+
+MAX_DRAWN_NODES = 400
+"""Graphs larger than this are not drawn (the picture would be unreadable and heavy)."""
+
+
+# colours: a warm scale for positive contributions, a cool one for negative ones
+WARM = (215, 48, 31)
+
+
+COOL = (43, 140, 190)
+
+
+CHANGED = "#b30000"
+
+
+MUTED = "#8c8c8c"
+
+
+BEFORE = "#4c72b0"
+
+
+AFTER = "#dd8452"
+
+
+def diverging(t: float) -> str:
+    """White at 0, warm towards +1 and cool towards -1 (t is clipped to [-1, 1])."""
+    t = max(-1.0, min(1.0, float(t))) if math.isfinite(t) else 0.0
+    base = WARM if t >= 0 else COOL
+    a = 0.12 + 0.88 * abs(t) if t else 0.0
+    r, g, b = (round(255 + (c - 255) * a) for c in base)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _dark(colour: str) -> bool:
+    """Whether white text reads better than black on this ``#rrggbb`` fill."""
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.299 * r + 0.587 * g + 0.114 * b < 150
+
+
+def bar_colour(x: float) -> str:
+    """The fill of a bar: warm for positive values, cool for negative ones."""
+    return diverging(0.85 if x >= 0 else -0.85)
+
+
+NODE_H = 38
+
+
+LAYER_GAP = 64
+
+
+NODE_GAP = 22
+
+
+MARGIN = 16
+
+
+@dataclass(frozen=True)
+class NodeStyle:
+    """How one node of the graph figure is drawn."""
+
+    fill: str = "#ffffff"
+    stroke: str = "#333"
+    width: float = 1.2
+    dashed: bool = False
+    text: str = "#1d1d1f"
+    sublabel: str = ""
+    bold: bool = False
+    tooltip: str = ""
+
+
+@dataclass(frozen=True)
+class EdgeStyle:
+    """How one edge (or extra link) of the graph figure is drawn."""
+
+    colour: str = "#777"
+    dashed: bool = False
+    arrow: bool = True
+    tooltip: str = ""
+
+
+def _node_width(label: str, sublabel: str) -> float:
+    return max(64.0, 7.4 * len(label) + 18, 6.6 * len(sublabel) + 18)
+
+
+def layered_layout(
+    graph: nx.DiGraph, widths: Mapping[str, float], sweeps: int = 4
+) -> dict[str, tuple[float, float]]:
+    """Node centres of a top-down layered drawing (causes above their effects).
+
+    Layers are longest-path depths; the order within a layer is refined by barycentre
+    sweeps, down then up, to reduce crossings. Edges closing a cycle are ignored for the
+    layering, so an invalid graph can still be drawn. Deterministic: ties break on the
+    previous order, which starts from a lexicographic topological sort.
+    """
+    dag = nx.DiGraph(graph)
+    while not nx.is_directed_acyclic_graph(dag):
+        cycle = nx.find_cycle(dag)
+        dag.remove_edge(*cycle[-1][:2])
+    depth: dict[str, int] = {}
+    for node in nx.lexicographical_topological_sort(dag):
+        depth[node] = max((depth[p] + 1 for p in dag.predecessors(node)), default=0)
+    layers: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+    for node in nx.lexicographical_topological_sort(dag):
+        layers[depth[node]].append(node)
+    index = {n: i for layer in layers for i, n in enumerate(layer)}
+
+    def reorder(layer: list[str], neighbours) -> list[str]:
+        def key(n: str) -> tuple[float, int]:
+            near = [index[m] for m in neighbours(n)]
+            return (sum(near) / len(near) if near else index[n], index[n])
+
+        ordered = sorted(layer, key=key)
+        index.update({n: i for i, n in enumerate(ordered)})
+        return ordered
+
+    for _ in range(sweeps):
+        for i in range(1, len(layers)):
+            layers[i] = reorder(layers[i], dag.predecessors)
+        for i in range(len(layers) - 2, -1, -1):
+            layers[i] = reorder(layers[i], dag.successors)
+
+    span = [sum(widths[n] for n in layer) + NODE_GAP * (len(layer) - 1) for layer in layers]
+    full = max(span, default=0.0)
+    pos = {}
+    for depth_i, layer in enumerate(layers):
+        x = MARGIN + (full - span[depth_i]) / 2
+        for n in layer:
+            pos[n] = (x + widths[n] / 2, MARGIN + NODE_H / 2 + depth_i * (NODE_H + LAYER_GAP))
+            x += widths[n] + NODE_GAP
+    return pos
+
+
+def graph_figure(
+    graph: nx.DiGraph,
+    styles: Mapping[str, NodeStyle],
+    target: str | None = None,
+    edges: Mapping[tuple[str, str], EdgeStyle] | None = None,
+    extra: Sequence[tuple[str, str, EdgeStyle]] = (),
+) -> str:
+    """The causal graph as inline SVG, or a note when it is too large to draw."""
+    if graph.number_of_nodes() > MAX_DRAWN_NODES:
+        return (
+            f'<p class="note">The graph has {graph.number_of_nodes()} nodes; graphs over '
+            f"{MAX_DRAWN_NODES} are not drawn.</p>"
+        )
+    style = {n: styles.get(n, NodeStyle()) for n in graph.nodes}
+    widths = {n: _node_width(str(n), style[n].sublabel) for n in graph.nodes}
+    pos = layered_layout(graph, widths)
+    width = max((x + widths[n] / 2 for n, (x, _) in pos.items()), default=0) + MARGIN
+    height = max((y for _, y in pos.values()), default=0) + NODE_H / 2 + MARGIN
+    colours = sorted(
+        {"#777"} | {s.colour for s in (edges or {}).values()} | {s.colour for *_, s in extra}
+    )
+    markers = "".join(
+        f'<marker id="arrow{i}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
+        f'fill="{c}"/></marker>'
+        for i, c in enumerate(colours)
+    )
+    marker_of = {c: f"arrow{i}" for i, c in enumerate(colours)}
+    out = [
+        f'<div class="figure"><svg xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'aria-label="causal graph" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" style="max-width:100%;height:auto">'
+        f"<defs>{markers}</defs>"
+    ]
+    for u, v in sorted(graph.edges):
+        out.append(_edge(pos, u, v, (edges or {}).get((u, v), EdgeStyle()), marker_of))
+    for u, v, s in extra:
+        if u in pos and v in pos:
+            out.append(_edge(pos, u, v, s, marker_of))
+    for n in sorted(graph.nodes, key=str):
+        out.append(_node(n, pos[n], widths[n], style[n]))
+    out.append("</svg></div>")
+    return "".join(out)
+
+
+def _edge(pos, u, v, style: EdgeStyle, marker_of: Mapping[str, str]) -> str:
+    (x1, y1), (x2, y2) = pos[u], pos[v]
+    down = y2 >= y1
+    y1 += NODE_H / 2 if down else -NODE_H / 2
+    y2 += -NODE_H / 2 if down else NODE_H / 2
+    if abs(y2 - y1) < 1:  # same layer (extra links): bow below
+        y1 = y2 = pos[u][1] + NODE_H / 2
+        bend = 28.0
+        path = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 + bend:.1f} "
+    else:
+        mid = (y1 + y2) / 2
+        path = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} "
+    path += f"{x2:.1f},{y2:.1f}"
+    dash = ' stroke-dasharray="5 4"' if style.dashed else ""
+    arrow = f' marker-end="url(#{marker_of[style.colour]})"' if style.arrow else ""
+    title = f"<title>{escape(style.tooltip)}</title>" if style.tooltip else ""
+    return (
+        f'<path d="{path}" fill="none" stroke="{style.colour}" stroke-width="1.4"{dash}'
+        f"{arrow}>{title}</path>"
+    )
+
+
+def _node(name: str, centre: tuple[float, float], width: float, s: NodeStyle) -> str:
+    x, y = centre
+    dash = ' stroke-dasharray="4 3"' if s.dashed else ""
+    weight = "700" if s.bold else "500"
+    text = "#ffffff" if _dark(s.fill) else s.text
+    label_y = y - 3 if s.sublabel else y + 4
+    out = [
+        f"<g><title>{escape(s.tooltip or str(name))}</title>"
+        f'<rect x="{x - width / 2:.1f}" y="{y - NODE_H / 2:.1f}" width="{width:.1f}" '
+        f'height="{NODE_H}" rx="9" fill="{s.fill}" stroke="{s.stroke}" '
+        f'stroke-width="{s.width}"{dash}/>'
+        f'<text x="{x:.1f}" y="{label_y:.1f}" text-anchor="middle" font-size="12.5" '
+        f'font-weight="{weight}" fill="{text}">{escape(str(name))}</text>'
+    ]
+    if s.sublabel:
+        out.append(
+            f'<text x="{x:.1f}" y="{y + 12:.1f}" text-anchor="middle" font-size="11" '
+            f'fill="{text}">{escape(s.sublabel)}</text>'
+        )
+    out.append("</g>")
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of :func:`bar_chart`: a value with an optional interval."""
+
+    label: str
+    value: float
+    interval: tuple[float, float] | None
+    colour: str
+
+
+def bar_chart(bars: Sequence[Bar], width: int = 760) -> str:
+    """Horizontal bars from a zero line, with interval whiskers and value labels."""
+    label_w = min(260, max(60, max(7.2 * len(b.label) for b in bars) + 12))
+    value_w = 90
+    plot_w = width - label_w - 2 * value_w
+    lo = min([0.0] + [b.value for b in bars] + [e for b in bars if b.interval for e in b.interval])
+    hi = max([0.0] + [b.value for b in bars] + [e for b in bars if b.interval for e in b.interval])
+    if hi == lo:
+        hi = lo + 1.0
+
+    def sx(v: float) -> float:
+        return label_w + value_w + (v - lo) / (hi - lo) * plot_w
+
+    row_h = 24
+    height = row_h * len(bars) + 28
+    zero = sx(0.0)
+    out = [
+        f'<div class="figure"><svg xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'aria-label="bar chart" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" style="max-width:100%;height:auto">'
+    ]
+    for i, b in enumerate(bars):
+        y = 6 + i * row_h
+        x0, x1 = sorted((zero, sx(b.value)))
+        out.append(
+            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" font-size="12">'
+            f"{escape(b.label)}</text>"
+            f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 0.5):.1f}" height="14" '
+            f'fill="{b.colour}"><title>{escape(b.label)}: {escape(number(b.value))}</title></rect>'
+        )
+        if b.interval is not None:
+            a, c = sx(b.interval[0]), sx(b.interval[1])
+            out.append(
+                f'<path d="M{a:.1f},{y + 10}H{c:.1f}M{a:.1f},{y + 5}V{y + 15}M{c:.1f},{y + 5}'
+                f'V{y + 15}" stroke="#222" stroke-width="1.2" fill="none"/>'
+            )
+        right = max(x1, sx(b.interval[1]) if b.interval else x1)
+        left = min(x0, sx(b.interval[0]) if b.interval else x0)
+        if b.value >= 0:
+            out.append(
+                f'<text x="{right + 5:.1f}" y="{y + 14}" font-size="11">{signed(b.value)}</text>'
+            )
+        else:
+            out.append(
+                f'<text x="{left - 5:.1f}" y="{y + 14}" font-size="11" text-anchor="end">'
+                f"{number(b.value)}</text>"
+            )
+    axis_y = 6 + len(bars) * row_h
+    out.append(
+        f'<line x1="{zero:.1f}" x2="{zero:.1f}" y1="2" y2="{axis_y}" stroke="#444"/>'
+        f'<text x="{zero:.1f}" y="{axis_y + 14}" text-anchor="middle" font-size="11">0</text>'
+        "</svg></div>"
+    )
+    return "".join(out)
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    v = np.asarray(values)
+    if v.dtype == object:
+        v = np.asarray([x for x in v if x is not None and x == x], dtype=float)
+    v = v.astype(float, copy=False)
+    return v[np.isfinite(v)]
+
+
+def _is_numeric(values: np.ndarray) -> bool:
+    if np.asarray(values).dtype.kind in "fiub":
+        return True
+    try:
+        _finite(values)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def distribution(
+    node: str,
+    first: np.ndarray,
+    second: np.ndarray,
+    periods: tuple[str, str],
+    marks: Sequence[tuple[float, str, str]],
+    rug: bool = False,
+) -> str:
+    """Before/after (or reference/anomalous) values of one node, overlaid."""
+    if not (_is_numeric(first) and _is_numeric(second)):
+        return level_shares(node, first, second, periods)
+    a, b = _finite(first), _finite(second)
+    if rug:
+        series = [(a, BEFORE, periods[0])]
+        ticks = [(float(v), CHANGED, "") for v in np.sort(b)[:200]]
+        return histogram(node, series, list(marks) + ticks, legend_extra=(CHANGED, periods[1]))
+    return histogram(node, [(a, BEFORE, periods[0]), (b, AFTER, periods[1])], marks)
+
+
+def histogram(
+    title: str,
+    series: Sequence[tuple[np.ndarray, str, str]],
+    marks: Sequence[tuple[float, str, str]],
+    legend_extra: tuple[str, str] | None = None,
+    width: int = 360,
+    height: int = 210,
+    bins: int = 40,
+) -> str:
+    """Overlaid histograms (as shares of each series' rows) with vertical marks.
+
+    The range is the 0.5-99.5 % quantiles of all values together, so one extreme value
+    does not squash the picture; values outside are counted in the edge bins.
+    """
+    pooled = np.concatenate([s for s, _, _ in series if len(s)] or [np.zeros(1)])
+    lo, hi = (float(x) for x in np.quantile(pooled, [0.005, 0.995]))
+    for value, _, _ in marks:
+        if math.isfinite(value) and len(marks) <= 4:
+            lo, hi = min(lo, value), max(hi, value)
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    edges = np.linspace(lo, hi, bins + 1)
+    left, right, top, bottom = 36, 10, 24, 36
+    pw, ph = width - left - right, height - top - bottom
+    shares = []
+    for values, _, _ in series:
+        counts = np.histogram(np.clip(values, lo, hi), bins=edges)[0] if len(values) else None
+        shares.append(counts / max(len(values), 1) if counts is not None else np.zeros(bins))
+    peak = max((float(s.max()) for s in shares), default=0.0) or 1.0
+
+    def sx(v: float) -> float:
+        return left + (v - lo) / (hi - lo) * pw
+
+    def sy(s: float) -> float:
+        return top + ph - s / peak * ph
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+        f'<text x="{left}" y="15" font-size="13" font-weight="600">{escape(title)}</text>'
+    ]
+    for (values, colour, label), share in zip(series, shares, strict=True):
+        points = [f"{sx(lo):.1f},{sy(0):.1f}"]
+        for k in range(bins):
+            points.append(f"{sx(edges[k]):.1f},{sy(share[k]):.1f}")
+            points.append(f"{sx(edges[k + 1]):.1f},{sy(share[k]):.1f}")
+        points.append(f"{sx(hi):.1f},{sy(0):.1f}")
+        out.append(
+            f'<polygon points="{" ".join(points)}" fill="{colour}" fill-opacity="0.28" '
+            f'stroke="{colour}" stroke-width="1.3"><title>{escape(label)}: '
+            f"{len(values)} values</title></polygon>"
+        )
+    for value, colour, label in marks:
+        if not math.isfinite(value):
+            continue
+        x = sx(min(max(value, lo), hi))
+        dash = ' stroke-dasharray="4 3"' if label else ""
+        out.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + ph}" stroke="{colour}" '
+            f'stroke-width="{1.6 if label else 1.0}"{dash}>'
+            f"<title>{escape(label or 'value')}: {escape(number(value))}</title></line>"
+        )
+    beyond = [sum(v < lo for v, *_ in marks), sum(v > hi for v, *_ in marks)]
+    for side, count in zip((left + 2, left + pw - 2), beyond, strict=True):
+        if count:
+            anchor = "start" if side == left + 2 else "end"
+            label = f"\u2190 {count} beyond" if anchor == "start" else f"{count} beyond \u2192"
+            out.append(
+                f'<text x="{side}" y="{top + 10}" font-size="10" fill="{CHANGED}" '
+                f'text-anchor="{anchor}">{label}</text>'
+            )
+    out.append(
+        f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" stroke="#444"/>'
+    )
+    for t in _ticks(lo, hi):
+        out.append(
+            f'<line x1="{sx(t):.1f}" x2="{sx(t):.1f}" y1="{top + ph}" y2="{top + ph + 4}" '
+            f'stroke="#444"/><text x="{sx(t):.1f}" y="{top + ph + 15}" font-size="10" '
+            f'text-anchor="middle">{escape(number(t, 3))}</text>'
+        )
+    keys = [(c, f"{label} ({len(v)})") for v, c, label in series]
+    keys += [(c, label) for _, c, label in marks if label]
+    if legend_extra is not None:
+        keys.append(legend_extra)
+    out.append(_svg_keys(keys, left, height))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _svg_keys(keys: Iterable[tuple[str, str]], x: float, height: float) -> str:
+    """A one-line legend of colour swatches along the bottom of a chart."""
+    out = []
+    for colour, label in keys:
+        out.append(
+            f'<rect x="{x}" y="{height - 12}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{x + 13}" y="{height - 3}" font-size="10">{escape(label)}</text>'
+        )
+        x += 22 + 5.6 * len(label)
+    return "".join(out)
+
+
+def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """Round tick values covering [lo, hi]."""
+    raw = (hi - lo) / n
+    step = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if raw <= m * step:
+            step *= m
+            break
+    first = math.ceil(lo / step) * step
+    return [first + k * step for k in range(int((hi - first) / step + 1e-9) + 1)]
+
+
+def level_shares(node: str, first: np.ndarray, second: np.ndarray, periods: tuple[str, str]) -> str:
+    """Shares of each level in the two tables, as paired horizontal bars."""
+
+    def shares(values: np.ndarray) -> dict[str, float]:
+        kept = [str(v) for v in values if v is not None and v == v]
+        out: dict[str, float] = {}
+        for v in kept:
+            out[v] = out.get(v, 0) + 1
+        return {k: c / max(len(kept), 1) for k, c in out.items()}
+
+    s1, s2 = shares(first), shares(second)
+    levels = sorted(set(s1) | set(s2), key=lambda k: (-(s1.get(k, 0) + s2.get(k, 0)), k))[:12]
+    width, label_w, row_h = 360, 110, 26
+    height = 24 + row_h * len(levels) + 18
+    pw = width - label_w - 50
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(node)}" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+        f'<text x="4" y="15" font-size="13" font-weight="600">{escape(node)}</text>'
+    ]
+    for i, level in enumerate(levels):
+        y = 24 + i * row_h
+        out.append(
+            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="11">'
+            f"{escape(level[:16])}</text>"
+        )
+        for j, (s, colour) in enumerate(((s1, BEFORE), (s2, AFTER))):
+            w = pw * s.get(level, 0.0)
+            out.append(
+                f'<rect x="{label_w}" y="{y + 2 + j * 11}" width="{max(w, 0.5):.1f}" '
+                f'height="10" fill="{colour}"/><text x="{label_w + w + 4:.1f}" '
+                f'y="{y + 11 + j * 11}" font-size="9">{s.get(level, 0.0) * 100:.1f} %</text>'
+            )
+    out.append(_svg_keys(((BEFORE, periods[0]), (AFTER, periods[1])), 4, height))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def score_bar(score: float, threshold: float, top: float, width: int = 160) -> str:
+    """A small inline bar of a row's score with the threshold marked."""
+    w = width * min(max(score, 0.0), top) / top
+    t = width * threshold / top
+    colour = CHANGED if score >= threshold else MUTED
+    return (
+        f'<svg width="{width}" height="12" role="img" aria-label="score">'
+        f'<rect x="0" y="2" width="{w:.1f}" height="8" fill="{colour}"/>'
+        f'<line x1="{t:.1f}" x2="{t:.1f}" y1="0" y2="12" stroke="#000" stroke-width="1"/></svg>'
+    )

@@ -1,0 +1,175 @@
+"""Plain-text reports for terminals: a headline, figures, and aligned tables."""
+
+from __future__ import annotations
+
+from ..choices import Format
+from ..results.anomaly import AnomalyResult
+from ..results.check import CheckResult
+from ..results.explain import ExplainResult
+from ..results.segments import SegmentedResult
+from .cells import grid, number, q_value, value
+from .registry import register
+from .rows import (
+    EITHER,
+    SEGMENT_HEADERS,
+    cause_rows,
+    check_facts,
+    explain_figures,
+    explain_headers,
+    explain_rows,
+    pair_rows,
+    segment_figures,
+    segment_rows,
+)
+
+VERDICT_COLOR = {"consistent": "32", "violated": "33", "rejected": "31", "invalid": "31"}
+
+
+@register(ExplainResult, Format.TABLE)
+def explain_table(result: ExplainResult, *, top: int = 10, color: bool = False) -> str:
+    """A plain-text table for terminals (every node); ``color`` highlights changed
+    mechanisms."""
+    headers, rows = explain_headers(result), explain_rows(result)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    numeric = {0, 3, 4, 5, 6}
+    lines = [result.summary, ""]
+    for label, text in explain_figures(result):
+        lines.append(f"  {label + ':':17s}{text}")
+    lines.append("")
+
+    def fmt(cells: list[str]) -> str:
+        out = []
+        for i, (cell, w) in enumerate(zip(cells, widths, strict=True)):
+            out.append(cell.rjust(w) if i in numeric and i != 1 else cell.ljust(w))
+        return "  ".join(out).rstrip()
+
+    lines.append(fmt(headers))
+    lines.append("  ".join("-" * w for w in widths))
+    for row, node in zip(rows, result.nodes, strict=True):
+        line = fmt(row)
+        if color and node.changed:
+            line = f"\x1b[1;31m{line}\x1b[0m"
+        lines.append(line)
+    lines.append("")
+    lines.append(
+        f"changed = mechanism flagged at FDR alpha={result.settings['alpha']}; "
+        "contribution = Shapley value of swapping in the node's new mechanism; "
+        "n/a = not upstream of the target."
+    )
+    if result.check is not None:
+        lines += ["", f"Graph check ({result.check.verdict}): {result.check.summary}"]
+    return "\n".join(lines) + "\n"
+
+
+@register(AnomalyResult, Format.TABLE)
+def anomaly_table(result: AnomalyResult, *, top: int = 10, color: bool = False) -> str:
+    """Plain text: headline, the rows with their target scores, then the ranked causes."""
+    lines = [result.headline(), ""]
+    row_lines = grid(
+        ["row", "target value", "score", "anomalous", "top cause"],
+        [
+            [
+                r.row,
+                value(r.target_value),
+                number(r.target_score, 3),
+                "yes" if r.anomalous else "no",
+                r.root_causes[0].node if r.root_causes else "",
+            ]
+            for r in result.rows
+        ],
+        {1, 2},
+    )
+    lines += row_lines[:2] + [
+        f"\x1b[1;31m{ln}\x1b[0m" if color and r.anomalous else ln
+        for ln, r in zip(row_lines[2:], result.rows, strict=True)
+    ]
+    if result.summary:
+        attributed = [r for r in result.rows if r.root_causes]
+        lines += ["", f"Root causes over {len(attributed)} attributed row(s):"]
+        lines += grid(
+            ["rank", "node", "contribution", "share", "node score"],
+            cause_rows(result.summary, result.blame_total, top),
+            {0, 2, 3, 4},
+        )
+        if len(result.summary) > top:
+            lines.append(f"({len(result.summary) - top} more in the JSON report)")
+    lines += [
+        "",
+        "score = -log P(a value at least this unusual) against the reference; a row is "
+        f"anomalous from {result.row_threshold:.3g} (threshold {result.threshold:g} + ln rows); "
+        "contribution = Shapley share of the target's score owed to the node's own noise; "
+        "share = contribution / sum of the positive contributions.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@register(CheckResult, Format.TABLE)
+def check_table(result: CheckResult, *, top: int = 10, color: bool = False) -> str:
+    """Plain text: headline, facts, findings, violations, unsupported edges, suggestions."""
+    lines = [result.summary, ""]
+    for label, text in check_facts(result):
+        if color and label == "verdict" and text in VERDICT_COLOR:
+            text = f"\x1b[1;{VERDICT_COLOR[text]}m{text}\x1b[0m"
+        lines.append(f"  {label + ':':15s}{text}")
+    if result.findings:
+        lines += ["", "Findings:"]
+        lines += [f"  {f.severity:8s}{f.message}" for f in result.findings]
+    violations = result.violations
+    if violations:
+        lines += ["", "Violated implications (strongest first):"]
+        lines += grid(
+            ["rank", "implication", "p-value", "q-value"],
+            [
+                [str(k), i.text, q_value(i.p_value), q_value(i.q_value)]
+                for k, i in enumerate(violations[:top], start=1)
+            ],
+            {0, 2, 3},
+        )
+        if len(violations) > top:
+            lines.append(f"({len(violations) - top} more in the JSON report)")
+    weak = result.unsupported_edges
+    if weak:
+        lines += ["", f"Edges without detectable dependence (p > {result.settings['alpha']:g}):"]
+        lines += [f"  {e.cause} -> {e.effect}  (p = {e.p_value:.2g})" for e in weak[:top]]
+        if len(weak) > top:
+            lines.append(f"  ({len(weak) - top} more in the JSON report)")
+    if result.suggestions:
+        lines += ["", "Suggested edges (not applied; check they make sense before adding):"]
+        lines += [
+            f"  add {s.cause} -> {s.effect}: violations {s.violations_before} -> "
+            f"{s.violations_after}{EITHER if s.either_direction else ''}"
+            for s in result.suggestions
+        ]
+    lines += [
+        "",
+        "implication = the graph's claim that a node is independent of a non-descendant given "
+        "its parents; q-value = Benjamini-Hochberg; relabellings = the same graph with its "
+        "node names shuffled.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@register(SegmentedResult, Format.TABLE)
+def segments_table(result: SegmentedResult, *, top: int = 10, color: bool = False) -> str:
+    """Plain text: headline, figures, the top segment/node pairs, then every segment."""
+    lines = [result.summary, ""]
+    lines += [f"  {label + ':':20s}{text}" for label, text in segment_figures(result)]
+    lines += ["", "Largest parts of the overall change:"]
+    lines += grid(["rank", "segment", "node", "part", "share"], pair_rows(result, top), {0, 3, 4})
+    if len(result.pairs) > top:
+        lines.append(f"({len(result.pairs) - top} more in the JSON report)")
+    lines += ["", "Segments:"]
+    lines += grid(SEGMENT_HEADERS, segment_rows(result), {3})
+    for s in result.skipped:
+        lines.append(f"  skipped {s.label}: {s.skipped}")
+    lines += [
+        "",
+        "part = the node's contribution in the segment times the segment's share of the after "
+        "rows"
+        + (
+            "; parts, gaps, mix and skipped segments add up to the overall change."
+            if result.exact
+            else " (approximate: this statistic does not add up over segments)."
+        ),
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,214 @@
+"""The result of ``anomaly``: each row's target score and root causes, and the causes
+ranked over the window."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from .base import ReportData, envelope
+from .base import stable_float as _num
+
+
+@dataclass(frozen=True)
+class RootCause:
+    """One node's part in an anomaly.
+
+    Attributes
+    ----------
+    node
+        Node name.
+    contribution
+        Shapley share of the target's anomaly score owed to this node's own noise.
+    score
+        The node's own anomaly score: how unusual its value was *given its parents*.
+    """
+
+    node: str
+    contribution: float
+    score: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "node": self.node,
+            "contribution": _num(self.contribution),
+            "score": _num(self.score),
+        }
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """The analysis of one anomalous row.
+
+    Attributes
+    ----------
+    row
+        Label of the row (``--id-column`` value, else its 1-based number).
+    target_value
+        The target's value in the row (``None`` if not measured).
+    target_score
+        IT anomaly score of the target against the reference.
+    anomalous
+        Whether ``target_score`` reaches the row threshold.
+    root_causes
+        Players ranked by contribution (empty when the row was not attributed).
+    unattributed
+        Part of the score left to nodes the row does not measure (their noise stays random).
+    unmeasured
+        Ancestors of the target (or the target) that the row does not measure.
+    """
+
+    row: str
+    target_value: Any
+    target_score: float | None
+    anomalous: bool
+    root_causes: tuple[RootCause, ...]
+    unattributed: float | None
+    unmeasured: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        value = self.target_value
+        return {
+            "row": self.row,
+            "target_value": value if isinstance(value, str) or value is None else _num(value),
+            "target_score": _num(self.target_score),
+            "anomalous": self.anomalous,
+            "root_causes": [c.to_dict() for c in self.root_causes],
+            "unattributed": _num(self.unattributed),
+            "unmeasured": list(self.unmeasured),
+        }
+
+
+@dataclass(frozen=True)
+class AnomalyResult:
+    """Everything :func:`attribute_anomalies` found; ``to_dict()`` is the CLI's JSON.
+
+    Attributes
+    ----------
+    target
+        The node whose anomaly is explained.
+    rows
+        One :class:`RowResult` per anomalous-table row.
+    summary
+        Mean contribution per node over the attributed rows, ranked.
+    threshold, row_threshold
+        The family-wise threshold and the per-row score it implies
+        (``threshold + ln(rows)``, Bonferroni over the rows).
+    settings, notes
+        What was run, and what the user should know.
+    report_data
+        The graph and the reference and anomalous values of the target and the top
+        causes, for the HTML report; not part of ``to_dict()``.
+    """
+
+    command: ClassVar[str] = "anomaly"
+
+    target: str
+    rows: tuple[RowResult, ...]
+    summary: tuple[RootCause, ...]
+    threshold: float
+    row_threshold: float
+    settings: Mapping[str, Any]
+    notes: tuple[str, ...] = ()
+    report_data: ReportData | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def anomalous_rows(self) -> list[str]:
+        """Labels of the rows whose target score reached the row threshold."""
+        return [r.row for r in self.rows if r.anomalous]
+
+    @property
+    def max_score(self) -> float:
+        """The largest target score over the rows."""
+        return max((r.target_score for r in self.rows if r.target_score is not None), default=0.0)
+
+    @property
+    def blame_total(self) -> float:
+        """Sum of the positive contributions in the summary (what shares are relative to)."""
+        return float(sum(c.contribution for c in self.summary if c.contribution > 0))
+
+    @property
+    def top_cause(self) -> str | None:
+        """The node ranked first over the window, if any row was attributed."""
+        return self.summary[0].node if self.summary else None
+
+    def headline(self) -> str:
+        """One sentence for humans: is the target anomalous, and whose noise made it so."""
+        n = len(self.rows)
+        k = len(self.anomalous_rows)
+        rows = "row" if n == 1 else "rows"
+        if k == 0:
+            return (
+                f"`{self.target}` is not anomalous in the {n} {rows} given (highest score "
+                f"{self.max_score:.3g}, threshold {self.row_threshold:.3g}); no root cause "
+                "to name."
+            )
+        lead = self.summary[0] if self.summary else None
+        blame = self.blame_total
+        share = f" ({lead.contribution / blame * 100:.0f} % of the blame)" if lead and blame else ""
+        cause = f"; root cause: `{lead.node}`{share}" if lead else ""
+        return (
+            f"`{self.target}` is anomalous in {k} of {n} {rows} (highest score "
+            f"{self.max_score:.3g}, threshold {self.row_threshold:.3g}){cause}."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (the CLI's ``--format json`` is exactly this, serialised)."""
+        return {
+            **envelope(self.command),
+            "target": self.target,
+            "headline": self.headline(),
+            "threshold": _num(self.threshold),
+            "row_threshold": _num(self.row_threshold),
+            "anomalous_rows": self.anomalous_rows,
+            "anomalies": [r.to_dict() for r in self.rows],
+            "summary": [c.to_dict() for c in self.summary],
+            "settings": dict(self.settings),
+            "notes": list(self.notes),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (anomalous row, node) with contribution and node score."""
+        records = [
+            {
+                "row": r.row,
+                "target_score": r.target_score,
+                "rank": rank,
+                "node": c.node,
+                "contribution": c.contribution,
+                "score": c.score,
+            }
+            for r in self.rows
+            for rank, c in enumerate(r.root_causes, start=1)
+        ]
+        columns = ["row", "target_score", "rank", "node", "contribution", "score"]
+        return pd.DataFrame.from_records(records, columns=columns)
+
+
+def ranked(causes: Iterable[RootCause]) -> tuple[RootCause, ...]:
+    """Largest contribution first; ties (to 12 digits) by name, so output is stable."""
+    return tuple(sorted(causes, key=lambda c: (-round(c.contribution, 12), c.node)))
+
+
+def summarise(rows: Iterable[RowResult]) -> tuple[RootCause, ...]:
+    """Mean contribution per node over the attributed rows; node score is its maximum.
+
+    :attr:`AnomalyResult.summary` is this over all rows; pass a subset (e.g. only the
+    anomalous rows of an ``attribute="all"`` run) to rank over those instead.
+    """
+    attributed = [r for r in rows if r.root_causes]
+    if not attributed:
+        return ()
+    total: dict[str, float] = {}
+    score: dict[str, float] = {}
+    for r in attributed:
+        for c in r.root_causes:
+            total[c.node] = total.get(c.node, 0.0) + c.contribution
+            if c.score is not None:
+                score[c.node] = max(score.get(c.node, 0.0), c.score)
+    return ranked(RootCause(n, v / len(attributed), score.get(n)) for n, v in total.items())
