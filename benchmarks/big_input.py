@@ -78,7 +78,7 @@ def main() -> None:
         (root / "big.dot").write_text("digraph {\n" + "\n".join(lines) + "\n}\n")
         code = (
             "import sys, time; t = time.perf_counter()\n"
-            "from causal_attrib.graph_io import load_graph\n"
+            "from causal_attrib.inputs.graphs import load_graph\n"
             "g = load_graph(sys.argv[1])\n"
             "print(g.number_of_nodes(), g.number_of_edges(), round(time.perf_counter() - t, 3))"
         )

@@ -184,7 +184,7 @@ def microservice(tmp: Path):
     import pandas as pd
 
     sys.path.insert(0, str(ROOT))
-    from causal_attrib.graph_io import load_graph
+    from causal_attrib.inputs.graphs import load_graph
 
     g = load_graph(ROOT / "tests" / "graphs" / "dowhy_microservice.dot")
     g = nx.relabel_nodes(g, lambda n: n.replace(" ", "_"))

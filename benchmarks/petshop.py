@@ -35,8 +35,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import pearsonr
 
-from causal_attrib.anomalies import attribute_anomalies, summarise
-from causal_attrib.graph_io import load_graph
+from causal_attrib.analyses.anomaly import attribute_anomalies
+from causal_attrib.inputs.graphs import load_graph
+from causal_attrib.results.anomaly import summarise
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "petshop" / "dataset"

@@ -12,7 +12,7 @@ import pytest
 from conftest import DOWHY, PETSHOP, needs_dowhy_data, needs_petshop_data
 
 from causal_attrib import attribute_anomalies
-from causal_attrib.anomalies import TailScorer
+from causal_attrib.stats.scores import TailScorer
 from causal_attrib.synthetic import make_outlier_scenario, simulate
 
 GRAPHS = Path(__file__).parent / "graphs"
@@ -223,7 +223,7 @@ def test_dowhy_microservice_outlier_blames_caching_service():
 )
 def test_petshop_issue_root_cause(scenario, issue):
     """Two PetShop issues (latency and availability) through the benchmark's own loader."""
-    from causal_attrib.graph_io import load_graph
+    from causal_attrib.inputs.graphs import load_graph
 
     sdir = PETSHOP / scenario
     target = json.loads((sdir / issue / "target.json").read_text())

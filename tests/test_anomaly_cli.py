@@ -71,7 +71,7 @@ def test_table_markdown_and_determinism(cli):
 
 def test_reverse_reads_a_call_graph(cli, tmp_path):
     """The same graph written caller -> callee, with --reverse, gives the same answer."""
-    from causal_attrib.graph_io import load_graph
+    from causal_attrib.inputs.graphs import load_graph
 
     calls = tmp_path / "calls.csv"
     g = load_graph(GRAPH)

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from causal_attrib import explain
-from causal_attrib.attribution import latin_uniforms, parse_statistic, shapley_values
-from causal_attrib.exit_codes import InputError
+from causal_attrib.errors import InputError
+from causal_attrib.stats.sampling import latin_uniforms
+from causal_attrib.stats.shapley import shapley_values
+from causal_attrib.stats.statistics import parse_statistic
 from causal_attrib.synthetic import make_scenario
 
 WEIGHTS = {"a": 1.0, "b": -2.0, "c": 0.5, "d": 3.0, "e": 0.25}

@@ -294,19 +294,19 @@ def test_anomaly_target_with_too_few_reference_values(cli, world):
 def test_level_scores_are_never_negative():
     """Found by the property test: probabilities summing to 1 + 2e-16 gave a score of
     -2.2e-16, which the JSON schema (rightly) rejects."""
-    from causal_attrib.anomalies import _conditional_level_score
+    from causal_attrib.stats.scores import conditional_level_score
 
     proba = np.array(
         [0.5017535083586557, 0.1583447529128556, 0.12389774916694181, 0.21600398956154693]
     )
     assert sum(proba) > 1.0  # as summed in the scorer
-    assert _conditional_level_score(proba, ("w", "x", "y", "z"), "w") == 0.0
+    assert conditional_level_score(proba, ("w", "x", "y", "z"), "w") == 0.0
 
 
 def test_library_warnings_are_one_line_each_and_quiet_silences_them(cli, world, monkeypatch):
     import warnings
 
-    import causal_attrib.distribution_change as dc
+    import causal_attrib.analyses.explain as dc
 
     real = dc.explain
 

@@ -7,12 +7,9 @@ import pytest
 from scipy import stats
 
 from causal_attrib import explain
-from causal_attrib.change_tests import (
-    CategoricalChangeTest,
-    ResidualChangeTest,
-    benjamini_hochberg,
-)
-from causal_attrib.mechanisms import LinearModels, SplineModels
+from causal_attrib.models.bases import LinearModels, SplineModels
+from causal_attrib.stats.change_tests import CategoricalChangeTest, ResidualChangeTest
+from causal_attrib.stats.fdr import benjamini_hochberg
 from causal_attrib.synthetic import make_scenario
 
 

@@ -146,7 +146,7 @@ def test_subcommand_help(cli):
 
 
 def test_unexpected_error_exits_3_without_traceback(cli, shop_args, monkeypatch):
-    import causal_attrib.distribution_change as dc
+    import causal_attrib.analyses.explain as dc
 
     def boom(*args, **kwargs):
         raise RuntimeError("simulated bug")

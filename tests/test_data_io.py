@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causal_attrib.data_io import prepare_data, read_table, split_periods
-from causal_attrib.exit_codes import InputError
+from causal_attrib.errors import InputError
+from causal_attrib.inputs.preparation import prepare_data
+from causal_attrib.inputs.tables import read_table, split_periods
 
 G = nx.DiGraph([("a", "b"), ("b", "c")])
 

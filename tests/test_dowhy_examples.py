@@ -9,7 +9,7 @@ import pytest
 from conftest import DOWHY, needs_dowhy_data
 
 from causal_attrib import explain
-from causal_attrib.data_io import read_table, split_periods
+from causal_attrib.inputs.tables import read_table, split_periods
 from causal_attrib.synthetic import make_scenario
 
 MICROSERVICES = nx.DiGraph(

@@ -1,5 +1,6 @@
 from causal_attrib import exit_codes
-from causal_attrib.exit_codes import InputError, exit_code_for
+from causal_attrib.errors import InputError
+from causal_attrib.exit_codes import exit_code_for
 
 
 def test_documented_values():

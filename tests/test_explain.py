@@ -9,7 +9,7 @@ import pytest
 from conftest import SAMPLE, SHOP
 
 from causal_attrib import explain
-from causal_attrib.exit_codes import InputError
+from causal_attrib.errors import InputError
 from causal_attrib.synthetic import make_scenario
 
 CASES = [

@@ -18,10 +18,10 @@ import pytest
 from conftest import SHOP
 
 from causal_attrib import attribute_anomalies, explain
-from causal_attrib.distribution_change import EXPLAIN_MODELS
-from causal_attrib.exit_codes import InputError
-from causal_attrib.mechanisms import AutoModels, PairwiseModels, SplineModels
-from causal_attrib.parallel import Engine
+from causal_attrib.analyses.explain import EXPLAIN_MODELS
+from causal_attrib.engine import Engine
+from causal_attrib.errors import InputError
+from causal_attrib.models.bases import AutoModels, PairwiseModels, SplineModels
 from causal_attrib.synthetic import make_scenario
 
 

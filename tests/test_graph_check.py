@@ -12,9 +12,10 @@ from conftest import DOWHY, ROOT, needs_dowhy_data
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from causal_attrib.exit_codes import InputError
-from causal_attrib.graph_check import GcmTest, _triples, _verdict, check_graph
-from causal_attrib.mechanisms import LinearModels
+from causal_attrib.analyses.check import check_graph, implied_triples, verdict
+from causal_attrib.errors import InputError
+from causal_attrib.models.bases import LinearModels
+from causal_attrib.stats.independence import GcmTest
 from causal_attrib.synthetic import make_graph, simulate
 
 
@@ -202,7 +203,7 @@ def test_same_seed_same_result_and_rows_are_capped():
 def test_large_graphs_score_relabellings_on_a_shared_subset(monkeypatch):
     """Beyond the statement budget every graph is scored on the same seeded subset; the
     comparison keeps its meaning and the violations list still covers every statement."""
-    from causal_attrib import graph_check
+    from causal_attrib.analyses import check as graph_check
 
     graph, data, _ = _scm("er", 12, seed=8)
     full = check_graph(graph, data, n_permutations=30)
@@ -220,11 +221,11 @@ def test_verdict_rules():
         def __init__(self, p):
             self.p_value = p
 
-    assert _verdict(0, 0, None, 0.05) == "untestable"
-    assert _verdict(10, 0, B(0.9), 0.05) == "consistent"
-    assert _verdict(10, 2, B(0.01), 0.05) == "violated"
-    assert _verdict(10, 2, B(0.2), 0.05) == "rejected"
-    assert _verdict(10, 2, None, 0.05) == "violated"
+    assert verdict(0, 0, None, 0.05) == "untestable"
+    assert verdict(10, 0, B(0.9), 0.05) == "consistent"
+    assert verdict(10, 2, B(0.01), 0.05) == "violated"
+    assert verdict(10, 2, B(0.2), 0.05) == "rejected"
+    assert verdict(10, 2, None, 0.05) == "violated"
 
 
 @pytest.mark.parametrize(
@@ -279,7 +280,7 @@ def test_gcm_p_values_match_dowhy_generalised_cov_measure():
 @needs_dowhy_data
 def test_microservice_graph_passes_and_damaged_graphs_do_not():
     data = pd.read_csv(DOWHY / "rca_microservice_architecture_latencies.csv")
-    from causal_attrib.graph_io import load_graph
+    from causal_attrib.inputs.graphs import load_graph
 
     truth = load_graph(ROOT / "tests" / "graphs" / "dowhy_microservice.dot")
     assert check_graph(truth, data, n_permutations=50).verdict == "consistent"
@@ -437,7 +438,7 @@ def test_random_graphs_and_data_give_a_valid_report_or_an_input_error(validators
     report = result.to_dict()
     validators["check"].validate(report)
     counts = report["implications"]
-    assert counts["tested"] + counts["untestable"] == len(_triples(sorted(graph), graph))
+    assert counts["tested"] + counts["untestable"] == len(implied_triples(sorted(graph), graph))
     assert counts["violated"] <= counts["tested"]
     assert all(0.0 <= i.p_value <= 1.0 for i in result.implications)
     assert result.verdict in ("consistent", "violated", "rejected", "untestable")

@@ -7,8 +7,9 @@ import json
 import networkx as nx
 import pytest
 
-from causal_attrib.exit_codes import InputError
-from causal_attrib.graph_io import load_graph, parse_dot
+from causal_attrib.errors import InputError
+from causal_attrib.inputs.dot import parse_dot
+from causal_attrib.inputs.graphs import load_graph
 
 EDGES = {
     ("Customer DB", "Auth Service"),
@@ -140,7 +141,7 @@ def test_undirected_networkx_graph_rejected():
 def test_reverse_flips_edges_and_project_out_keeps_paths():
     import networkx as nx
 
-    from causal_attrib.graph_io import load_graph, project_out
+    from causal_attrib.inputs.graphs import load_graph, project_out
 
     g = nx.DiGraph([("a", "b"), ("b", "c"), ("x", "b")])
     flipped = load_graph(g, reverse=True)

@@ -23,13 +23,8 @@ import pytest
 from conftest import SAMPLE, SHOP
 
 import causal_attrib as ca
-from causal_attrib.html_report import (
-    CHANGED,
-    MAX_DRAWN_NODES,
-    layered_layout,
-    render_html,
-)
-from causal_attrib.reports import render
+from causal_attrib.rendering import render
+from causal_attrib.rendering.svg import CHANGED, MAX_DRAWN_NODES, layered_layout
 
 SHOP_DIR = SAMPLE / "shop"
 VOID = {"meta", "br", "img", "input", "link", "hr", "col", "area", "base", "wbr", "source"}
@@ -151,7 +146,7 @@ def test_categorical_target_shows_level_shares(tmp_path):
         "converted",
         target_level="yes",
     )
-    html = render_html(result)
+    html = render(result, "html")
     assert_well_formed_and_offline(html)
     before = pd.read_csv(funnel / "before.csv")
     share = (before["converted"] == "yes").mean() * 100
@@ -209,7 +204,7 @@ def test_names_are_escaped(tmp_path):
     frame = pd.DataFrame({evil: x, "y & z": 2 * x + rng.normal(size=400)})
     after = frame.assign(**{"y & z": frame["y & z"] + 3})
     result = ca.explain(nx.DiGraph([(evil, "y & z")]), frame, after, "y & z")
-    html = render_html(result)
+    html = render(result, "html")
     assert_well_formed_and_offline(html)
     assert "&lt;script&gt;" in html and "y &amp; z" in html
 
@@ -217,7 +212,7 @@ def test_names_are_escaped(tmp_path):
 def test_without_report_data_the_page_still_renders(shop_result):
     bare = dataclasses.replace(shop_result, report_data=None)
     assert bare == shop_result  # report_data is not part of the result's identity
-    html = render_html(bare)
+    html = render(bare, "html")
     assert_well_formed_and_offline(html)
     assert shop_result.summary in html and "Causal graph" not in html
     assert "report_data" not in shop_result.to_dict()
@@ -245,7 +240,7 @@ def test_layout_puts_causes_above_effects_without_overlap():
 def test_huge_graphs_are_not_drawn(shop_result):
     big = nx.path_graph(MAX_DRAWN_NODES + 1, create_using=nx.DiGraph)
     data = dataclasses.replace(shop_result.report_data, graph=big)
-    html = render_html(dataclasses.replace(shop_result, report_data=data))
+    html = render(dataclasses.replace(shop_result, report_data=data), "html")
     assert f"graphs over {MAX_DRAWN_NODES} are not drawn" in html
 
 
@@ -307,7 +302,7 @@ def test_reports_render_in_headless_chromium(need_chromium, shop_result, anomaly
     pages = {"explain": shop_result, "anomaly": anomaly_result}
     for name, result in pages.items():
         page = tmp_path / f"{name}.html"
-        page.write_text(render_html(result), encoding="utf-8")
+        page.write_text(render(result, "html"), encoding="utf-8")
         png = tmp_path / f"{name}.png"
         errors = browse(page, png, tmp_path / "profile")
         assert errors == [], errors

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 import causal_attrib as ca
-from causal_attrib.parallel import Engine
-from causal_attrib.reports import render, to_json
-from causal_attrib.segments import explain_segments
+from causal_attrib.analyses.segments import explain_segments
+from causal_attrib.engine import Engine
+from causal_attrib.rendering.registry import render, to_json
 
 EDGES = [("a", "b"), ("b", "c"), ("a", "c")]
 
@@ -180,7 +180,7 @@ def test_same_answer_on_a_dask_cluster(tables, result):
 def test_a_scheduler_without_the_dask_extra_is_a_clear_error(monkeypatch, cli, tables):
     import sys
 
-    from causal_attrib import parallel
+    from causal_attrib import engine as parallel
 
     monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if not installed
     monkeypatch.setattr(parallel, "_CLIENTS", {})

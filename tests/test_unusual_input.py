@@ -14,7 +14,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from causal_attrib import attribute_anomalies, check_graph, explain
-from causal_attrib.graph_io import load_graph
+from causal_attrib.inputs.graphs import load_graph, read_graph
 from causal_attrib.synthetic import make_scenario
 
 CHAIN = nx.DiGraph([("a", "b"), ("b", "c")])
@@ -96,7 +96,11 @@ def test_repeated_edges_are_kept_once_with_a_note(cli, files):
     assert got["nodes"] == plain["nodes"]
     graph = {"nodes": [{"id": n} for n in "abc"], "links": [{"source": "a", "target": "b"}] * 2}
     (root / "dup.json").write_text(json.dumps(graph))
-    assert "more than once" in load_graph(root / "dup.json").graph["notes"][0]
+    loaded = read_graph(root / "dup.json")
+    assert "more than once" in loaded.notes[0]
+    assert "notes" not in loaded.graph.graph  # notes travel beside the graph, not inside it
+    api = explain(loaded, root / "before.csv", root / "after.csv", "c", n_samples=500)
+    assert any("more than once" in n for n in api.notes)
 
 
 def test_unusual_node_names_round_trip(tmp_path):
