@@ -45,7 +45,7 @@ def run_dowhy(graph, reference: pd.DataFrame, anomalies: pd.DataFrame, target: s
 
 def run_ours(graph, reference, anomalies, target):
     result = attribute_anomalies(graph, reference, anomalies, target, attribute="all")
-    return [c.node for c in result.summary]
+    return [c.node for c in result.causes]
 
 
 def timed(func, *args):

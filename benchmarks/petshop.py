@@ -37,7 +37,7 @@ from scipy.stats import pearsonr
 
 from causal_attrib.analyses.anomaly import attribute_anomalies
 from causal_attrib.inputs.graphs import load_graph
-from causal_attrib.results.anomaly import summarise
+from causal_attrib.results.anomaly import rank_causes
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "petshop" / "dataset"
@@ -70,8 +70,8 @@ def causal_attrib_method(graph, target, normal: pd.DataFrame, abnormal: pd.DataF
     the protocol asserts), and what default settings would report from the same run: the
     mean over the rows whose target passes the threshold, nothing if none does."""
     result = attribute_anomalies(graph, normal, abnormal, target, attribute="all", seed=seed)
-    window = [c.node for c in result.summary if c.contribution > 0]
-    flagged = summarise(r for r in result.rows if r.anomalous)
+    window = [c.node for c in result.causes if c.contribution > 0]
+    flagged = rank_causes(r for r in result.rows if r.anomalous)
     default = [c.node for c in flagged if c.contribution > 0]
     return {"causal-attrib": window, "causal-attrib (defaults)": default}
 
@@ -79,7 +79,7 @@ def causal_attrib_method(graph, target, normal: pd.DataFrame, abnormal: pd.DataF
 def causal_attrib_claims(graph, target, normal, abnormal, seed=0):
     """Default settings: a root cause is named only when a row's target passes the threshold."""
     result = attribute_anomalies(graph, normal, abnormal, target, seed=seed)
-    return {"causal-attrib (defaults)": [c.node for c in result.summary]}
+    return {"causal-attrib (defaults)": [c.node for c in result.causes]}
 
 
 def causal_attrib_cli(graph_path: Path, target, normal, abnormal, seed=0):
@@ -112,7 +112,7 @@ def causal_attrib_cli(graph_path: Path, target, normal, abnormal, seed=0):
         ]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     report = json.loads(out)
-    return {"causal-attrib": [c["node"] for c in report["summary"] if c["contribution"] > 0]}
+    return {"causal-attrib": [c["node"] for c in report["causes"] if c["contribution"] > 0]}
 
 
 def _mad_scores(normal: pd.Series, values: np.ndarray) -> tuple[np.ndarray, float] | None:

@@ -38,7 +38,7 @@ def test_planted_root_cause_ranks_first(shape, nonlinear):
     for seed in range(16):  # a planted outlier can cancel out on its way; use cases where not
         sc = make_outlier_scenario(shape, 12, 1000, seed, nonlinear=nonlinear, size=10)
         result = attribute_anomalies(sc.graph, sc.reference, sc.anomalies, sc.target, seed=seed)
-        if result.summary:
+        if result.causes:
             attributed += 1
             correct += result.top_cause == sc.culprit
             scores = {c.node: c.score for c in result.rows[0].root_causes}
@@ -81,7 +81,7 @@ def test_normal_rows_are_not_blamed_on_anyone():
         result = attribute_anomalies(sc.graph, ref, window, sc.target)
         alarms += bool(result.anomalous_rows)
         if not result.anomalous_rows:
-            assert result.summary == () and "not anomalous" in result.headline()
+            assert result.causes == () and "not anomalous" in result.summary
             assert all(r.root_causes == () for r in result.rows)
     assert alarms <= 4  # threshold 3 promises about 5 %; 4 of 20 allows for the tail fit
 
@@ -117,7 +117,7 @@ def test_categorical_nodes_and_categorical_target():
     bad = bad[bad.status == "degraded"].head(3)
     assert len(bad) >= 2
     result = attribute_anomalies(SHOP_GRAPH, ref, bad, "status")
-    assert result.anomalous_rows, result.headline()
+    assert result.anomalous_rows, result.summary
     assert result.top_cause == "latency"
     row = result.rows[0]
     assert row.target_value == "degraded"
@@ -201,7 +201,7 @@ def test_dowhy_agrees_on_a_linear_chain():
     ours = attribute_anomalies(g, ref, bad, "x3", fit_on="reference")
     their_rank = sorted(theirs, key=lambda n: -theirs[n][0])
     assert their_rank[0] == ours.top_cause == "x1"
-    shares = {c.node: c.contribution / ours.rows[0].target_score for c in ours.summary}
+    shares = {c.node: c.contribution / ours.rows[0].target_score for c in ours.causes}
     assert shares["x1"] > 0.6 and theirs["x1"][0] / sum(v[0] for v in theirs.values()) > 0.6
 
 

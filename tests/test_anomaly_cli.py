@@ -25,7 +25,7 @@ def test_sample_incident_finds_the_planted_cause_and_json_equals_api(cli):
     api = attribute_anomalies(GRAPH, REFERENCE, INCIDENT, "frontend", id_column="time")
     assert report == api.to_dict()
     assert report["anomalous_rows"] == ["14:10", "14:15", "14:20"]  # the planted lock
-    assert report["summary"][0]["node"] == "inventory_db"
+    assert report["causes"][0]["node"] == "inventory_db"
     for row in report["anomalies"]:
         assert (row["root_causes"] != []) == row["anomalous"]
 
@@ -50,8 +50,8 @@ def test_fail_on_anomaly_exit_codes(cli, tmp_path):
     )
     assert out.exit_code == 0
     report = json.loads(out.stdout)
-    assert report["anomalous_rows"] == [] and report["summary"] == []
-    assert "not anomalous" in report["headline"]
+    assert report["anomalous_rows"] == [] and report["causes"] == []
+    assert "not anomalous" in report["summary"]
 
 
 def test_table_markdown_and_determinism(cli):
@@ -93,7 +93,7 @@ def test_reverse_reads_a_call_graph(cli, tmp_path):
     )
     assert flipped.exit_code == 0, flipped.stderr
     a, b = json.loads(normal.stdout), json.loads(flipped.stdout)
-    assert a["summary"] == b["summary"] and a["anomalies"] == b["anomalies"]
+    assert a["causes"] == b["causes"] and a["anomalies"] == b["anomalies"]
 
 
 def test_notes_go_to_stderr_and_quiet_silences_them(cli, tmp_path):
@@ -164,7 +164,7 @@ def test_blame_shares_agree_across_formats(cli):
     once divided by the mean target score instead of the blame total: 141 % against 98 %)."""
     args = [*ARGS, "--id-column", "time", "-q"]
     report = json.loads(cli(*args, "--format", "json").stdout)
-    causes = report["summary"]
+    causes = report["causes"]
     blame = sum(c["contribution"] for c in causes if c["contribution"] > 0)
     expected = {c["node"]: f"{c['contribution'] / blame * 100:.0f} %" for c in causes[:3]}
     table = cli(*args, "--top", "3").stdout
@@ -174,5 +174,5 @@ def test_blame_shares_agree_across_formats(cli):
         assert re.search(rf"\| `{node}` \| [^|]+ \| {share} \|", markdown), (node, markdown)
     lead = causes[0]["node"]
     headline = f"root cause: `{lead}` ({expected[lead].replace(' %', '')} % of the blame)"
-    assert headline in report["headline"]
+    assert headline in report["summary"]
     assert headline in markdown and headline in table

@@ -50,7 +50,7 @@ from ..models.mechanisms import (
 )
 from ..models.noise import NoiseWalker
 from ..progress import Progress, Ticker, silent
-from ..results.anomaly import AnomalyResult, RootCause, RowResult, ranked, summarise
+from ..results.anomaly import AnomalyResult, RootCause, RowResult, rank_causes, ranked
 from ..results.base import ReportData
 from ..results.base import stable_float as _num
 from ..stats.sampling import latin_uniforms
@@ -159,7 +159,7 @@ def attribute_anomalies(
     rows = attribute_rows(
         model, data, row_threshold, attribute, n_samples, n_permutations, seed, say
     )
-    summary = summarise(rows)
+    causes = rank_causes(rows)
     settings = {
         "threshold": _num(threshold),
         "direction": scorer.direction.value,
@@ -180,14 +180,14 @@ def attribute_anomalies(
             f"{target!r} has no causes in the graph, so every anomaly is attributed to its "
             "own mechanism",
         )
-    shown = [target, *(c.node for c in summary if c.node != target)][:5]
+    shown = [target, *(c.node for c in causes if c.node != target)][:5]
     report_data = ReportData(
         data.graph,
         {n: (data.reference[n].to_numpy(), data.anomalies[n].to_numpy()) for n in shown},
         periods=("reference", "anomalous rows"),
     )
     return AnomalyResult(
-        target, tuple(rows), summary, float(threshold), row_threshold, settings, notes, report_data
+        target, tuple(rows), causes, float(threshold), row_threshold, settings, notes, report_data
     )
 
 

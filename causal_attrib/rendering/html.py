@@ -225,7 +225,7 @@ def _anomaly(result: AnomalyResult, top: int) -> tuple[str, str]:
     """graph by blame, root causes, rows, reference distributions."""
     data = result.report_data
     title = f"causal-attrib anomaly: {result.target}"
-    parts = [f"<h1>{escape(title)}</h1>", f'<p class="headline">{_code(result.headline())}</p>']
+    parts = [f"<h1>{escape(title)}</h1>", f'<p class="headline">{_code(result.summary)}</p>']
     parts.append(
         _cards(
             [
@@ -239,7 +239,7 @@ def _anomaly(result: AnomalyResult, top: int) -> tuple[str, str]:
     if data is not None:
         parts += _anomaly_graph(result, data.graph)
     parts.append("<h2>Root causes over the attributed rows</h2>")
-    bars = [Bar(c.node, c.contribution, None, bar_colour(c.contribution)) for c in result.summary]
+    bars = [Bar(c.node, c.contribution, None, bar_colour(c.contribution)) for c in result.causes]
     if bars:
         parts.append(bar_chart(bars[:top]))
         parts.append(
@@ -292,7 +292,7 @@ def _anomaly_graph(result: AnomalyResult, graph) -> list[str]:
     """The graph coloured by each node's share of the blame."""
     out: list[str] = []
     blame = result.blame_total
-    causes = {c.node: c for c in result.summary}
+    causes = {c.node: c for c in result.causes}
     styles = {}
     for node in graph.nodes:
         c = causes.get(node)

@@ -51,13 +51,13 @@ def explain_markdown(result: ExplainResult, *, top: int = 10, color: bool = Fals
 @register(AnomalyResult, Format.MARKDOWN)
 def anomaly_markdown(result: AnomalyResult, *, top: int = 5, color: bool = False) -> str:
     """Short Markdown for CI summaries and incident tickets, headline first."""
-    lines = [f"**{md_escape(result.headline())}**", ""]
-    if result.summary:
+    lines = [f"**{md_escape(result.summary)}**", ""]
+    if result.causes:
         lines += [
             "| rank | node | contribution | share | node score |",
             "|---:|---|---:|---:|---:|",
         ]
-        for row in cause_rows(result.summary, result.blame_total, top):
+        for row in cause_rows(result.causes, result.blame_total, top):
             row[1] = f"`{md_escape(row[1])}`"
             lines.append("| " + " | ".join(row) + " |")
         lines.append("")

@@ -64,7 +64,7 @@ def explain_table(result: ExplainResult, *, top: int = 10, color: bool = False) 
 @register(AnomalyResult, Format.TABLE)
 def anomaly_table(result: AnomalyResult, *, top: int = 10, color: bool = False) -> str:
     """Plain text: headline, the rows with their target scores, then the ranked causes."""
-    lines = [result.headline(), ""]
+    lines = [result.summary, ""]
     row_lines = grid(
         ["row", "target value", "score", "anomalous", "top cause"],
         [
@@ -83,16 +83,16 @@ def anomaly_table(result: AnomalyResult, *, top: int = 10, color: bool = False) 
         f"\x1b[1;31m{ln}\x1b[0m" if color and r.anomalous else ln
         for ln, r in zip(row_lines[2:], result.rows, strict=True)
     ]
-    if result.summary:
+    if result.causes:
         attributed = [r for r in result.rows if r.root_causes]
         lines += ["", f"Root causes over {len(attributed)} attributed row(s):"]
         lines += grid(
             ["rank", "node", "contribution", "share", "node score"],
-            cause_rows(result.summary, result.blame_total, top),
+            cause_rows(result.causes, result.blame_total, top),
             {0, 2, 3, 4},
         )
-        if len(result.summary) > top:
-            lines.append(f"({len(result.summary) - top} more in the JSON report)")
+        if len(result.causes) > top:
+            lines.append(f"({len(result.causes) - top} more in the JSON report)")
     lines += [
         "",
         "score = -log P(a value at least this unusual) against the reference; a row is "

@@ -94,7 +94,7 @@ class AnomalyResult:
         The node whose anomaly is explained.
     rows
         One :class:`RowResult` per anomalous-table row.
-    summary
+    causes
         Mean contribution per node over the attributed rows, ranked.
     threshold, row_threshold
         The family-wise threshold and the per-row score it implies
@@ -110,7 +110,7 @@ class AnomalyResult:
 
     target: str
     rows: tuple[RowResult, ...]
-    summary: tuple[RootCause, ...]
+    causes: tuple[RootCause, ...]
     threshold: float
     row_threshold: float
     settings: Mapping[str, Any]
@@ -129,16 +129,18 @@ class AnomalyResult:
 
     @property
     def blame_total(self) -> float:
-        """Sum of the positive contributions in the summary (what shares are relative to)."""
-        return float(sum(c.contribution for c in self.summary if c.contribution > 0))
+        """Sum of the positive contributions of the causes (what shares are relative to)."""
+        return float(sum(c.contribution for c in self.causes if c.contribution > 0))
 
     @property
     def top_cause(self) -> str | None:
         """The node ranked first over the window, if any row was attributed."""
-        return self.summary[0].node if self.summary else None
+        return self.causes[0].node if self.causes else None
 
-    def headline(self) -> str:
-        """One sentence for humans: is the target anomalous, and whose noise made it so."""
+    @property
+    def summary(self) -> str:
+        """One sentence for humans: is the target anomalous, and whose noise made it so
+        (node names as Markdown `code`)."""
         n = len(self.rows)
         k = len(self.anomalous_rows)
         rows = "row" if n == 1 else "rows"
@@ -148,7 +150,7 @@ class AnomalyResult:
                 f"{self.max_score:.3g}, threshold {self.row_threshold:.3g}); no root cause "
                 "to name."
             )
-        lead = self.summary[0] if self.summary else None
+        lead = self.causes[0] if self.causes else None
         blame = self.blame_total
         share = f" ({lead.contribution / blame * 100:.0f} % of the blame)" if lead and blame else ""
         cause = f"; root cause: `{lead.node}`{share}" if lead else ""
@@ -162,12 +164,12 @@ class AnomalyResult:
         return {
             **envelope(self.command),
             "target": self.target,
-            "headline": self.headline(),
+            "summary": self.summary,
             "threshold": _num(self.threshold),
             "row_threshold": _num(self.row_threshold),
             "anomalous_rows": self.anomalous_rows,
             "anomalies": [r.to_dict() for r in self.rows],
-            "summary": [c.to_dict() for c in self.summary],
+            "causes": [c.to_dict() for c in self.causes],
             "settings": dict(self.settings),
             "notes": list(self.notes),
         }
@@ -195,10 +197,10 @@ def ranked(causes: Iterable[RootCause]) -> tuple[RootCause, ...]:
     return tuple(sorted(causes, key=lambda c: (-round(c.contribution, 12), c.node)))
 
 
-def summarise(rows: Iterable[RowResult]) -> tuple[RootCause, ...]:
+def rank_causes(rows: Iterable[RowResult]) -> tuple[RootCause, ...]:
     """Mean contribution per node over the attributed rows; node score is its maximum.
 
-    :attr:`AnomalyResult.summary` is this over all rows; pass a subset (e.g. only the
+    :attr:`AnomalyResult.causes` is this over all rows; pass a subset (e.g. only the
     anomalous rows of an ``attribute="all"`` run) to rank over those instead.
     """
     attributed = [r for r in rows if r.root_causes]

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
 """Version of every JSON report's layout (``schema_version``); the schemas in
 ``causal_attrib/schemas/`` describe it."""
 
