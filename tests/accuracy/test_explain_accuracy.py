@@ -24,6 +24,8 @@ from causal_attrib.errors import InputError
 from causal_attrib.models.bases import AutoModels, PairwiseModels, SplineModels
 from causal_attrib.synthetic import make_scenario
 
+pytestmark = pytest.mark.slow
+
 
 def test_true_node_first_on_a_40_node_chain():
     """DoWhy's defaults rank the changed node 37th of 40 here (k-NN KL noise)."""

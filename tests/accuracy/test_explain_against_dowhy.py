@@ -12,6 +12,8 @@ from causal_attrib import explain
 from causal_attrib.inputs.tables import read_table, split_periods
 from causal_attrib.synthetic import make_scenario
 
+pytestmark = pytest.mark.slow
+
 MICROSERVICES = nx.DiGraph(
     [
         ("www", "Website"),
@@ -63,7 +65,7 @@ def test_supply_chain_demand_and_confirmed_top_two():
 
 def test_agrees_with_dowhy_distribution_change():
     """Same SCM family and the same players as DoWhy: the changed node's values agree."""
-    gcm = pytest.importorskip("dowhy.gcm")
+    gcm = pytest.importorskip("dowhy.gcm", reason="DoWhy (the dowhy extra) is not installed")
     sc = make_scenario("chain", 4, 1500, 3, changed=["X1"])
     model = gcm.ProbabilisticCausalModel(sc.graph)
     for node in sc.graph.nodes:

@@ -17,6 +17,7 @@ import causal_attrib as ca
 from causal_attrib.analyses.segments import explain_segments
 from causal_attrib.engine import Engine
 from causal_attrib.rendering.registry import render, to_json
+from causal_attrib.results.base import envelope
 
 EDGES = [("a", "b"), ("b", "c"), ("a", "c")]
 
@@ -98,7 +99,7 @@ def test_cli_json_equals_the_library_and_matches_the_schemas(cli, tables, valida
     for segment in payload["segments"]:
         if segment["result"] is not None:  # each is an explain report without its envelope
             validators["explain"].validate(
-                {"schema_version": "1.0", "command": "explain", **segment["result"]}
+                {**envelope("explain"), **segment["result"]}
             )
     assert payload == json.loads(to_json(result.to_dict()))
     assert cli(*args, "--fail-on-change", "--jobs", "1").exit_code == 1
