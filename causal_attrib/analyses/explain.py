@@ -191,18 +191,11 @@ def explain(
     intervals, change_interval = bootstrap_out.run(game, shapley, engine, say)
     nodes = rank_nodes(fits, flags, phi, fitted, game.relevant, intervals)
     settings = {
-        "statistic": stat.name,
-        "alpha": alpha,
-        "attribute_to": attribute_to.value,
+        **dict(statistic=stat.name, alpha=alpha, attribute_to=attribute_to.value),
         "models": getattr(models, "name", type(models).__name__),
-        "n_samples": n_samples,
-        "bootstrap": bootstrap,
-        "confidence": confidence,
-        "seed": seed,
+        **dict(n_samples=n_samples, bootstrap=bootstrap, confidence=confidence, seed=seed),
         "shapley": "exact" if len(game.players) <= max_exact_players else "permutation",
-        "dropna": dropna,
-        "categorical": sorted(prepared.categorical),
-        "max_rows": max_rows,
+        **dict(dropna=dropna, categorical=sorted(prepared.categorical), max_rows=max_rows),
     }
     return ExplainResult(
         target=target,
@@ -214,12 +207,7 @@ def explain(
         fitted_after=fitted[1],
         nodes=tuple(nodes),
         settings=settings,
-        rows={
-            "before": len(prepared.before),
-            "after": len(prepared.after),
-            "before_total": prepared.totals[0],
-            "after_total": prepared.totals[1],
-        },
+        rows=_rows(prepared),
         notes=tuple(_notes(opening, prepared, game, alpha, bootstrap, confidence)),
         fitted_change_interval=change_interval,
         check=_graph_check(g, prepared, alpha, seed, say) if check else None,
@@ -509,6 +497,16 @@ def rank_nodes(
         )
     nodes.sort(key=lambda n: (-abs(_num(n.contribution)), n.q_value, n.node))
     return nodes
+
+
+def _rows(prepared: PreparedData) -> dict[str, int]:
+    """Rows used per period, and the tables' rows as given."""
+    return {
+        "before": len(prepared.before),
+        "after": len(prepared.after),
+        "before_total": prepared.totals[0],
+        "after_total": prepared.totals[1],
+    }
 
 
 def _notes(opening, prepared, game: _Game, alpha, bootstrap, confidence) -> list[str]:
