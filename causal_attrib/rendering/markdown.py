@@ -27,15 +27,8 @@ def explain_markdown(result: ExplainResult, *, top: int = 10, color: bool = Fals
     """Short Markdown for CI job summaries and pull-request comments, headline first."""
     headers, rows = explain_headers(result), explain_rows(result)
     lines = [f"**{md_escape(result.headline(markdown=True))}**", ""]
-    lines.append("| " + " | ".join(headers) + " |")
-    lines.append(
-        "|" + "|".join("---:" if i in (0, 3, 4) else "---" for i in range(len(headers))) + "|"
-    )
     shown = [r for r, n in zip(rows, result.nodes, strict=True) if n.ancestor or n.changed]
-    for row in shown[:top]:
-        row = row.copy()
-        row[1] = f"`{md_escape(row[1])}`"
-        lines.append("| " + " | ".join(row) + " |")
+    lines += _table(headers, {0, 3, 4}, shown[:top], code={1})
     if len(shown) > top:
         lines.append(f"\n_{len(shown) - top} more node(s) in the JSON report._")
     lines.append("")
@@ -43,8 +36,7 @@ def explain_markdown(result: ExplainResult, *, top: int = 10, color: bool = Fals
         lines.append(f"- {label}: {text}")
     if result.check is not None:
         lines.append(f"- graph check ({result.check.verdict}): {md_escape(result.check.summary)}")
-    for note in result.notes:
-        lines.append(f"- note: {md_escape(note)}")
+    lines += _notes(result.notes)
     return "\n".join(lines) + "\n"
 
 
@@ -53,18 +45,12 @@ def anomaly_markdown(result: AnomalyResult, *, top: int = 5, color: bool = False
     """Short Markdown for CI summaries and incident tickets, headline first."""
     lines = [f"**{md_escape(result.summary)}**", ""]
     if result.causes:
-        lines += [
-            "| rank | node | contribution | share | node score |",
-            "|---:|---|---:|---:|---:|",
-        ]
-        for row in cause_rows(result.causes, result.blame_total, top):
-            row[1] = f"`{md_escape(row[1])}`"
-            lines.append("| " + " | ".join(row) + " |")
-        lines.append("")
+        headers = ["rank", "node", "contribution", "share", "node score"]
+        rows = cause_rows(result.causes, result.blame_total, top)
+        lines += [*_table(headers, {0, 2, 3, 4}, rows, code={1}), ""]
     flagged = ", ".join(f"`{md_escape(r)}`" for r in result.anomalous_rows[:20]) or "none"
     lines.append(f"- anomalous rows: {flagged}")
-    for note in result.notes:
-        lines.append(f"- note: {md_escape(note)}")
+    lines += _notes(result.notes)
     return "\n".join(lines) + "\n"
 
 
@@ -75,11 +61,11 @@ def check_markdown(result: CheckResult, *, top: int = 5, color: bool = False) ->
     lines += [f"- {label}: {md_escape(text)}" for label, text in check_facts(result)]
     lines += [f"- {f.severity}: {md_escape(f.message)}" for f in result.findings]
     if result.violations:
-        lines += ["", "| rank | implication | p-value | q-value |", "|---:|---|---:|---:|"]
-        for k, i in enumerate(result.violations[:top], start=1):
-            lines.append(
-                f"| {k} | `{md_escape(i.text)}` | {q_value(i.p_value)} | {q_value(i.q_value)} |"
-            )
+        rows = [
+            [str(k), i.text, q_value(i.p_value), q_value(i.q_value)]
+            for k, i in enumerate(result.violations[:top], start=1)
+        ]
+        lines += ["", *_table(["rank", "implication", "p-value", "q-value"], {0, 2, 3}, rows, {1})]
         if len(result.violations) > top:
             lines.append(f"\n_{len(result.violations) - top} more in the JSON report._")
     if result.suggestions:
@@ -90,8 +76,7 @@ def check_markdown(result: CheckResult, *, top: int = 5, color: bool = False) ->
             f"{s.violations_after}){EITHER if s.either_direction else ''}"
             for s in result.suggestions
         ]
-    for note in result.notes:
-        lines.append(f"- note: {md_escape(note)}")
+    lines += _notes(result.notes)
     return "\n".join(lines) + "\n"
 
 
@@ -99,12 +84,27 @@ def check_markdown(result: CheckResult, *, top: int = 5, color: bool = False) ->
 def segments_markdown(result: SegmentedResult, *, top: int = 5, color: bool = False) -> str:
     """Short Markdown for CI summaries: headline, top pairs, segments, skipped."""
     lines = [f"**{md_escape(result.summary)}**", ""]
-    lines += ["| rank | segment | node | part | share |", "|---:|---|---|---:|---:|"]
-    for row in pair_rows(result, top):
-        row[1], row[2] = f"`{md_escape(row[1])}`", f"`{md_escape(row[2])}`"
-        lines.append("| " + " | ".join(row) + " |")
-    lines.append("")
+    headers = ["rank", "segment", "node", "part", "share"]
+    lines += [*_table(headers, {0, 3, 4}, pair_rows(result, top), code={1, 2}), ""]
     lines += [f"- {label}: {text}" for label, text in segment_figures(result)]
     lines += [f"- skipped `{md_escape(s.label)}`: {md_escape(s.skipped)}" for s in result.skipped]
-    lines += [f"- note: {md_escape(n)}" for n in result.notes]
+    lines += _notes(result.notes)
     return "\n".join(lines) + "\n"
+
+
+def _table(
+    headers: list[str], numeric: set[int], rows: list[list[str]], code: set[int]
+) -> list[str]:
+    """A Markdown table: ``numeric`` columns right-aligned, ``code`` columns set as code."""
+    lines = ["| " + " | ".join(headers) + " |"]
+    lines.append(
+        "|" + "|".join("---:" if i in numeric else "---" for i in range(len(headers))) + "|"
+    )
+    for row in rows:
+        cells = [f"`{md_escape(c)}`" if i in code else c for i, c in enumerate(row)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _notes(notes) -> list[str]:
+    return [f"- note: {md_escape(n)}" for n in notes]
