@@ -7,12 +7,14 @@ import os
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from hypothesis import settings
 
 from causal_attrib.cli import main
 from causal_attrib.schemas import SCHEMAS, load_schema
+from causal_attrib.synthetic import simulate
 
 # Locally, property tests draw new examples on every run (that is how they find bugs); in CI
 # they draw a fixed set, so that a red build always means a change, not a lucky draw.
@@ -94,3 +96,15 @@ PETSHOP = SHARED / "petshop" / "dataset"
 needs_petshop_data = pytest.mark.skipif(
     not PETSHOP.is_dir(), reason="../shared/data/petshop is not present"
 )
+
+
+def unit_links(graph, n_rows, seed, outliers, n_anomalies=1):
+    """Reference and anomalous rows of an SCM whose links all have weight 1 (outliers
+    propagate undamped), with ``outliers`` planted in the anomalous rows' noise."""
+    rng = np.random.default_rng(seed)
+    _, params = simulate(graph, 10, rng)
+    for p in params.values():
+        p["w"] = np.ones(len(p["w"]))
+    reference, _ = simulate(graph, n_rows, rng, params=params)
+    anomalies, _ = simulate(graph, n_anomalies, rng, params=params, outliers=outliers)
+    return reference, anomalies

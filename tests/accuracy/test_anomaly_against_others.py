@@ -7,28 +7,14 @@ import json
 from pathlib import Path
 
 import networkx as nx
-import numpy as np
 import pandas as pd
 import pytest
-from conftest import DOWHY, PETSHOP, needs_dowhy_data, needs_petshop_data
+from conftest import DOWHY, PETSHOP, needs_dowhy_data, needs_petshop_data, unit_links
 
 from causal_attrib import attribute_anomalies
-from causal_attrib.synthetic import simulate
 
 pytestmark = pytest.mark.slow
 GRAPHS = Path(__file__).resolve().parents[1] / "graphs"
-
-
-def _unit_links(graph, n_rows, seed, outliers, n_anomalies=1):
-    """Reference and anomalous rows of an SCM whose links all have weight 1 (outliers
-    propagate undamped), with ``outliers`` planted in the anomalous rows' noise."""
-    rng = np.random.default_rng(seed)
-    _, params = simulate(graph, 10, rng)
-    for p in params.values():
-        p["w"] = np.ones(len(p["w"]))
-    reference, _ = simulate(graph, n_rows, rng, params=params)
-    anomalies, _ = simulate(graph, n_anomalies, rng, params=params, outliers=outliers)
-    return reference, anomalies
 
 
 def test_dowhy_agrees_on_a_linear_chain():
@@ -36,7 +22,7 @@ def test_dowhy_agrees_on_a_linear_chain():
     gcm = pytest.importorskip("dowhy.gcm", reason="DoWhy (the dowhy extra) is not installed")
 
     g = nx.DiGraph([("x0", "x1"), ("x1", "x2"), ("x2", "x3")])
-    ref, bad = _unit_links(g, 1500, 3, {"x1": 8.0})
+    ref, bad = unit_links(g, 1500, 3, {"x1": 8.0})
     scm = gcm.InvertibleStructuralCausalModel(g)
     scm.set_causal_mechanism("x0", gcm.EmpiricalDistribution())
     for node in ("x1", "x2", "x3"):

@@ -1,4 +1,4 @@
-"""Root causes of anomalous rows, checked against data whose culprit we planted, and DoWhy."""
+"""Root causes of anomalous rows, checked against data whose culprit we planted."""
 
 from __future__ import annotations
 
@@ -8,22 +8,11 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import unit_links
 
 from causal_attrib import attribute_anomalies
 from causal_attrib.stats.scores import TailScorer
 from causal_attrib.synthetic import make_outlier_scenario, simulate
-
-
-def _unit_links(graph, n_rows, seed, outliers, n_anomalies=1):
-    """Reference and anomalous rows of an SCM whose links all have weight 1 (outliers
-    propagate undamped), with ``outliers`` planted in the anomalous rows' noise."""
-    rng = np.random.default_rng(seed)
-    _, params = simulate(graph, 10, rng)
-    for p in params.values():
-        p["w"] = np.ones(len(p["w"]))
-    reference, _ = simulate(graph, n_rows, rng, params=params)
-    anomalies, _ = simulate(graph, n_anomalies, rng, params=params, outliers=outliers)
-    return reference, anomalies
 
 
 @pytest.mark.parametrize("nonlinear", [False, True])
@@ -48,7 +37,7 @@ def test_planted_root_cause_ranks_first(shape, nonlinear):
 def test_grandparent_culprit_beats_its_anomalous_children():
     """The child of the culprit is anomalous too, but only because of its parent."""
     g = nx.DiGraph([("db", "cache"), ("cache", "api"), ("auth", "api"), ("api", "web")])
-    ref, bad = _unit_links(g, 2000, 1, {"db": 9.0}, n_anomalies=3)
+    ref, bad = unit_links(g, 2000, 1, {"db": 9.0}, n_anomalies=3)
     result = attribute_anomalies(g, ref, bad, "web")
     assert result.anomalous_rows == ["1", "2", "3"]
     assert result.top_cause == "db"
@@ -163,7 +152,7 @@ def test_unmeasured_nodes_are_said_and_not_blamed():
 
 def test_node_missing_from_reference_is_bypassed():
     g = nx.DiGraph([("a", "hidden"), ("hidden", "t"), ("b", "t")])
-    ref, bad = _unit_links(g, 1000, 0, {"a": 12.0})
+    ref, bad = unit_links(g, 1000, 0, {"a": 12.0})
     result = attribute_anomalies(g, ref.drop(columns="hidden"), bad.drop(columns="hidden"), "t")
     assert any("bypassed" in n and "hidden" in n for n in result.notes)
     assert result.top_cause == "a"  # the path through the unmeasured node survives
