@@ -43,6 +43,7 @@ from ..results.check import (
     Finding,
     Implication,
     Suggestion,
+    Verdict,
 )
 from ..stats.fdr import q_values_of_tested
 from ..stats.independence import BoundTest, GcmTest, IndependenceTest
@@ -135,7 +136,7 @@ def check_graph(
     if problem:
         invalid = Finding("not_a_dag", "error", problem, dag_cycle(graph))
         return CheckResult(
-            "invalid",
+            Verdict.INVALID,
             findings=(invalid, *findings),
             implications=(),
             untestable=0,
@@ -307,15 +308,15 @@ def _markov_signature(edges: Iterable[tuple[str, str]]) -> tuple[frozenset, froz
     return skeleton, colliders
 
 
-def verdict(n_tested: int, n_violated: int, baseline: Baseline | None, alpha: float) -> str:
+def verdict(n_tested: int, n_violated: int, baseline: Baseline | None, alpha: float) -> Verdict:
     """Pure decision from the counts: see :class:`CheckResult`."""
     if n_tested == 0:
-        return "untestable"
+        return Verdict.UNTESTABLE
     if n_violated == 0:
-        return "consistent"
+        return Verdict.CONSISTENT
     if baseline is not None and baseline.p_value >= alpha:
-        return "rejected"
-    return "violated"
+        return Verdict.REJECTED
+    return Verdict.VIOLATED
 
 
 def _check_options(alpha, n_permutations, max_suggestions) -> None:

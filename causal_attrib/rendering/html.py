@@ -19,7 +19,7 @@ from .. import __version__
 from ..choices import Format
 from ..results.anomaly import AnomalyResult
 from ..results.base import Result
-from ..results.check import CheckResult
+from ..results.check import CheckResult, Verdict
 from ..results.explain import ExplainResult
 from ..results.segments import SegmentedResult
 from .cells import number, q_value, share, signed, value
@@ -410,7 +410,7 @@ def _check_graph(result: CheckResult, graph, top: int) -> list[str]:
         for node in (imp.node, imp.other):
             involved[node] = involved.get(node, 0) + 1
     cycle = set()
-    if result.verdict == "invalid":
+    if result.verdict is Verdict.INVALID:
         cycle = {n for f in result.findings if f.kind == "not_a_dag" for n in f.nodes}
     most = max(involved.values(), default=0)
     styles = {
@@ -506,8 +506,8 @@ def _check_tables(result: CheckResult, top: int) -> list[str]:
 
 
 def _verdict_badge(verdict: str) -> str:
-    colour = {"consistent": "#1a9850", "violated": "#d98c00"}.get(verdict, CHANGED)
-    if verdict == "untestable":
+    colour = {Verdict.CONSISTENT: "#1a9850", Verdict.VIOLATED: "#d98c00"}.get(verdict, CHANGED)
+    if verdict is Verdict.UNTESTABLE:
         colour = MUTED
     return f'<span class="verdict" style="background:{colour}">{escape(verdict)}</span>'
 

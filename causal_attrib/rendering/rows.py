@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..results.anomaly import RootCause
-from ..results.check import CheckResult
+from ..results.check import CheckResult, Verdict
 from ..results.explain import ExplainResult
 from ..results.segments import SegmentedResult
 from .cells import number, q_value, share
@@ -68,7 +68,7 @@ def check_facts(result: CheckResult) -> list[tuple[str, str]]:
     """Label/text pairs under the headline, shared by the table and the Markdown."""
     alpha = result.settings["alpha"]
     facts = [("verdict", result.verdict)]
-    if result.verdict != "invalid":
+    if result.verdict is not Verdict.INVALID:
         facts.append(
             (
                 "implications",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..choices import Format
 from ..results.anomaly import AnomalyResult
-from ..results.check import CheckResult
+from ..results.check import CheckResult, Verdict
 from ..results.explain import ExplainResult
 from ..results.segments import SegmentedResult
 from .cells import grid, number, q_value, value
@@ -22,7 +22,12 @@ from .rows import (
     segment_rows,
 )
 
-VERDICT_COLOR = {"consistent": "32", "violated": "33", "rejected": "31", "invalid": "31"}
+VERDICT_COLOR = {
+    Verdict.CONSISTENT: "32",
+    Verdict.VIOLATED: "33",
+    Verdict.REJECTED: "31",
+    Verdict.INVALID: "31",
+}
 
 
 @register(ExplainResult, Format.TABLE)

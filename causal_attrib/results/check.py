@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar
 
 import numpy as np
@@ -13,10 +14,18 @@ import pandas as pd
 from .base import ReportData, envelope
 from .base import stable_float as _num
 
-VERDICTS = ("consistent", "violated", "rejected", "invalid", "untestable")
+
+class Verdict(StrEnum):
+    """What ``check`` concludes about the graph (see :class:`CheckResult`)."""
+
+    CONSISTENT = "consistent"
+    VIOLATED = "violated"
+    REJECTED = "rejected"
+    INVALID = "invalid"
+    UNTESTABLE = "untestable"
 
 
-FAILING = frozenset({"violated", "rejected", "invalid"})
+FAILING = frozenset({Verdict.VIOLATED, Verdict.REJECTED, Verdict.INVALID})
 
 
 @dataclass(frozen=True)
@@ -174,7 +183,7 @@ class Suggestion:
 class CheckResult:
     """The answer of :func:`check_graph`.
 
-    ``verdict`` is one of :data:`VERDICTS`: ``consistent`` (no implication violated),
+    ``verdict`` is a :class:`Verdict`: ``consistent`` (no implication violated),
     ``violated`` (some are, but the graph fits clearly better than random relabellings),
     ``rejected`` (it does not), ``invalid`` (not a DAG) or ``untestable`` (no implication
     can be tested with these columns).
@@ -182,7 +191,7 @@ class CheckResult:
 
     command: ClassVar[str] = "check"
 
-    verdict: str
+    verdict: Verdict
     n_nodes: int
     n_edges: int
     findings: tuple[Finding, ...]
@@ -218,9 +227,9 @@ class CheckResult:
         k = len(self.violations)
         alpha = self.settings["alpha"]
         fdr = f"FDR {alpha * 100:g} %"
-        if self.verdict == "invalid":
+        if self.verdict is Verdict.INVALID:
             return f"The graph is not a DAG ({self.findings[0].message}); fix it first."
-        if self.verdict == "untestable":
+        if self.verdict is Verdict.UNTESTABLE:
             return (
                 "The graph implies no independence these columns can test, so the data can "
                 "neither support nor contradict it."
@@ -234,12 +243,12 @@ class CheckResult:
             )
             if not b.informative:
                 compare += " (but many relabellings are equivalent, so that says little)"
-        if self.verdict == "consistent":
+        if self.verdict is Verdict.CONSISTENT:
             head = f"No implication of the graph is violated ({n} tested, {fdr})"
             return f"{head}; {compare}." if compare else f"{head}."
         top = self.violations[0]
         head = f"The data contradict {k} of {n} implications of the graph ({fdr}), first {top.text}"
-        if self.verdict == "rejected":
+        if self.verdict is Verdict.REJECTED:
             return f"{head}; the graph fits no better than random relabellings ({compare})."
         return f"{head}; still, {compare}."
 
