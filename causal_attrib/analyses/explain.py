@@ -178,16 +178,18 @@ def explain(
         target_level,
     )
     models = models or EXPLAIN_MODELS
-    tests = _ChangeTests(
+    tests = ChangeTests(
         change_test or ResidualChangeTest(), categorical_change_test or CategoricalChangeTest()
     )
     fits = fit_and_test(g, prepared, models, tests, engine, say)
     flags = flag_changes(fits, alpha)
-    game = _Game.prepare(g, target, fits, flags, prepared, attribute_to, measure, n_samples, seed)
-    shapley = _Shapley(max_exact_players, n_permutations, game.shapley_seed)
+    game = ExplainGame.prepare(
+        g, target, fits, flags, prepared, attribute_to, measure, n_samples, seed
+    )
+    shapley = ShapleySettings(max_exact_players, n_permutations, game.shapley_seed)
     say(game.describe(shapley))
     phi, fitted = attribute(game, shapley, engine)
-    bootstrap_out = _Bootstrap(bootstrap, confidence, game.boot_seed)
+    bootstrap_out = Bootstrap(bootstrap, confidence, game.boot_seed)
     intervals, change_interval = bootstrap_out.run(game, shapley, engine, say)
     nodes = rank_nodes(fits, flags, phi, fitted, game.relevant, intervals)
     settings = {
@@ -222,13 +224,14 @@ def explain(
 
 
 @dataclass(frozen=True)
-class _ChangeTests:
+class ChangeTests:
     """The change-test strategies: one for continuous nodes, one for categorical ones."""
 
     continuous: ChangeTest
     categorical: ChangeTest
 
     def for_node(self, is_categorical: bool) -> ChangeTest:
+        """The test for a node of this kind."""
         return self.categorical if is_categorical else self.continuous
 
 
@@ -236,7 +239,7 @@ def fit_and_test(
     graph: nx.DiGraph,
     prepared: PreparedData,
     models: ModelFamily,
-    tests: _ChangeTests,
+    tests: ChangeTests,
     engine: Engine,
     say: Progress,
 ) -> dict[str, NodeFit]:
@@ -295,7 +298,7 @@ def flag_changes(fits: Mapping[str, NodeFit], alpha: float) -> Flags:
 
 
 @dataclass
-class _Game:
+class ExplainGame:
     """The intervention game of one analysis: the players, the common random numbers,
     and how to build the game on any rows (the data, or a bootstrap resample)."""
 
@@ -316,7 +319,7 @@ class _Game:
     @classmethod
     def prepare(
         cls, graph, target, fits, flags, prepared, attribute_to, measure, n_samples, seed
-    ) -> _Game:
+    ) -> ExplainGame:
         """Players are the target's ancestors (and itself) that changed, or all of them
         with ``attribute_to="all"``; the draws come from ``seed`` in a fixed order."""
         order = list(fits)
@@ -364,7 +367,7 @@ class _Game:
             self.graph, self.target, old, new, self.players, self.uniforms, self.measure
         )
 
-    def describe(self, shapley: _Shapley) -> str:
+    def describe(self, shapley: ShapleySettings) -> str:
         """The progress message of the attribution step."""
         k = len(self.players)
         how = (
@@ -376,7 +379,7 @@ class _Game:
 
 
 @dataclass(frozen=True)
-class _Shapley:
+class ShapleySettings:
     """How Shapley values are computed: exact up to ``max_exact`` players, else sampled
     orderings drawn from the same seed in every resample."""
 
@@ -387,6 +390,7 @@ class _Shapley:
     def values(
         self, players: list[str], game: InterventionModel, engine: Engine
     ) -> dict[str, float]:
+        """Shapley values of ``players`` in ``game``, coalitions valued on ``engine``."""
         return shapley_values(
             players,
             game.value,
@@ -398,7 +402,7 @@ class _Shapley:
 
 
 def attribute(
-    game: _Game, shapley: _Shapley, engine: Engine
+    game: ExplainGame, shapley: ShapleySettings, engine: Engine
 ) -> tuple[dict[str, float], tuple[float, float]]:
     """Shapley values of the players on the data, and the fitted statistic before (no
     swap) and after (every player swapped)."""
@@ -408,7 +412,7 @@ def attribute(
 
 
 @dataclass(frozen=True)
-class _Bootstrap:
+class Bootstrap:
     """Percentile intervals of the contributions and of the fitted change from ``count``
     resamples of both periods' rows, each refitting every mechanism."""
 
@@ -417,8 +421,9 @@ class _Bootstrap:
     seed: int
 
     def run(
-        self, game: _Game, shapley: _Shapley, engine: Engine, say: Progress
+        self, game: ExplainGame, shapley: ShapleySettings, engine: Engine, say: Progress
     ) -> tuple[dict[str, tuple[float, float]], tuple[float, float] | None]:
+        """Intervals per player and of the fitted change (none without resamples)."""
         if not (self.count and game.players):
             return {}, None
         ticker = Ticker(say, "bootstrap resamples", self.count)
@@ -509,7 +514,7 @@ def _rows(prepared: PreparedData) -> dict[str, int]:
     }
 
 
-def _notes(opening, prepared, game: _Game, alpha, bootstrap, confidence) -> list[str]:
+def _notes(opening, prepared, game: ExplainGame, alpha, bootstrap, confidence) -> list[str]:
     notes = [*opening.notes, *prepared.notes]
     if 0 < bootstrap and bootstrap * (1 - confidence) / 2 < 1:
         notes.append(

@@ -1,0 +1,61 @@
+"""Mechanisms give their noise and take it back: the noise read off an observed row,
+pinned, reproduces that row's value from the same parents (the counterfactual anomaly
+attribution rests on)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from causal_attrib.models.bases import SplineModels
+from causal_attrib.models.mechanisms import (
+    AdditiveNoiseMechanism,
+    ClassifierMechanism,
+    EmpiricalMechanism,
+    FixedNoise,
+)
+
+RNG = np.random.default_rng(7)
+X = RNG.normal(size=800)
+U = RNG.random(50)
+
+
+def test_additive_noise_round_trip_and_noise_from_chosen_rows():
+    y = 2.0 * X + np.maximum(X, 0.0) + RNG.normal(scale=0.3, size=X.size)
+    basis = SplineModels().make_basis(["x"], {"x": X}, y, frozenset())
+    mech = AdditiveNoiseMechanism.fit(basis, {"x": X}, y)
+    row = {"x": np.array([1.7])}
+    noise = mech.noise_of(row, np.array([9.0]))[0]
+    assert mech.predict(row)[0] + noise == pytest.approx(9.0)
+    pinned = FixedNoise(mech, noise).sample(row, U)
+    assert np.allclose(pinned, 9.0)  # the same luck for every draw
+    moved = FixedNoise(mech, noise).sample({"x": np.array([2.7])}, U)
+    assert np.allclose(moved, mech.predict({"x": np.array([2.7])})[0] + noise)
+    first = np.arange(X.size) < 100
+    part = AdditiveNoiseMechanism.fit(basis, {"x": X}, y, noise_rows=first)
+    assert part.noise_values.size == 100 and np.array_equal(part.coef, mech.coef)
+    assert mech.separable and mech.term("x", X).shape == X.shape
+
+
+def test_a_root_noise_is_its_value():
+    mech = EmpiricalMechanism.fit(RNG.normal(size=99))
+    assert mech.noise_of({}, np.array([3.5]))[0] == 3.5
+    assert np.all(FixedNoise(mech, 3.5).sample({}, U) == 3.5)
+    assert mech.typical({}) == pytest.approx(np.median(mech.values))
+    levels = EmpiricalMechanism.fit(np.array(["b", "a", "b", "c"], dtype=object))
+    assert levels.typical({}) == "b"
+
+
+def test_a_level_noise_reproduces_the_level_and_lets_parents_change_it():
+    y = np.where(X + RNG.normal(scale=0.5, size=X.size) > 0, "up", "down").astype(object)
+    basis = SplineModels().make_basis(["x"], {"x": X}, y, frozenset())
+    mech = ClassifierMechanism.fit(basis, {"x": X}, y)
+    row = {"x": np.array([0.1])}
+    (noise,) = mech.noise_of(row, np.array(["up"], dtype=object))
+    assert 0.0 <= noise.low < noise.high <= 1.0
+    assert set(FixedNoise(mech, noise).sample(row, U)) == {"up"}
+    far = FixedNoise(mech, noise).sample({"x": np.full(U.size, -6.0)}, U)
+    assert "down" in set(far)  # the same luck, with a parent far down, gives another level
+    (unseen,) = mech.noise_of(row, np.array(["sideways"], dtype=object))
+    assert unseen.low is None and set(FixedNoise(mech, unseen).sample(row, U)) == {"sideways"}
+    assert mech.noise_values is None and not mech.separable
