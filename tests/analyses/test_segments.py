@@ -144,7 +144,14 @@ def test_bad_segment_options(cli, tables):
     assert out.exit_code == 2 and "at least 5" in out.stderr
     out = cli(*args, "--by", "region", "--jobs", "0")
     assert out.exit_code == 2 and "--jobs must be at least 1" in out.stderr
-    out = cli(*args, "--scheduler", "tcp://127.0.0.1:9")
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(cli, tables):
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    folder, _, _ = tables
+    args = ["explain", "-g", folder / "graph.dot", "-b", folder / "before.csv"]
+    args += ["-a", folder / "after.csv", "-t", "c", "--scheduler", "tcp://127.0.0.1:9"]
+    out = cli(*args)
     assert out.exit_code == 2 and "cannot reach the Dask scheduler" in out.stderr
 
 
