@@ -131,7 +131,7 @@ def explain_segments(
         gaps=gaps,
         skipped_change=skipped_change,
         settings=_settings(segments, by, min_rows, stat, seed, options),
-        notes=tuple(_notes(segments, split, stat, exact, opening.graph)),
+        notes=opening.notes + tuple(_notes(segments, split, stat, exact, opening.graph)),
     )
 
 

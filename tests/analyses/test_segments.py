@@ -226,3 +226,13 @@ def test_a_numeric_coded_categorical_target(tmp_path):
     assert (res.pairs[0].segment, res.pairs[0].node) == ("region=eu", "y")
     total = sum(p.contribution for p in res.pairs) + res.gaps + res.mix + res.skipped_change
     assert total == pytest.approx(res.overall_change, abs=1e-9)
+
+
+def test_the_graph_loader_notes_are_said_once_for_all_segments(tables):
+    folder, before, after = tables
+    text = (folder / "graph.dot").read_text()
+    repeated = folder / "repeated.dot"
+    repeated.write_text(text.replace("{", "{ a -> b;", 1))  # the edge a -> b listed twice
+    result = explain_segments(repeated, before, after, "c", "region", engine=Engine("threads", 1))
+    notes = [n for n in result.notes if "more than once" in n]
+    assert len(notes) == 1 and "'a -> b'" in notes[0]
