@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,4 +163,5 @@ def close_dask_clients() -> None:
     a notebook may, or leave them for the next call)."""
     while _CLIENTS:
         _, client = _CLIENTS.popitem()
-        client.close()
+        with suppress(Exception):  # best effort: a lost scheduler must not mask the answer
+            client.close()

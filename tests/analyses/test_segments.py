@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import causal_attrib as ca
+from causal_attrib import engine as parallel
 from causal_attrib.analyses.segments import explain_segments
 from causal_attrib.engine import Engine
 from causal_attrib.rendering.registry import render, to_json
@@ -98,9 +99,7 @@ def test_cli_json_equals_the_library_and_matches_the_schemas(cli, tables, valida
     validators["segments"].validate(payload)
     for segment in payload["segments"]:
         if segment["result"] is not None:  # each is an explain report without its envelope
-            validators["explain"].validate(
-                {**envelope("explain"), **segment["result"]}
-            )
+            validators["explain"].validate({**envelope("explain"), **segment["result"]})
     assert payload == json.loads(to_json(result.to_dict()))
     assert cli(*args, "--fail-on-change", "--jobs", "1").exit_code == 1
     md = cli(*args, "--format", "markdown", "--jobs", "1").stdout
@@ -155,8 +154,9 @@ def test_an_unreachable_scheduler_is_a_clear_error(cli, tables):
     assert out.exit_code == 2 and "cannot reach the Dask scheduler" in out.stderr
 
 
-def test_same_answer_on_a_dask_cluster(tables, result):
-    """A real distributed.LocalCluster with two worker processes: same bytes."""
+def test_same_answer_on_a_dask_cluster(tables, result, cli):
+    """A real distributed.LocalCluster with two worker processes: same bytes; the CLI
+    closes the client it opened when the command ends."""
     distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
     folder, before, after = tables
     with distributed.LocalCluster(
@@ -183,12 +183,17 @@ def test_same_answer_on_a_dask_cluster(tables, result):
             **options,
         )
         assert to_json(remote.to_dict()) == to_json(local.to_dict())
+        args = ["explain", "-g", graph, "-b", folder / "before.csv", "-a", folder / "after.csv"]
+        args += ["-t", "c", "--by", "region", "-f", "json", "--scheduler"]
+        out = cli(*args, cluster.scheduler_address)
+        assert out.exit_code == 0 and json.loads(out.stdout) == json.loads(
+            to_json(result.to_dict())
+        )
+        assert not parallel._CLIENTS  # closed, not cached for the life of the process
 
 
 def test_a_scheduler_without_the_dask_extra_is_a_clear_error(monkeypatch, cli, tables):
     import sys
-
-    from causal_attrib import engine as parallel
 
     monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if not installed
     monkeypatch.setattr(parallel, "_CLIENTS", {})
