@@ -40,6 +40,7 @@ from ..choices import AttributeRows, Direction, FitOn, parse_choice
 from ..engine import one_blas_thread
 from ..errors import InputError
 from ..inputs.preparation import AnomalyData, prepare_anomaly_data
+from ..limits import MAX_PERMUTATIONS, MAX_SAMPLES, require_count, require_seed
 from ..models.bases import AutoModels, ModelFamily
 from ..models.mechanisms import (
     AdditiveNoiseMechanism,
@@ -136,7 +137,7 @@ def attribute_anomalies(
     """
     fit_on = parse_choice(FitOn, fit_on, "fit_on")
     attribute = parse_choice(AttributeRows, attribute, "attribute")
-    _check_options(threshold, n_samples, n_permutations)
+    _check_options(threshold, n_samples, n_permutations, seed)
     say = progress or silent
     opening = open_analysis(
         graph, {"--reference": reference, "--anomalies": anomalies}, target, max_rows=max_rows
@@ -191,13 +192,12 @@ def attribute_anomalies(
     )
 
 
-def _check_options(threshold, n_samples: int, n_permutations: int) -> None:
+def _check_options(threshold, n_samples: int, n_permutations: int, seed: int) -> None:
     if not (isinstance(threshold, int | float) and np.isfinite(threshold) and threshold >= 0):
         raise InputError(f"threshold must be a non-negative number, not {threshold!r}")
-    if n_samples < 100:
-        raise InputError(f"samples must be at least 100, not {n_samples}")
-    if n_permutations < 2:
-        raise InputError(f"permutations must be at least 2, not {n_permutations}")
+    require_count(n_samples, "--samples", 100, MAX_SAMPLES)
+    require_count(n_permutations, "--permutations", 2, MAX_PERMUTATIONS)
+    require_seed(seed)
 
 
 def attribute_rows(

@@ -34,6 +34,7 @@ from ..errors import InputError
 from ..inputs.graphs import dag_cycle, dag_problem
 from ..inputs.names import describe_nodes
 from ..inputs.preparation import CheckData, prepare_check_data
+from ..limits import MAX_COUNT, MAX_PERMUTATIONS, require_count, require_seed
 from ..progress import Progress, Ticker, silent
 from ..results.base import ReportData
 from ..results.check import (
@@ -106,7 +107,7 @@ def check_graph(
     CheckResult
         Verdict, findings, tested implications, edge support, baseline and suggestions.
     """
-    _check_options(alpha, n_permutations, max_suggestions)
+    _check_options(alpha, n_permutations, max_suggestions, seed)
     say = progress or silent
     test = test or GcmTest()
     opening = open_analysis(graph, {"--data": data}, target, max_rows=max_rows, validate=False)
@@ -319,13 +320,12 @@ def verdict(n_tested: int, n_violated: int, baseline: Baseline | None, alpha: fl
     return Verdict.VIOLATED
 
 
-def _check_options(alpha, n_permutations, max_suggestions) -> None:
+def _check_options(alpha, n_permutations, max_suggestions, seed) -> None:
     if not 0 < alpha < 1:
         raise InputError(f"--alpha must be between 0 and 1 (exclusive), not {alpha}")
-    if n_permutations < 0:
-        raise InputError(f"--permutations must be 0 or more, not {n_permutations}")
-    if max_suggestions < 0:
-        raise InputError(f"--suggestions must be 0 or more, not {max_suggestions}")
+    require_count(n_permutations, "--permutations", 0, MAX_PERMUTATIONS)
+    require_count(max_suggestions, "--suggestions", 0, MAX_COUNT)
+    require_seed(seed)
 
 
 def structure_findings(

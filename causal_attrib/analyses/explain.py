@@ -20,6 +20,7 @@ from ..choices import AttributeTo, EngineKind, parse_choice
 from ..engine import Engine, one_blas_thread
 from ..errors import InputError
 from ..inputs.preparation import PreparedData, prepare_data
+from ..limits import MAX_BOOTSTRAP, MAX_PERMUTATIONS, MAX_SAMPLES, require_count, require_seed
 from ..models.bases import (
     AutoModels,
     Basis,
@@ -149,7 +150,7 @@ def explain(
     -------
     ExplainResult
     """
-    _check_options(alpha, bootstrap, confidence, n_samples)
+    check_options(alpha, bootstrap, confidence, n_samples, n_permutations, seed)
     attribute_to = parse_choice(AttributeTo, attribute_to, "--attribute-to")
     if engine is not None and n_jobs is not None:
         raise InputError("give n_jobs (threads) or an engine, not both")
@@ -635,12 +636,22 @@ def _graph_check(graph, prepared, alpha, seed, say):
     )
 
 
-def _check_options(alpha, bootstrap, confidence, n_samples) -> None:
+def check_options(
+    alpha: float = 0.05,
+    bootstrap: int = 0,
+    confidence: float = 0.95,
+    n_samples: int = 20_000,
+    n_permutations: int = 256,
+    seed: int = 0,
+    **_others,
+) -> None:
+    """Refuse option values :func:`explain` cannot use, before any data is read (``explain
+    --by`` checks them once, so that no segment is skipped for a bad option)."""
     if not 0.0 < alpha < 1.0:
         raise InputError(f"--alpha must be between 0 and 1 (exclusive), got {alpha}")
-    if bootstrap < 0:
-        raise InputError(f"--bootstrap must be 0 (off) or a positive count, got {bootstrap}")
+    require_count(bootstrap, "--bootstrap", 0, MAX_BOOTSTRAP, "0 (off) or a positive count")
     if not 0.0 < confidence < 1.0:
         raise InputError(f"--confidence must be between 0 and 1 (exclusive), got {confidence}")
-    if n_samples < 100:
-        raise InputError(f"--samples must be at least 100, got {n_samples}")
+    require_count(n_samples, "--samples", 100, MAX_SAMPLES)
+    require_count(n_permutations, "--permutations", 2, MAX_PERMUTATIONS)
+    require_seed(seed)

@@ -36,7 +36,7 @@ from ..results.base import stable_float as _num
 from ..results.explain import ExplainResult
 from ..results.segments import Segment, SegmentedResult, SegmentPair
 from ..stats.statistics import Statistic, parse_statistic, target_measure
-from .explain import explain
+from .explain import check_options, explain
 from .opening import GraphSource, TableSource, open_analysis
 
 MIN_SEGMENT_ROWS = 30
@@ -89,6 +89,7 @@ def explain_segments(
     SegmentedResult
     """
     by = _check_segment_options(by, min_rows, options)
+    check_options(seed=seed, **options)
     say = progress or silent
     engine = engine or Engine(EngineKind.PROCESSES)
     opening = open_analysis(graph, {"--before": before, "--after": after}, target)

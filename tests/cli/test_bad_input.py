@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SAMPLE
 
 N = 300
 
@@ -321,3 +322,37 @@ def test_library_warnings_are_one_line_each_and_quiet_silences_them(cli, world, 
     warned = [line for line in out.stderr.splitlines() if line.startswith("warning:")]
     assert warned == ["warning: The number of unique classes is greater than 50% (UserWarning)"]
     assert cli(*world.explain("--quiet")).stderr == ""
+
+
+COUNTS = {
+    "negative seed": (["--seed", "-1"], "--seed must be between 0 and 2**63 - 1, not -1"),
+    "huge bootstrap": (["--bootstrap", "99999999999999999999"], "--bootstrap must be at most"),
+    "huge samples": (["--samples", "10000000000"], "--samples must be at most 2,000,000"),
+}
+SHOP_FILES = tuple(SAMPLE / "shop" / f for f in ("graph.dot", "before.csv", "after.csv"))
+
+
+@pytest.mark.parametrize("name", sorted(COUNTS))
+@pytest.mark.parametrize("segments", [False, True])
+def test_counts_beyond_any_machine_are_one_line_errors(cli, name, segments):
+    """They used to end in exit 3 (ValueError, OverflowError, MemoryError); with --by every
+    segment was skipped for the bad option and the run passed."""
+    graph, before, after = SHOP_FILES
+    args, message = COUNTS[name]
+    extra = ["--by", "cache"] if segments else []
+    out = cli("explain", "-g", graph, "-b", before, "-a", after, "-t", "checkout", *args, *extra)
+    _one_line_error(out, message)
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--permutations", "99999999999999999999"], "--permutations must be at most 100,000"),
+        (["--seed", "-1"], "--seed must be between 0 and 2**63 - 1"),
+    ],
+)
+def test_anomaly_and_check_bound_their_counts_too(cli, args, message):
+    graph, before, after = SHOP_FILES
+    _one_line_error(cli("check", "-g", graph, "-d", before, *args), message)
+    out = cli("anomaly", "-g", graph, "-r", before, "-a", after, "-t", "checkout", *args)
+    _one_line_error(out, message)

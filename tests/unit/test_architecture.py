@@ -10,7 +10,16 @@ import networkx as nx
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "causal_attrib"
-BASE = {"causal_attrib", "errors", "choices", "exit_codes", "progress", "engine", "synthetic"}
+BASE = {
+    "causal_attrib",
+    "errors",
+    "choices",
+    "exit_codes",
+    "limits",
+    "progress",
+    "engine",
+    "synthetic",
+}
 ALLOWED = {
     "base": {"base"},
     "inputs": {"base", "inputs"},
