@@ -9,15 +9,36 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from ..errors import InputError
 from .anomaly import anomaly
 from .app import CONTEXT, OneLineErrors
 from .check import check
+from .console import emit
 from .explain import explain
 from .schema import schema
 
 
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: written like a report, so a closed or full stdout is an error."""
+    if not value or ctx.resilient_parsing:
+        return
+    try:
+        emit(f"causal-attrib, version {__version__}\n")
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from None
+    ctx.exit()
+
+
 @click.group(cls=OneLineErrors, context_settings=CONTEXT)
-@click.version_option(__version__, "--version", "-V", prog_name="causal-attrib")
+@click.option(
+    "--version",
+    "-V",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_version,
+    help="Show the version and exit.",
+)
 def main() -> None:
     """Explain why a metric changed, with a causal graph instead of a hunch."""
 

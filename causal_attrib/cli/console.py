@@ -60,7 +60,7 @@ class Console:
 
     def progress(self) -> StatusLine | None:
         """The progress callable for the library: a status line on a terminal only."""
-        if self.quiet or not sys.stderr.isatty():
+        if self.quiet or not is_terminal(sys.stderr):
             return None
         self.status = StatusLine(dim=not self.no_color)
         return self.status
@@ -84,7 +84,7 @@ class Console:
 
     def use_color(self, output: Path | None) -> bool:
         """Colour only on a terminal, never into files, and never when NO_COLOR is set."""
-        return output is None and sys.stdout.isatty() and not self.no_color
+        return output is None and is_terminal(sys.stdout) and not self.no_color
 
     def report(self, result: Result, fmt: str, output: Path | None, top: int = 10) -> None:
         """Notes to stderr (unless quiet), then the rendered result to stdout or ``output``."""
@@ -96,6 +96,11 @@ class Console:
         write_output(text, output)
 
 
+def is_terminal(stream) -> bool:
+    """Whether a standard stream is open and a terminal (a closed one is ``None``)."""
+    return stream is not None and stream.isatty()
+
+
 def warning_lines(caught: list[warnings.WarningMessage]) -> list[str]:
     """Warnings as one ``warning:`` line each, deduplicated, in order of first sight."""
     lines: dict[str, None] = {}
@@ -105,10 +110,40 @@ def warning_lines(caught: list[warnings.WarningMessage]) -> list[str]:
     return list(lines)
 
 
+def emit(text: str) -> None:
+    """Write ``text`` to standard output, all of it, or fail saying why: a full disk or a
+    closed stream must not pass for a report (exit 2, not a truncated file and exit 0)."""
+    stream = sys.stdout
+    if stream is None:
+        raise InputError("cannot write the report: standard output is closed")
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        raise InputError("standard output was closed before the whole report was written") from None
+    except OSError as exc:
+        _silence_stdout()
+        reason = exc.strerror or exc
+        raise InputError(f"cannot write the report to standard output: {reason}") from None
+
+
+def _silence_stdout() -> None:
+    """Point file descriptor 1 at /dev/null, so that Python's final flush of what is left
+    in the buffer does not print a second error at exit."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test runner's buffer)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def write_output(text: str, output: Path | None) -> None:
     """Write to stdout, or atomically to ``output`` (nothing half-written is left behind)."""
     if output is None:
-        click.echo(text, nl=False)
+        emit(text)
         return
     directory = output.resolve().parent
     if not directory.is_dir():

@@ -23,6 +23,7 @@ from ..errors import InputError
 from .dot import parse_dot, strip_comments
 from .edges import REPEATED, add_edges
 from .names import closest, describe_nodes
+from .streams import read_stdin
 
 _EXTENSIONS = {
     ".dot": "dot",
@@ -208,11 +209,10 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _read_text(name: str) -> str:
-    import sys
 
     try:
         if name == "-":
-            raw = sys.stdin.buffer.read(MAX_GRAPH_BYTES + 1)
+            raw = read_stdin("--graph", MAX_GRAPH_BYTES)
         else:
             path = Path(name)
             if path.is_dir():

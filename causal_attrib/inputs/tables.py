@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pandas as pd
 
 from ..errors import CausalAttribError, InputError
 from .names import describe_nodes
+from .streams import read_stdin
 
 TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl")
 
@@ -53,7 +53,7 @@ def read_table(source: str | Path | pd.DataFrame, label: str = "data") -> pd.Dat
     fmt = _EXTENSIONS.get(Path(name).suffix.lower(), "csv") if name != "-" else None
     try:
         if name == "-":
-            raw = sys.stdin.buffer.read()
+            raw = read_stdin(label)
             fmt = _sniff(raw)
             handle: object = io.BytesIO(raw)
         else:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -356,3 +359,44 @@ def test_anomaly_and_check_bound_their_counts_too(cli, args, message):
     _one_line_error(cli("check", "-g", graph, "-d", before, *args), message)
     out = cli("anomaly", "-g", graph, "-r", before, "-a", after, "-t", "checkout", *args)
     _one_line_error(out, message)
+
+
+def _shell(command: str) -> subprocess.CompletedProcess:
+    """Run ``python -m causal_attrib`` with shell redirections (closed or full streams)."""
+    line = f"{shlex.quote(sys.executable)} -m causal_attrib {command}"
+    return subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=120)
+
+
+def _shell_error(out: subprocess.CompletedProcess, message: str) -> None:
+    assert out.returncode == 2, (out.returncode, out.stderr)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], out.stderr
+
+
+SHOP_EXPLAIN = " ".join(
+    ["explain", "-q", "-g", *map(str, SHOP_FILES[:1]), "-b", str(SHOP_FILES[1])]
+    + ["-a", str(SHOP_FILES[2]), "-t", "checkout"]
+)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+@pytest.mark.parametrize("command", [SHOP_EXPLAIN, "schema explain", "--version"])
+def test_a_full_disk_is_an_error_not_a_truncated_report(command):
+    """stdout on a full disk gave a truncated report and exit 0, or exit 3."""
+    _shell_error(_shell(f"{command} > /dev/full"), "No space left on device")
+
+
+@pytest.mark.parametrize("command", [SHOP_EXPLAIN, "schema explain", "--version"])
+def test_a_closed_stdout_is_an_error_not_silence(command):
+    """`schema explain >&-` and `--version >&-` exited 0 having written nothing."""
+    _shell_error(_shell(f"{command} >&-"), "standard output is closed")
+
+
+def test_stdin_closed_when_an_input_asks_for_it():
+    graph, before, after = SHOP_FILES
+    out = _shell(f"explain -g - -b {before} -a {after} -t checkout <&-")
+    _shell_error(out, "--graph is '-' (standard input), but standard input is closed")
+    out = _shell(f"explain -g {graph} -b - -a {after} -t checkout <&-")
+    _shell_error(out, "--before is '-' (standard input), but standard input is closed")
+    out = _shell(f"explain -g {graph} -b {before} -a {after} -t checkout -q <&- 2>&-")
+    assert out.returncode == 0 and out.stdout.startswith("mean of checkout rose")  # unused
