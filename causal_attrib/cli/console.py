@@ -15,6 +15,7 @@ import click
 
 from ..errors import InputError
 from ..rendering import render
+from ..rendering.cells import printable
 from ..results.base import Result
 
 
@@ -71,9 +72,10 @@ class Console:
             self.status.clear()
 
     def say(self, line: str) -> None:
-        """One line on stderr, after clearing the progress line."""
+        """One line on stderr, after clearing the progress line (control characters in
+        names written out, so a name cannot drive the terminal)."""
         self.clear()
-        click.echo(line, err=True)
+        click.echo(printable(line), err=True)
 
     def library_warnings(self, caught: list[warnings.WarningMessage]) -> None:
         """Library warnings as one deduplicated ``warning:`` line each, unless quiet."""
@@ -91,7 +93,7 @@ class Console:
         self.clear()
         if not self.quiet:
             for note in result.notes:
-                click.echo(f"note: {note}", err=True)
+                click.echo(printable(f"note: {note}"), err=True)
         text = render(result, fmt, color=self.use_color(output), top=top)
         write_output(text, output)
 

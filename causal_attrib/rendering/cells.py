@@ -31,7 +31,9 @@ def md_escape(text: str) -> str:
 
 
 def grid(headers: list[str], rows: list[list[str]], numeric: set[int]) -> list[str]:
-    """Aligned plain-text table lines (``numeric`` columns right-aligned)."""
+    """Aligned plain-text table lines (``numeric`` columns right-aligned); cells are made
+    :func:`printable` first, so that columns line up with what the terminal shows."""
+    rows = [[printable(c) for c in row] for row in rows]
     widths = [
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
     ]
@@ -48,3 +50,18 @@ def grid(headers: list[str], rows: list[list[str]], numeric: set[int]) -> list[s
 def signed(x: float) -> str:
     """A number with its sign, ``+`` included."""
     return f"+{number(x)}" if x > 0 else number(x)
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+
+
+def printable(text: str) -> str:
+    r"""``text`` with control characters written out (``\x1b``, ``\x07``): a node name
+    must not move the cursor, clear the screen or retitle the terminal it is printed on.
+    Idempotent; JSON keeps names exact."""
+    return text.translate(_CONTROL)
+
+
+def paint(text: str, code: str) -> str:
+    """``text`` in an ANSI colour (``code`` as in ``1;31``, bold red)."""
+    return f"\x1b[{code}m{text}\x1b[0m"

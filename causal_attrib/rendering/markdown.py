@@ -8,7 +8,7 @@ from ..results.anomaly import AnomalyResult
 from ..results.check import CheckResult
 from ..results.explain import ExplainResult
 from ..results.segments import SegmentedResult
-from .cells import md_escape, q_value
+from .cells import md_escape, printable, q_value
 from .registry import register
 from .rows import (
     EITHER,
@@ -30,14 +30,14 @@ def explain_markdown(result: ExplainResult, *, top: int = 10, color: bool = Fals
     shown = [r for r, n in zip(rows, result.nodes, strict=True) if n.ancestor or n.changed]
     lines += _table(headers, {0, 3, 4}, shown[:top], code={1})
     if len(shown) > top:
-        lines.append(f"\n_{len(shown) - top} more node(s) in the JSON report._")
+        lines += ["", f"_{len(shown) - top} more node(s) in the JSON report._"]
     lines.append("")
     for label, text in explain_figures(result):
         lines.append(f"- {label}: {text}")
     if result.check is not None:
         lines.append(f"- graph check ({result.check.verdict}): {md_escape(result.check.summary)}")
     lines += _notes(result.notes)
-    return "\n".join(lines) + "\n"
+    return "\n".join(map(printable, lines)) + "\n"
 
 
 @register(AnomalyResult, Format.MARKDOWN)
@@ -51,7 +51,7 @@ def anomaly_markdown(result: AnomalyResult, *, top: int = 5, color: bool = False
     flagged = ", ".join(f"`{md_escape(r)}`" for r in result.anomalous_rows[:20]) or "none"
     lines.append(f"- anomalous rows: {flagged}")
     lines += _notes(result.notes)
-    return "\n".join(lines) + "\n"
+    return "\n".join(map(printable, lines)) + "\n"
 
 
 @register(CheckResult, Format.MARKDOWN)
@@ -67,7 +67,7 @@ def check_markdown(result: CheckResult, *, top: int = 5, color: bool = False) ->
         ]
         lines += ["", *_table(["rank", "implication", "p-value", "q-value"], {0, 2, 3}, rows, {1})]
         if len(result.violations) > top:
-            lines.append(f"\n_{len(result.violations) - top} more in the JSON report._")
+            lines += ["", f"_{len(result.violations) - top} more in the JSON report._"]
     if result.suggestions:
         lines.append("")
         lines += [
@@ -77,7 +77,7 @@ def check_markdown(result: CheckResult, *, top: int = 5, color: bool = False) ->
             for s in result.suggestions
         ]
     lines += _notes(result.notes)
-    return "\n".join(lines) + "\n"
+    return "\n".join(map(printable, lines)) + "\n"
 
 
 @register(SegmentedResult, Format.MARKDOWN)
@@ -89,7 +89,7 @@ def segments_markdown(result: SegmentedResult, *, top: int = 5, color: bool = Fa
     lines += [f"- {label}: {text}" for label, text in segment_figures(result)]
     lines += [f"- skipped `{md_escape(s.label)}`: {md_escape(s.skipped)}" for s in result.skipped]
     lines += _notes(result.notes)
-    return "\n".join(lines) + "\n"
+    return "\n".join(map(printable, lines)) + "\n"
 
 
 def _table(

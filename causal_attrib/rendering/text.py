@@ -7,7 +7,7 @@ from ..results.anomaly import AnomalyResult
 from ..results.check import CheckResult, Verdict
 from ..results.explain import ExplainResult
 from ..results.segments import SegmentedResult
-from .cells import grid, number, q_value, value
+from .cells import grid, number, paint, printable, q_value, value
 from .registry import register
 from .rows import (
     EITHER,
@@ -34,7 +34,8 @@ VERDICT_COLOR = {
 def explain_table(result: ExplainResult, *, top: int = 10, color: bool = False) -> str:
     """A plain-text table for terminals (every node); ``color`` highlights changed
     mechanisms."""
-    headers, rows = explain_headers(result), explain_rows(result)
+    headers = explain_headers(result)
+    rows = [[printable(c) for c in row] for row in explain_rows(result)]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     numeric = {0, 3, 4, 5, 6}
     lines = [result.summary, ""]
@@ -50,11 +51,11 @@ def explain_table(result: ExplainResult, *, top: int = 10, color: bool = False) 
 
     lines.append(fmt(headers))
     lines.append("  ".join("-" * w for w in widths))
+    painted = {}
     for row, node in zip(rows, result.nodes, strict=True):
-        line = fmt(row)
         if color and node.changed:
-            line = f"\x1b[1;31m{line}\x1b[0m"
-        lines.append(line)
+            painted[len(lines)] = RED
+        lines.append(fmt(row))
     lines.append("")
     lines.append(
         f"changed = mechanism flagged at FDR alpha={result.settings['alpha']}; "
@@ -63,7 +64,7 @@ def explain_table(result: ExplainResult, *, top: int = 10, color: bool = False) 
     )
     if result.check is not None:
         lines += ["", f"Graph check ({result.check.verdict}): {result.check.summary}"]
-    return "\n".join(lines) + "\n"
+    return _text(lines, painted)
 
 
 @register(AnomalyResult, Format.TABLE)
@@ -84,10 +85,10 @@ def anomaly_table(result: AnomalyResult, *, top: int = 10, color: bool = False) 
         ],
         {1, 2},
     )
-    lines += row_lines[:2] + [
-        f"\x1b[1;31m{ln}\x1b[0m" if color and r.anomalous else ln
-        for ln, r in zip(row_lines[2:], result.rows, strict=True)
-    ]
+    painted = {
+        len(lines) + 2 + i: RED for i, r in enumerate(result.rows) if color and r.anomalous
+    }
+    lines += row_lines
     if result.causes:
         attributed = [r for r in result.rows if r.root_causes]
         lines += ["", f"Root causes over {len(attributed)} attributed row(s):"]
@@ -105,16 +106,17 @@ def anomaly_table(result: AnomalyResult, *, top: int = 10, color: bool = False) 
         "contribution = Shapley share of the target's score owed to the node's own noise; "
         "share = contribution / sum of the positive contributions.",
     ]
-    return "\n".join(lines) + "\n"
+    return _text(lines, painted)
 
 
 @register(CheckResult, Format.TABLE)
 def check_table(result: CheckResult, *, top: int = 10, color: bool = False) -> str:
     """Plain text: headline, facts, findings, violations, unsupported edges, suggestions."""
     lines = [result.summary, ""]
+    painted = {}
     for label, text in check_facts(result):
         if color and label == "verdict" and text in VERDICT_COLOR:
-            text = f"\x1b[1;{VERDICT_COLOR[text]}m{text}\x1b[0m"
+            painted[len(lines)] = f"1;{VERDICT_COLOR[text]}"
         lines.append(f"  {label + ':':15s}{text}")
     if result.findings:
         lines += ["", "Findings:"]
@@ -151,7 +153,7 @@ def check_table(result: CheckResult, *, top: int = 10, color: bool = False) -> s
         "its parents; q-value = Benjamini-Hochberg; relabellings = the same graph with its "
         "node names shuffled.",
     ]
-    return "\n".join(lines) + "\n"
+    return _text(lines, painted)
 
 
 @register(SegmentedResult, Format.TABLE)
@@ -177,4 +179,16 @@ def segments_table(result: SegmentedResult, *, top: int = 10, color: bool = Fals
             else " (approximate: this statistic does not add up over segments)."
         ),
     ]
-    return "\n".join(lines) + "\n"
+    return _text(lines)
+
+
+RED = "1;31"
+
+
+def _text(lines: list[str], painted: dict[int, str] | None = None) -> str:
+    """The report: every line with its control characters written out (node names come
+    from the user), then the highlighted lines coloured."""
+    out = [printable(line) for line in lines]
+    for index, code in (painted or {}).items():
+        out[index] = paint(out[index], code)
+    return "\n".join(out) + "\n"

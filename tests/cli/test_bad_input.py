@@ -400,3 +400,29 @@ def test_stdin_closed_when_an_input_asks_for_it():
     _shell_error(out, "--before is '-' (standard input), but standard input is closed")
     out = _shell(f"explain -g {graph} -b {before} -a {after} -t checkout -q <&- 2>&-")
     assert out.returncode == 0 and out.stdout.startswith("mean of checkout rose")  # unused
+
+
+def test_escape_sequences_in_names_do_not_reach_the_terminal(cli, tmp_path):
+    """A node named with terminal escapes (retitle, clear screen) is shown written out in
+    the table, the Markdown and on stderr; the JSON keeps the name exact."""
+    evil = "db\x1b]0;PWNED\x07\x1b[2J"
+    rng = np.random.default_rng(3)
+    frames = []
+    for shift in (0.0, 3.0):
+        x = rng.normal(size=400) + shift
+        frames.append(pd.DataFrame({evil: x, "api": 2 * x + rng.normal(size=400)}))
+    for name, frame in zip(("before", "after"), frames, strict=True):
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    graph = {"nodes": [{"id": evil}, {"id": "api"}], "links": [{"source": evil, "target": "api"}]}
+    (tmp_path / "g.json").write_text(json.dumps(graph))
+    args = ["explain", "-g", tmp_path / "g.json", "-b", tmp_path / "before.csv"]
+    args += ["-a", tmp_path / "after.csv", "-t", "api"]
+    for fmt in ("table", "markdown"):
+        out = cli(*args, "--format", fmt)
+        assert out.exit_code == 0
+        assert "\x1b" not in out.stdout and "\x07" not in out.stdout
+        assert "db\\x1b]0;PWNED\\x07\\x1b[2J" in out.stdout
+    report = json.loads(cli(*args, "--format", "json").stdout)
+    assert report["nodes"][0]["node"] == evil
+    missing = cli(*args[:-1], "db\x1b[2J")  # a near miss is named on stderr
+    assert missing.exit_code == 2 and "\x1b" not in missing.stderr
