@@ -268,7 +268,10 @@ def _sniff_csv(text: str) -> str:
 def _csv_rows(text: str) -> list[list[str]]:
     sample = text[:4096]
     delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
-    return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if any(row)]
+    try:
+        return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if any(row)]
+    except csv.Error as exc:  # e.g. a field past the csv module's 128 KB limit
+        raise InputError(f"the graph file is not a readable CSV: {exc}") from None
 
 
 def _parse_edgelist(text: str) -> nx.DiGraph:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import networkx as nx
 import pytest
@@ -149,3 +151,29 @@ def test_reverse_flips_edges_and_project_out_keeps_paths():
     bypassed = project_out(g, ["b"])
     assert set(bypassed.edges) == {("a", "c"), ("x", "c")}
     assert set(g.edges) == {("a", "b"), ("b", "c"), ("x", "b")}  # the input is untouched
+
+
+def _within(seconds: float, code: str) -> str:
+    """Run ``code`` in a fresh interpreter; fail if it takes longer than ``seconds`` (a
+    guard against hangs and quadratic blow-ups, far above the time it needs)."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=seconds
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_blank_lines_before_a_graph_are_not_quadratic(tmp_path):
+    """Sniffing used ^\\s*# with MULTILINE: 200,000 blank lines took about a minute."""
+    path = tmp_path / "g.txt"
+    path.write_text("\n" * 200_000 + "digraph { a -> b }\n")
+    code = f"from causal_attrib import load_graph; print(sorted(load_graph({str(path)!r}).edges))"
+    assert _within(20, code).strip() == "[('a', 'b')]"
+
+
+def test_a_csv_field_past_the_csv_limit_is_an_input_error(tmp_path):
+    """The csv module's 128 KB field limit ended in exit 3."""
+    path = tmp_path / "g.csv"
+    path.write_text("cause,effect\n" + "a" * 200_000 + ",b\n")
+    with pytest.raises(InputError, match="not a readable CSV: field larger than field limit"):
+        load_graph(path)
