@@ -55,9 +55,12 @@ class InterventionModel:
         self.parents = {n: tuple(graph.predecessors(n)) for n in self.order}
         self.old, self.new = old, new
         self.players = frozenset(players)
-        self.upstream = {
-            n: frozenset((nx.ancestors(graph, n) | {n}) & self.players) for n in self.order
-        }
+        # the players at or above each node, in one pass down the order (ancestor sets per
+        # node would be quadratic on long chains)
+        self.upstream: dict[str, frozenset] = {}
+        for n in self.order:
+            above = frozenset().union(*(self.upstream[p] for p in self.parents[n]))
+            self.upstream[n] = above | ({n} & self.players)
         self.uniforms = uniforms
         self.target = target
         self.measure = measure
@@ -68,19 +71,25 @@ class InterventionModel:
         """The statistic when exactly the nodes in ``coalition`` use their new mechanism."""
         coalition = frozenset(coalition) & self.players
         if coalition not in self._values:
-            self._values[coalition] = self.measure(self._simulate(self.target, coalition))
+            self._values[coalition] = self.measure(self._simulate(coalition))
             if len(self._cache) > 4096:  # bound memory on very large games
                 self._cache.clear()
         return self._values[coalition]
 
-    def _simulate(self, node: str, coalition: frozenset) -> np.ndarray:
-        key = (node, coalition & self.upstream[node])
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        data = {p: self._simulate(p, coalition) for p in self.parents[node]}
-        mech = self.new[node] if node in key[1] else self.old[node]  # key[1] holds players only
-        values = mech.sample(data, self.uniforms[node])
-        if node != self.target:
-            self._cache[key] = values
-        return values
+    def _simulate(self, coalition: frozenset) -> np.ndarray:
+        """The target's values under ``coalition``, node by node down the order (a loop,
+        not recursion: graphs thousands of nodes deep are fine), reusing every node whose
+        upstream players are swapped the same way as in a coalition simulated before."""
+        values: dict[str, np.ndarray] = {}
+        for node in self.order:
+            key = (node, coalition & self.upstream[node])
+            cached = self._cache.get(key)
+            if cached is not None:
+                values[node] = cached
+                continue
+            data = {p: values[p] for p in self.parents[node]}
+            mech = self.new[node] if node in key[1] else self.old[node]  # key[1]: players only
+            values[node] = mech.sample(data, self.uniforms[node])
+            if node != self.target:
+                self._cache[key] = values[node]
+        return values[self.target]

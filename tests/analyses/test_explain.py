@@ -171,3 +171,19 @@ def test_unknown_target():
     sc = make_scenario("chain", 3, 50, 0)
     with pytest.raises(InputError, match="target 'nope' is not a node"):
         explain(sc.graph, sc.before, sc.after, "nope")
+
+
+def test_a_graph_deeper_than_the_recursion_limit():
+    """A 700-node chain ended in RecursionError (exit 3) when simulating interventions."""
+    n, rng = 700, np.random.default_rng(0)
+
+    def period(shift: float) -> pd.DataFrame:
+        x = np.empty((300, n))
+        x[:, 0] = rng.normal(size=300) + shift
+        for j in range(1, n):
+            x[:, j] = 0.5 * x[:, j - 1] + rng.normal(size=300)
+        return pd.DataFrame(x, columns=[f"n{j}" for j in range(n)])
+
+    graph = nx.DiGraph([(f"n{j}", f"n{j + 1}") for j in range(n - 1)])
+    result = explain(graph, period(0.0), period(3.0), f"n{n - 1}", n_samples=500)
+    assert result.changed_ancestors == ["n0"] and result.nodes[0].node == "n0"
