@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -60,8 +61,8 @@ class Engine:
         object.__setattr__(self, "kind", parse_choice(EngineKind, self.kind, "engine"))
         if self.n_jobs is not None and self.n_jobs < 1:
             raise InputError(f"--jobs must be at least 1, got {self.n_jobs}")
-        if self.kind is EngineKind.DASK and not self.scheduler:
-            raise InputError("the dask engine needs a scheduler address (--scheduler)")
+        if self.kind is EngineKind.DASK:
+            check_scheduler_address(self.scheduler)
 
     @property
     def jobs(self) -> int:
@@ -94,6 +95,25 @@ class Engine:
         if self.kind is EngineKind.DASK:
             return f"dask cluster at {self.scheduler}"
         return f"{self.jobs} local {self.kind}"
+
+
+_ADDRESS = re.compile(r"(?:(tcp|tls|ucx|ws|wss)://)?(\[[0-9a-fA-F:.]+\]|[\w.-]+):(\d{1,5})/?")
+
+
+def check_scheduler_address(address: str | None) -> str:
+    """``address`` if it can name a Dask scheduler (``tcp://host:8786``, ``host:8786``, or
+    the tls, ucx, ws and wss schemes); an :class:`InputError` at once otherwise, before any
+    data is read or any connection is tried (a host name without a port, a dashboard URL)."""
+    if not address:
+        raise InputError("the dask engine needs a scheduler address (--scheduler)")
+    match = _ADDRESS.fullmatch(address.strip())
+    if match is None or not 0 < int(match.group(3)) < 65536:
+        hint = " (that is a web address: the scheduler listens on tcp://, by default port 8786)"
+        raise InputError(
+            f"--scheduler {address!r} is not a Dask scheduler address; use tcp://HOST:PORT"
+            + (hint if address.startswith(("http://", "https://")) else "")
+        )
+    return address
 
 
 def _thread_map(func: Callable, items: list, n_jobs: int) -> list:

@@ -426,3 +426,15 @@ def test_escape_sequences_in_names_do_not_reach_the_terminal(cli, tmp_path):
     assert report["nodes"][0]["node"] == evil
     missing = cli(*args[:-1], "db\x1b[2J")  # a near miss is named on stderr
     assert missing.exit_code == 2 and "\x1b" not in missing.stderr
+
+
+@pytest.mark.parametrize(
+    "address", ["garbage", "http://localhost:8787", "inproc://x", "tcp://10.0.0.1", "h:99999"]
+)
+def test_a_scheduler_address_that_cannot_be_one_is_refused_at_once(cli, monkeypatch, address):
+    """Junk used to wait ~42 s, then exit 3 with a Client.__del__ traceback."""
+    graph, before, after = SHOP_FILES
+    args = ["explain", "-g", graph, "-b", before, "-a", after, "-t", "checkout"]
+    _one_line_error(cli(*args, "--scheduler", address), "is not a Dask scheduler address")
+    monkeypatch.setenv("CAUSAL_ATTRIB_SCHEDULER", address)
+    _one_line_error(cli(*args), "is not a Dask scheduler address")
