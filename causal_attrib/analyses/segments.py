@@ -273,6 +273,11 @@ def _notes(segments, split: _Split, stat, exact: bool, graph: nx.DiGraph) -> lis
             "so segment/node parts are weighted by the after period's row shares and do not "
             "add up to the overall change"
         )
+    if not any(s.result is not None for s in segments):
+        notes.append(
+            "no segment could be explained (every one was skipped), so nothing was tested; "
+            "--fail-on-change fails rather than pass without looking"
+        )
     drop = [c for c in split.by if c not in graph]
     if drop:
         notes.append(f"segment column(s) not in the graph, left out of each analysis: {drop}")

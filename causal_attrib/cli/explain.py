@@ -145,7 +145,7 @@ def explain(console: Console, **opts) -> int:
     else:
         result = run_explain(graph, before, after, opts["target"], **common)
     console.report(result, opts["fmt"], opts["output"])
-    return exit_code_for(check_failed=opts["fail_on_change"] and bool(result.changed_ancestors))
+    return exit_code_for(check_failed=opts["fail_on_change"] and result.fails_change_gate())
 
 
 def engine_for(jobs: int | None, scheduler: str | None, segments: bool) -> Engine:

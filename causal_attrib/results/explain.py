@@ -123,6 +123,10 @@ class ExplainResult:
         """Flagged nodes that can influence the target (what ``--fail-on-change`` checks)."""
         return [n.node for n in self.nodes if n.changed and n.ancestor]
 
+    def fails_change_gate(self) -> bool:
+        """What ``--fail-on-change`` checks: a flagged mechanism can move the target."""
+        return bool(self.changed_ancestors)
+
     @property
     def summary(self) -> str:
         """One plain-language sentence for the top of a report."""

@@ -121,6 +121,11 @@ class SegmentedResult:
         """``segment: node`` for every changed ancestor of the target in any segment."""
         return [f"{s.label}: {n}" for s in self.explained for n in s.result.changed_ancestors]
 
+    def fails_change_gate(self) -> bool:
+        """What ``--fail-on-change`` checks: a changed ancestor in any segment, or no
+        segment explained at all (a gate must not pass because it could not look)."""
+        return bool(self.changed_ancestors) or not self.explained
+
     @property
     def summary(self) -> str:
         """One plain-language sentence for the top of a report."""
@@ -133,6 +138,8 @@ class SegmentedResult:
         if self.skipped:
             head += f" ({len(self.skipped)} skipped)"
         lead = next((p for p in self.pairs if p.contribution), None)
+        if not self.explained:
+            return head + "; no segment could be explained, so nothing was tested."
         if lead is None:
             return head + "; no changed mechanism upstream of it in any segment."
         part = f" ({abs(lead.share) * 100:.0f} % of it)" if lead.share is not None else ""

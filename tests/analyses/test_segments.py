@@ -241,3 +241,16 @@ def test_the_graph_loader_notes_are_said_once_for_all_segments(tables):
     result = explain_segments(repeated, before, after, "c", "region", engine=Engine("threads", 1))
     notes = [n for n in result.notes if "more than once" in n]
     assert len(notes) == 1 and "'a -> b'" in notes[0]
+
+
+def test_a_gate_does_not_pass_when_every_segment_was_skipped(cli, tables):
+    """--by with --fail-on-change exited 0 ("no changed mechanism in any segment") when
+    every segment was too small; the same data without --by exit 1."""
+    folder, _, _ = tables
+    args = ["explain", "-g", folder / "graph.dot", "-b", folder / "before.csv"]
+    args += ["-a", folder / "after.csv", "-t", "c", "--fail-on-change", "--jobs", "1"]
+    out = cli(*args, "--by", "region", "--min-segment-rows", "100000")
+    assert out.exit_code == 1
+    assert "no segment could be explained" in out.stderr
+    assert "nothing was tested" in out.stdout.splitlines()[0]
+    assert cli(*args).exit_code == 1
