@@ -292,7 +292,7 @@ class NoiseModel:
         rng: np.random.Generator,
     ) -> RowResult:
         """Score one row's target and, if asked, split the score between the nodes' noises."""
-        measured = {n: _is_measured(row[n], n in self.categorical) for n in self.order}
+        measured = {n: _is_measured(row[n]) for n in self.order}
         unmeasured = tuple(n for n in self.order if not measured[n])
         if not measured[self.target]:
             return RowResult(label, None, None, False, (), None, unmeasured)
@@ -369,8 +369,10 @@ def _noise_scorer(mechanism: Mechanism, categorical: bool, scorer: TailScorer) -
     return LevelScorer.fit(noise) if categorical else scorer.fit(noise)
 
 
-def _is_measured(value: Any, categorical: bool) -> bool:
-    return value is not None and not (not categorical and np.isnan(value))
+def _is_measured(value: Any) -> bool:
+    """Whether a cell holds a value: a gap may read as ``None`` or as NaN (pandas stores
+    gaps of text columns as NaN), for categorical nodes as for the others."""
+    return value is not None and bool(pd.notna(value))
 
 
 def _typical(column: pd.Series, categorical: bool) -> Any:

@@ -359,16 +359,9 @@ def _pairs(segments, change, exact) -> tuple[list[SegmentPair], float]:
 
 def _keys(table: pd.DataFrame, by: Sequence[str]) -> dict[tuple[str, ...], np.ndarray]:
     """Row positions of each segment key."""
-    labels = pd.DataFrame({c: _text(table[c]) for c in by})
+    labels = pd.DataFrame({c: level_labels(table[c], missing=MISSING) for c in by})
     groups = labels.groupby(list(by), sort=False).indices
     return {k if isinstance(k, tuple) else (k,): v for k, v in groups.items()}
-
-
-def _text(column: pd.Series) -> pd.Series:
-    """Values as text labels (integers without a trailing .0), empty cells as (missing)."""
-    if pd.api.types.is_float_dtype(column) and column.dropna().mod(1).eq(0).all():
-        column = column.astype("Int64")
-    return column.astype(object).where(column.notna(), MISSING).astype(str)
 
 
 def _plain(value: Any) -> Any:

@@ -302,7 +302,7 @@ def _typed_with_gaps(
     for node in nodes:
         col = frame[node]
         if node in cat_nodes:
-            cols[node] = np.array([None if pd.isna(v) else str(v) for v in col], dtype=object)
+            cols[node] = level_labels(col)
         else:
             values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
             cols[node] = _reject_infinite(values, np.isinf(values), name, node)
@@ -505,9 +505,22 @@ def is_text(col: pd.Series) -> bool:
     return _kind(col.dropna()) != "numeric"
 
 
-def level_labels(col: pd.Series) -> np.ndarray:
-    """A categorical column's values as the level labels the analyses use."""
-    return col.astype(str).to_numpy(dtype=object)
+def level_labels(col: pd.Series, missing: str | None = None) -> np.ndarray:
+    """A categorical column's values as the level labels the analyses use.
+
+    Whole numbers read as floats (a 0/1 column with one blank cell is read as 0.0/1.0)
+    get the labels of the integers they are, so that a level is the same in a table with
+    a gap and in one without. Missing cells become ``missing``.
+    """
+    present = col.notna().to_numpy()
+    values = col
+    if pd.api.types.is_float_dtype(col):
+        kept = col.to_numpy(dtype=float)[present]
+        if np.all(np.isfinite(kept)) and np.all(kept == np.round(kept)):
+            values = col.astype("Int64")
+    labels = values.astype(str).to_numpy(dtype=object)
+    labels[~present] = missing
+    return labels
 
 
 def _declared_categorical(categorical: Iterable[str], nodes: Sequence[str]) -> set[str]:

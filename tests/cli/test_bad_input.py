@@ -438,3 +438,39 @@ def test_a_scheduler_address_that_cannot_be_one_is_refused_at_once(cli, monkeypa
     _one_line_error(cli(*args, "--scheduler", address), "is not a Dask scheduler address")
     monkeypatch.setenv("CAUSAL_ATTRIB_SCHEDULER", address)
     _one_line_error(cli(*args), "is not a Dask scheduler address")
+
+
+def test_a_blank_cell_does_not_rename_the_levels_of_a_numeric_category(cli, tmp_path):
+    """A 0/1 column declared --categorical, with one blank cell in the after table, was
+    read as 0.0/1.0 there: explain said the share of y = '0.0' rose from 0 to 0.52 though
+    nothing changed, and anomaly flagged every row."""
+    rng = np.random.default_rng(5)
+
+    def period(n: int) -> pd.DataFrame:
+        x = rng.normal(size=n)
+        y = (rng.random(n) < 1 / (1 + np.exp(-x))).astype(int)
+        return pd.DataFrame({"x": x, "y": y})
+
+    before, after = period(1500), period(1500).astype({"y": float})
+    after.loc[7, "y"] = np.nan
+    before.to_csv(tmp_path / "before.csv", index=False)
+    after.to_csv(tmp_path / "after.csv", index=False)
+    (tmp_path / "g.dot").write_text("digraph { x -> y }")
+    args = ["-g", tmp_path / "g.dot", "-c", "y", "-f", "json"]
+    periods = ["-b", tmp_path / "before.csv", "-a", tmp_path / "after.csv", "-t", "y"]
+    out = cli("explain", *args, *periods)
+    assert out.exit_code == 2 and "missing values" in out.stderr  # without --dropna
+    out = cli("explain", *args, *periods, "--dropna")
+    report = json.loads(out.stdout)
+    assert report["target_level"] in ("0", "1") and report["changed_ancestors"] == []
+    assert abs(report["figures"]["observed_change"]) < 0.06
+    incident = after.iloc[5:11]
+    incident.to_csv(tmp_path / "incident.csv", index=False)
+    out = cli(
+        "anomaly", *args, "-r", tmp_path / "before.csv", "-a", tmp_path / "incident.csv",
+        "-t", "y",
+    )  # fmt: skip
+    report = json.loads(out.stdout)
+    assert report["anomalous_rows"] == []
+    blank = [r for r in report["anomalies"] if r["target_value"] is None]
+    assert len(blank) == 1 and blank[0]["anomalous"] is False
