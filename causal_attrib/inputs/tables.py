@@ -6,6 +6,7 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -41,9 +42,9 @@ def read_table(source: str | Path | pd.DataFrame, label: str = "data") -> pd.Dat
     """
     if isinstance(source, pd.DataFrame):
         # graph node names are always text (load_graph), so column names must be too
-        if all(isinstance(c, str) for c in source.columns):
-            return source
-        return source.rename(columns=str)
+        if not all(isinstance(c, str) for c in source.columns):
+            source = source.rename(columns=str)
+        return numbers_as_floats(source)
     name = str(source)
     if name != "-":
         path = Path(name)
@@ -78,7 +79,26 @@ def read_table(source: str | Path | pd.DataFrame, label: str = "data") -> pd.Dat
         raise InputError(f"cannot read {label} {name} as {fmt}: {msg}") from None
     frame.columns = [str(c) for c in frame.columns]
     _reject_duplicates(list(frame.columns), label)
-    return frame
+    return numbers_as_floats(frame)
+
+
+def numbers_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns of numbers that NumPy cannot hold natively, as floats: integers beyond 64
+    bits (CSV) and decimals (Parquet ``decimal128``) come as Python objects, and would
+    otherwise look like text, making a measured node categorical."""
+    converted = {}
+    for name in frame.columns:
+        col = frame[name]
+        if col.dtype != object:
+            continue
+        present = col.dropna()
+        if len(present) and all(_is_big_number(v) for v in present):
+            converted[name] = present.map(float).reindex(col.index).astype(float)
+    return frame.assign(**converted) if converted else frame
+
+
+def _is_big_number(value) -> bool:
+    return isinstance(value, int | Decimal) and not isinstance(value, bool)
 
 
 _DELIMITERS = ",;\t|"

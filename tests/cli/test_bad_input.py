@@ -474,3 +474,40 @@ def test_a_blank_cell_does_not_rename_the_levels_of_a_numeric_category(cli, tmp_
     assert report["anomalous_rows"] == []
     blank = [r for r in report["anomalies"] if r["target_value"] is None]
     assert len(blank) == 1 and blank[0]["anomalous"] is False
+
+
+def _planted_parent_shift(rng: np.random.Generator, shift: float) -> pd.DataFrame:
+    p = rng.normal(size=1500) + shift
+    return pd.DataFrame({"p": p, "c": 2.0 * p + rng.normal(size=1500)})
+
+
+@pytest.mark.parametrize("kind", ["integers beyond 64 bits", "parquet decimal128"])
+def test_numbers_numpy_cannot_hold_are_numbers(cli, tmp_path, kind):
+    """Integers above 2**64 and Parquet decimals became a categorical node, and explain
+    blamed the child (or nothing) for a planted shift of the parent."""
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(11)
+    paths = []
+    for name, shift in (("before", 0.0), ("after", 2.0)):
+        frame = _planted_parent_shift(rng, shift)
+        if kind == "integers beyond 64 bits":
+            big = [str(int(v * 1e6) * 10**20) for v in frame["p"]]  # ~1e26, exact integers
+            text = "p,c\n" + "".join(f"{b},{c!r}\n" for b, c in zip(big, frame["c"], strict=True))
+            path = tmp_path / f"{name}.csv"
+            path.write_text(text)
+        else:
+            values = [decimal.Decimal(f"{v:.4f}") for v in frame["p"]]
+            table = pa.table({"p": pa.array(values, type=pa.decimal128(12, 4)), "c": frame["c"]})
+            path = tmp_path / f"{name}.parquet"
+            pq.write_table(table, path)
+        paths.append(path)
+    (tmp_path / "g.dot").write_text("digraph { p -> c }")
+    out = cli("explain", "-g", tmp_path / "g.dot", "-b", paths[0], "-a", paths[1], "-t", "c",
+              "-f", "json")  # fmt: skip
+    report = json.loads(out.stdout)
+    assert report["settings"]["categorical"] == []
+    assert report["changed_ancestors"] == ["p"] and report["nodes"][0]["node"] == "p"
