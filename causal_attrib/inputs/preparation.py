@@ -91,6 +91,7 @@ def prepare_data(
         _reject_empty(name, frame)
     frames = _complete_rows(frames, dropna, notes)
     totals = (len(frames["before"]), len(frames["after"]))
+    notes += _copy_notes(frames, cat_nodes)
     out = {}
     for name, frame in frames.items():
         frame, note = _sample_rows(frame, max_rows, seed, f"{name} rows")
@@ -122,6 +123,28 @@ def _complete_rows(
             "with missing values"
         )
     return out
+
+
+COPIES = 0.05
+"""Share of exact copies among rows with a continuous node beyond which a note warns."""
+
+
+def _copy_notes(frames: Mapping[str, pd.DataFrame], cat_nodes: set[str]) -> list[str]:
+    """Say when many rows are exact copies of others. With a continuous node, exact copies
+    are a join or an export that repeated rows, not new measurements; every test counts
+    them as new information, so p-values come out far too small."""
+    notes = []
+    for name, frame in frames.items():
+        if len(frame) < 2 or set(frame.columns) <= set(cat_nodes):
+            continue  # categorical rows repeat by nature
+        copies = int(frame.duplicated().sum())
+        if copies > COPIES * len(frame):
+            notes.append(
+                f"{copies:,} of {len(frame):,} rows of {_the(name)} are exact copies of other "
+                "rows; the tests count each copy as new information, so their p-values are too "
+                "small (remove the copies if they are not real repeated measurements)"
+            )
+    return notes
 
 
 def _unseen_level_notes(before: pd.DataFrame, after: pd.DataFrame, cat_nodes) -> list[str]:
@@ -408,6 +431,7 @@ def prepare_check_data(
             f"the data has {len(frame)} usable row(s); at least {min_rows} are needed to test "
             "independences"
         )
+    notes += _copy_notes({"": frame}, cat_nodes)
     frame, note = _sample_rows(frame, max_rows, seed, "rows", "testing")
     notes += [note] if note else []
     typed = _typed(frame, measured, cat_nodes, "")

@@ -511,3 +511,22 @@ def test_numbers_numpy_cannot_hold_are_numbers(cli, tmp_path, kind):
     report = json.loads(out.stdout)
     assert report["settings"]["categorical"] == []
     assert report["changed_ancestors"] == ["p"] and report["nodes"][0]["node"] == "p"
+
+
+def test_rows_copied_many_times_are_said(cli, tmp_path):
+    """Rows duplicated 1,000 times flagged every node at q < 1e-16 and check rejected the
+    true graph, with no word about the copies."""
+    rng = np.random.default_rng(2)
+    for name in ("before", "after"):
+        frame = _planted_parent_shift(rng, 0.0).head(40)
+        pd.concat([frame] * 1000, ignore_index=True).to_csv(tmp_path / f"{name}.csv", index=False)
+    (tmp_path / "g.dot").write_text("digraph { p -> c }")
+    out = cli("explain", "-g", tmp_path / "g.dot", "-b", tmp_path / "before.csv", "-a",
+              tmp_path / "after.csv", "-t", "c")  # fmt: skip
+    assert "39,960 of 40,000 rows of the before data are exact copies" in out.stderr
+    out = cli("check", "-g", tmp_path / "g.dot", "-d", tmp_path / "before.csv")
+    assert "rows of the data are exact copies" in out.stderr
+    single = _planted_parent_shift(rng, 0.0)
+    single.to_csv(tmp_path / "plain.csv", index=False)
+    out = cli("check", "-g", tmp_path / "g.dot", "-d", tmp_path / "plain.csv")
+    assert "exact copies" not in out.stderr
