@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import functools
+import signal
 import sys
+import threading
 import traceback
 import warnings
 from collections.abc import Callable
@@ -18,6 +20,22 @@ from .console import Console
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 INTERRUPTED = 130
 """The shell's code for a command stopped by Ctrl-C."""
+TERMINATED = 143
+"""The shell's code for a command stopped by SIGTERM."""
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that cleanup runs (temporary report files,
+    local worker processes) before the command ends."""
+
+
+def _on_sigterm(_signum, _frame) -> None:
+    raise Terminated
+
+
+def _catch_sigterm() -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def run_command(func: Callable[..., int]) -> Callable[..., None]:
@@ -27,6 +45,7 @@ def run_command(func: Callable[..., int]) -> Callable[..., None]:
     @functools.wraps(func)
     def wrapper(**kwargs):
         console = Console(quiet=kwargs.get("quiet", False))
+        _catch_sigterm()
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -39,6 +58,10 @@ def run_command(func: Callable[..., int]) -> Callable[..., None]:
         except KeyboardInterrupt:
             console.say("interrupted")
             code = INTERRUPTED
+        except Terminated:
+            _stop_local_workers()
+            console.say("terminated")
+            code = TERMINATED
         except Exception as exc:
             code = _report_error(console, exc, kwargs.get("debug", False))
         finally:
@@ -61,6 +84,15 @@ def _report_error(console: Console, exc: Exception, debug: bool) -> int:
             f"internal error: {type(exc).__name__}: {first} (rerun with --debug and report it)"
         )
     return exit_code_for(error=exc)
+
+
+def _stop_local_workers() -> None:
+    """Stop the local worker processes a command started (loky keeps them for reuse, and
+    they would outlive a terminated command)."""
+    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(loky, "_executor", None)  # None unless processes were started
+    if executor is not None:
+        executor.shutdown(wait=False, kill_workers=True)
 
 
 def _close_clusters() -> None:

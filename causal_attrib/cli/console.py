@@ -143,26 +143,40 @@ def _silence_stdout() -> None:
 
 
 def write_output(text: str, output: Path | None) -> None:
-    """Write to stdout, or atomically to ``output`` (nothing half-written is left behind)."""
+    """Write to stdout, or to ``output``: a regular file is replaced atomically (nothing
+    half-written is left behind, even when the command is interrupted); a symbolic link
+    keeps pointing where it did, at the new report; a FIFO or a device is written into, as
+    a shell redirection would, never replaced by a file."""
     if output is None:
         emit(text)
         return
-    directory = output.resolve().parent
-    if not directory.is_dir():
-        raise InputError(f"cannot write --output {output}: directory {directory} does not exist")
+    target = output.resolve()
+    if not target.parent.is_dir():
+        raise InputError(
+            f"cannot write --output {output}: directory {target.parent} does not exist"
+        )
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
+        if target.exists() and not target.is_file():
+            with open(target, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+            return
+        _replace(text, target)
     except OSError as exc:
         raise InputError(f"cannot write --output {output}: {exc.strerror or exc}") from None
+
+
+def _replace(text: str, target: Path) -> None:
+    """Write a temporary file beside ``target`` and rename it over ``target``."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
         # mkstemp makes the file private (0600); a report gets the mode any new file gets
         os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, output)
-    except OSError as exc:
+        os.replace(tmp, target)
+    except BaseException:  # an error, Ctrl-C or SIGTERM: no temporary file left behind
         Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"cannot write --output {output}: {exc.strerror or exc}") from None
+        raise
 
 
 def _umask() -> int:

@@ -530,3 +530,60 @@ def test_rows_copied_many_times_are_said(cli, tmp_path):
     single.to_csv(tmp_path / "plain.csv", index=False)
     out = cli("check", "-g", tmp_path / "g.dot", "-d", tmp_path / "plain.csv")
     assert "exact copies" not in out.stderr
+
+
+def test_output_goes_through_links_fifos_and_devices(cli, tmp_path):
+    """--output onto a FIFO, a character device or a symlink replaced it with a regular file
+    (as root, -o /dev/null would have replaced the device)."""
+    import stat
+    import threading
+
+    graph, before, after = SHOP_FILES
+    args = ["explain", "-q", "-g", graph, "-b", before, "-a", after, "-t", "checkout"]
+    expected = cli(*args).stdout
+    real = tmp_path / "reports" / "real.txt"
+    real.parent.mkdir()
+    link = tmp_path / "latest.txt"
+    link.symlink_to(real)
+    assert cli(*args, "-o", link).exit_code == 0
+    assert link.is_symlink() and real.read_text() == expected
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    assert cli(*args, "-o", fifo).exit_code == 0
+    reader.join(timeout=30)
+    assert received == [expected] and stat.S_ISFIFO(fifo.stat().st_mode)
+    if os.geteuid() == 0:  # only root may make a device node: a second /dev/null
+        device = tmp_path / "null"
+        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        assert cli(*args, "-o", device).exit_code == 0
+        assert stat.S_ISCHR(device.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.rglob(".*.tmp")) == []
+
+
+def test_sigterm_during_a_run_leaves_no_temporary_report(tmp_path):
+    """A signal during the write left .NAME.XXXX.tmp behind; now the command removes it and
+    ends with 143 and one line."""
+    graph, before, after = SHOP_FILES
+    out = tmp_path / "report.html"
+    code = (
+        "import os, signal\n"
+        "real_fdopen = os.fdopen\n"
+        "def fdopen_then_term(*args, **kwargs):\n"
+        "    handle = real_fdopen(*args, **kwargs)\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)  # the signal arrives mid-write\n"
+        "    return handle\n"
+        "os.fdopen = fdopen_then_term\n"
+        "from causal_attrib.cli import main\n"
+        "main(prog_name='causal-attrib')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "explain", "-q", "-g", str(graph), "-b", str(before),
+         "-a", str(after), "-t", "checkout", "-f", "html", "-o", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 143, done.stderr
+    assert done.stderr.strip().splitlines() == ["terminated"]
+    assert list(tmp_path.iterdir()) == []
