@@ -54,15 +54,18 @@ def read_table(source: str | Path | pd.DataFrame, label: str = "data") -> pd.Dat
             raise InputError(f"{label} {name} is a directory, not a file")
     fmt = _EXTENSIONS.get(Path(name).suffix.lower(), "csv") if name != "-" else None
     try:
-        if name == "-":
-            raw = read_stdin(label)
-            fmt = _sniff(raw)
+        if name == "-" or not Path(name).is_file():  # stdin, a FIFO, <(process substitution)
+            raw = read_stdin(label) if name == "-" else _read_stream(Path(name), label)
+            fmt = _sniff(raw) if name == "-" or fmt == "csv" else fmt
             handle: object = io.BytesIO(raw)
         else:
             handle = name
         if fmt == "parquet":
             frame = pd.read_parquet(handle)
         elif fmt == "jsonl":
+            if not isinstance(handle, io.BytesIO):
+                with open(handle, "rb") as fh:
+                    _reject_binary(fh.read(_SNIFF_BYTES), label)
             frame = pd.read_json(handle, lines=True, dtype=False)
         else:
             frame = _read_delimited(handle, "\t" if fmt == "tsv" else None, label)
@@ -123,6 +126,7 @@ def _read_delimited(handle, sep: str | None, label: str) -> pd.DataFrame:
     else:
         with open(handle, "rb") as fh:
             head = fh.read(_SNIFF_BYTES)
+    _reject_binary(head, label)
     text = head.decode("utf-8-sig", errors="strict" if len(head) < _SNIFF_BYTES else "ignore")
     lines = text.splitlines()[:50] if len(head) < _SNIFF_BYTES else text.splitlines()[:-1][:50]
     sep = sep or _choose_delimiter(lines)
@@ -139,6 +143,31 @@ def _read_delimited(handle, sep: str | None, label: str) -> pd.DataFrame:
                 if present.str.contains(",", regex=False).any():
                     frame[column] = pd.to_numeric(col.str.replace(",", ".", regex=False))
     return frame
+
+
+MAX_STREAM_BYTES = 4 << 30
+"""Most bytes read from a FIFO, a device or a process substitution (they are read once,
+into memory, since they cannot be read twice)."""
+
+
+def _read_stream(path: Path, label: str) -> bytes:
+    """All of a non-regular file, read once; refused at its first block if it is binary
+    (``/dev/zero``), and beyond :data:`MAX_STREAM_BYTES`."""
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+        if path.suffix.lower() not in (".parquet", ".pq"):
+            _reject_binary(head, label)
+        rest = fh.read(MAX_STREAM_BYTES + 1 - len(head))
+    if len(head) + len(rest) > MAX_STREAM_BYTES:
+        raise InputError(f"{label} {path} is larger than {MAX_STREAM_BYTES >> 30} GiB")
+    return head + rest
+
+
+def _reject_binary(head: bytes, label: str) -> None:
+    """Text tables hold no NUL bytes: zeros (``/dev/zero``, a sparse file) or a binary file
+    are refused at their first block, before anything is parsed or held in memory."""
+    if b"\x00" in head:
+        raise InputError(f"{label} looks binary (it holds NUL bytes), not CSV, TSV or JSON Lines")
 
 
 def _choose_delimiter(lines: Sequence[str]) -> str:

@@ -587,3 +587,34 @@ def test_sigterm_during_a_run_leaves_no_temporary_report(tmp_path):
     assert done.returncode == 143, done.stderr
     assert done.stderr.strip().splitlines() == ["terminated"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_inputs_that_cannot_be_read_twice_are_read_once(cli, tmp_path):
+    """A FIFO as --before blocked forever (it was opened twice: to sniff, then to parse);
+    process substitution and /dev/stdin read as empty."""
+    import threading
+
+    graph, before, after = SHOP_FILES
+    args = ["explain", "-q", "-g", graph, "-a", after, "-t", "checkout", "-f", "json"]
+    expected = json.loads(cli(*args, "-b", before).stdout)
+    fifo = tmp_path / "before.csv"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(before.read_bytes()))
+    writer.start()
+    assert json.loads(cli(*args, "-b", fifo).stdout) == expected
+    writer.join(timeout=30)
+    line = " ".join(map(str, ["explain", "-q", "-g", graph, "-a", after, "-t", "checkout"]))
+    out = _shell(f"{line} -f json -b <(cat {before})")
+    assert out.returncode == 0 and json.loads(out.stdout) == expected
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero on this system")
+def test_endless_or_sparse_zeros_are_refused_at_the_first_block(cli, tmp_path):
+    """/dev/zero or a 2 GB sparse file as --before grew to 3.5 GB before failing."""
+    graph, _, after = SHOP_FILES
+    sparse = tmp_path / "sparse.csv"
+    with open(sparse, "wb") as fh:
+        fh.truncate(2 << 30)
+    for source in ("/dev/zero", sparse):
+        out = _shell(f"explain -g {graph} -b {source} -a {after} -t checkout")
+        _shell_error(out, "--before looks binary (it holds NUL bytes)")
