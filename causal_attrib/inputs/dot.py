@@ -16,7 +16,6 @@ _TOKEN = re.compile(
   | (?P<comment>//[^\n]*|\#[^\n]*|/\*.*?\*/)
   | (?P<arrow><->|->|<-|--)
   | (?P<string>"(?:[^"\\]|\\.)*")
-  | (?P<html><[^<>]*>)
   | (?P<id>-?\d+(?:\.\d+)?|[\w.]+)
   | (?P<punct>[\[\]{};,=:])
     """,
@@ -40,6 +39,12 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
     tokens: list[tuple[str, str, int]] = []
     pos, line = 0, 1
     while pos < len(text):
+        if text[pos] == "<" and not text.startswith(("<-", "<->"), pos):
+            end = _html_end(text, pos, line)  # an HTML string: <...> with nested <...>
+            tokens.append(("id", text[pos + 1 : end - 1], line))
+            line += text.count("\n", pos, end)
+            pos = end
+            continue
         m = _TOKEN.match(text, pos)
         if m is None:
             raise InputError(f"line {line}: unexpected character {text[pos]!r}")
@@ -47,8 +52,6 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
         value = m.group()
         if kind == "string":
             tokens.append(("id", _unescape(value[1:-1]), line))
-        elif kind == "html":
-            tokens.append(("id", value[1:-1], line))
         elif kind == "id":
             tokens.append(("id" if value.lower() not in _KEYWORDS else value.lower(), value, line))
         elif kind in ("arrow", "punct"):
@@ -58,6 +61,16 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
         if len(tokens) > MAX_DOT_TOKENS:
             raise InputError("the graph file has too many tokens")
     return tokens
+
+
+def _html_end(text: str, start: int, line: int) -> int:
+    """The position after the ``>`` that closes the HTML string opened at ``start``."""
+    depth = 0
+    for pos in range(start, len(text)):
+        depth += {"<": 1, ">": -1}.get(text[pos], 0)
+        if depth == 0:
+            return pos + 1
+    raise InputError(f"line {line}: an HTML label '<...>' is not closed")
 
 
 def _unescape(s: str) -> str:
@@ -72,6 +85,7 @@ class _DotParser:
         self.i = 0
         self.graph = nx.DiGraph()
         self.mentioned: list[list[str]] = []  # one list per open subgraph, innermost last
+        self.edge_dir = "forward"  # from `edge [dir=...]` defaults
 
     def peek(self, k: int = 0) -> str | None:
         j = self.i + k
@@ -122,7 +136,9 @@ class _DotParser:
         kind = self.peek()
         if kind in ("graph", "node", "edge") and self.peek(1) == "[":
             self.i += 1
-            self.attributes()
+            found = self.attributes()
+            if kind == "edge":
+                self.edge_dir = found.get("dir", self.edge_dir)
             return
         if kind == "id" and self.peek(1) == "=":
             self.i += 3  # graph attribute a = b
@@ -132,6 +148,8 @@ class _DotParser:
             if self.peek() == "[":
                 self.attributes()
             return
+        line = self.line()
+        pending = []
         while self.peek() in ("->", "<-", "--", "<->"):
             arrow = self.tokens[self.i][1]
             if arrow == "--":
@@ -148,10 +166,10 @@ class _DotParser:
                 if arrow == "->"
                 else ((v, u) for u in left for v in right)
             )
-            add_edges(self.graph, pairs)
+            pending += list(pairs)
             left = right
-        if self.peek() == "[":
-            self.attributes()
+        self.edge_attributes(line)  # checked before the edges count: dir=none is no edge
+        add_edges(self.graph, pending)
 
     def operand(self) -> list[str]:
         if self.peek() == "subgraph":
@@ -167,19 +185,36 @@ class _DotParser:
             self.expect("}")
             return list(dict.fromkeys(self.mentioned.pop()))  # every node named inside
         name = self.expect("id")
-        if self.peek() == ":":  # port, ignored
-            self.i += 2
+        while self.peek() == ":":  # a port and a compass point (a:p1:n): where edges attach
+            self.i += 1
+            self.expect("id")
         self.graph.add_node(name)
         for names in self.mentioned:
             names.append(name)
         return [name]
 
-    def attributes(self) -> None:
+    def attributes(self) -> dict[str, str]:
+        """``[key=value, ...]`` lists (several may follow each other), as a dict."""
+        found: dict[str, str] = {}
         while self.peek() == "[":
             self.i += 1
             while self.peek() not in ("]", None):
-                self.i += 1
+                if self.peek() == "id" and self.peek(1) == "=" and self.peek(2) == "id":
+                    found[self.tokens[self.i][1].lower()] = self.tokens[self.i + 2][1]
+                    self.i += 3
+                else:
+                    self.i += 1
             self.expect("]")
+        return found
+
+    def edge_attributes(self, line: int) -> None:
+        """An edge's attributes; ``dir=both`` or ``dir=none`` makes it not a causal edge."""
+        direction = self.attributes().get("dir", self.edge_dir).lower()
+        if direction in ("both", "none"):
+            raise InputError(
+                f"line {line}: an edge with dir={direction} is not a directed edge; a causal "
+                "graph needs cause -> effect (model a confounder as a node)"
+            )
 
 
 def parse_dot(text: str) -> nx.DiGraph:

@@ -362,8 +362,11 @@ def _parse_json(text: str) -> nx.DiGraph:
     if not isinstance(data, dict) or "nodes" not in data:
         raise InputError("JSON graphs must be networkx node-link objects with 'nodes' and 'edges'")
     edges_key = "edges" if "edges" in data else "links"
-    if data.get("directed") is False:
-        raise InputError("the JSON graph says directed: false; a causal graph needs directed edges")
+    if "directed" in data and not data["directed"]:  # false, 0, null, "": not directed
+        raise InputError(
+            f"the JSON graph says directed: {json.dumps(data['directed'])}; a causal graph "
+            "needs directed edges"
+        )
     data = {**data, "directed": True, "multigraph": False}
     graph = _directed_copy(nx.node_link_graph(data, edges=edges_key), "JSON")
     links = data.get(edges_key) or []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
@@ -116,21 +117,21 @@ _DECIMAL_COMMA = r"[+-]?(?:\d+(?:,\d*)?|,\d+)(?:[eE][+-]?\d+)?"
 def _read_delimited(handle, sep: str | None, label: str) -> pd.DataFrame:
     """Read delimited text with pandas' fast parser, after choosing the delimiter ourselves.
 
-    The delimiter is the candidate that splits the first lines into the most fields, the
-    same number on every line. The header is read separately because pandas renames a
+    The delimiter is the candidate that splits the first rows into the most fields, the
+    same number in every row. The header is read separately because pandas renames a
     repeated column (``a``, ``a.1``), which would hide the duplicate. With ``;`` or tab
     delimiters, columns written with decimal commas (``0,25``) are read as numbers.
     """
-    if isinstance(handle, io.BytesIO):
-        head = handle.getvalue()[:_SNIFF_BYTES]
-    else:
-        with open(handle, "rb") as fh:
-            head = fh.read(_SNIFF_BYTES)
+    size = _SNIFF_BYTES
+    head = _read_head(handle, size)
+    if len(head) == size and b"\n" not in head:  # a header row longer than the block
+        size = MAX_HEADER_BYTES
+        head = _read_head(handle, size)
     _reject_binary(head, label)
-    text = head.decode("utf-8-sig", errors="strict" if len(head) < _SNIFF_BYTES else "ignore")
-    lines = text.splitlines()[:50] if len(head) < _SNIFF_BYTES else text.splitlines()[:-1][:50]
-    sep = sep or _choose_delimiter(lines)
-    header = next(csv.reader(lines[:1], delimiter=sep), []) if lines else []
+    whole = len(head) < size
+    text = head.decode("utf-8-sig", errors="strict" if whole else "ignore")
+    sep = sep or _choose_delimiter(text, whole)
+    header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
     _reject_duplicates(header, label)
     frame = pd.read_csv(handle, sep=sep, engine="c", encoding="utf-8-sig")
     if sep != ",":
@@ -145,6 +146,8 @@ def _read_delimited(handle, sep: str | None, label: str) -> pd.DataFrame:
     return frame
 
 
+MAX_HEADER_BYTES = 64 << 20
+"""Most bytes read to find the end of a (very wide) header row."""
 MAX_STREAM_BYTES = 4 << 30
 """Most bytes read from a FIFO, a device or a process substitution (they are read once,
 into memory, since they cannot be read twice)."""
@@ -163,6 +166,13 @@ def _read_stream(path: Path, label: str) -> bytes:
     return head + rest
 
 
+def _read_head(handle, size: int) -> bytes:
+    if isinstance(handle, io.BytesIO):
+        return handle.getvalue()[:size]
+    with open(handle, "rb") as fh:
+        return fh.read(size)
+
+
 def _reject_binary(head: bytes, label: str) -> None:
     """Text tables hold no NUL bytes: zeros (``/dev/zero``, a sparse file) or a binary file
     are refused at their first block, before anything is parsed or held in memory."""
@@ -170,10 +180,18 @@ def _reject_binary(head: bytes, label: str) -> None:
         raise InputError(f"{label} looks binary (it holds NUL bytes), not CSV, TSV or JSON Lines")
 
 
-def _choose_delimiter(lines: Sequence[str]) -> str:
+def _choose_delimiter(text: str, whole: bool) -> str:
+    """The candidate that splits the first rows into the most fields, the same number in
+    every row. Rows are read as CSV, so a quoted field may hold the delimiter or a newline;
+    the last row of a cut-off head is left out (it may be cut in the middle)."""
     best, best_fields = ",", 1
     for candidate in _DELIMITERS:
-        counts = {len(row) for row in csv.reader(lines, delimiter=candidate) if row}
+        try:
+            rows = list(itertools.islice(csv.reader(io.StringIO(text), delimiter=candidate), 51))
+        except csv.Error:
+            continue
+        rows = rows if whole and len(rows) <= 50 else rows[:-1]
+        counts = {len(row) for row in rows if row}
         if len(counts) == 1 and (fields := counts.pop()) > best_fields:
             best, best_fields = candidate, fields
     return best

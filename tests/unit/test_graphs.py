@@ -177,3 +177,35 @@ def test_a_csv_field_past_the_csv_limit_is_an_input_error(tmp_path):
     path.write_text("cause,effect\n" + "a" * 200_000 + ",b\n")
     with pytest.raises(InputError, match="not a readable CSV: field larger than field limit"):
         load_graph(path)
+
+
+def test_html_labels_and_ports_are_valid_dot():
+    """`a [label=<<b>A</b>>]` and `a:p1:n -> b` were refused."""
+    graph = parse_dot('digraph { a [label=<<b>A</b> &amp; <i>x</i>>]; a:p1:n -> b:w; b -> c }')
+    assert sorted(graph.edges) == [("a", "b"), ("b", "c")]
+    with pytest.raises(InputError, match="HTML label"):
+        parse_dot("digraph { a [label=<<b>A</b>] }")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "digraph { a -> b [dir=both] }",
+        'digraph { a -> b [color=red, dir="none"] }',
+        "digraph { edge [dir=none]; a -> b }",
+    ],
+)
+def test_edges_drawn_without_a_direction_are_refused(text):
+    """[dir=both] and [dir=none] were read as directed edges."""
+    with pytest.raises(InputError, match="is not a directed edge"):
+        parse_dot(text)
+
+
+@pytest.mark.parametrize("flag", [0, None, ""])
+def test_a_json_graph_that_says_it_is_not_directed_is_refused(tmp_path, flag):
+    """`"directed": 0` was read as directed (only false was caught)."""
+    path = tmp_path / "g.json"
+    graph = {"directed": flag, "nodes": [{"id": "a"}, {"id": "b"}], "links": []}
+    path.write_text(json.dumps({**graph, "links": [{"source": "a", "target": "b"}]}))
+    with pytest.raises(InputError, match="needs directed edges"):
+        load_graph(path)

@@ -132,3 +132,15 @@ def test_many_columns_are_checked_for_duplicates_in_linear_time():
     )
     out = subprocess.run([sys.executable, "-c", check], input=wide, capture_output=True, timeout=30)
     assert out.returncode == 0 and out.stdout.decode().strip() == "(2, 100000)", out.stderr
+
+
+def test_a_quoted_newline_in_the_header_is_valid_csv(tmp_path):
+    """A header cell with a quoted newline was refused (the head was split on lines)."""
+    path = tmp_path / "t.csv"
+    path.write_text('"latency\n(ms)",region\n1.5,eu\n2.5,us\n')
+    frame = read_table(path)
+    assert list(frame.columns) == ["latency\n(ms)", "region"] and len(frame) == 2
+    semicolons = tmp_path / "s.csv"
+    semicolons.write_text('"a;\nb";c\n1,5;2\n3,25;4\n')
+    frame = read_table(semicolons)
+    assert list(frame.columns) == ["a;\nb", "c"] and frame.iloc[:, 0].tolist() == [1.5, 3.25]
