@@ -213,16 +213,31 @@ class ClassifierMechanism:
         return self.classes[int(np.argmax(self.proba(data)[0]))]
 
 
-def fit_logistic(features: np.ndarray, y: np.ndarray):
+@dataclass(frozen=True)
+class LogisticModel:
+    """A fitted multinomial logistic regression that takes designs without columns too
+    (a node whose parents give no features: one level, or constant), fitting and
+    predicting alike."""
+
+    pipeline: object = field(repr=False)
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """Class probabilities, columns in sorted class order."""
+        return self.pipeline.predict_proba(_some_column(features))
+
+
+def _some_column(features: np.ndarray) -> np.ndarray:
+    return features if features.shape[1] else np.zeros((features.shape[0], 1))
+
+
+def fit_logistic(features: np.ndarray, y: np.ndarray) -> LogisticModel:
     """A multinomial logistic regression close to the unpenalised MLE (sklearn, lazily)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    if features.shape[1] == 0:
-        features = np.zeros((len(y), 1))
     model = make_pipeline(StandardScaler(), LogisticRegression(C=100.0, max_iter=2000))
-    return model.fit(features, y)
+    return LogisticModel(model.fit(_some_column(features), y))
 
 
 Mechanism = EmpiricalMechanism | AdditiveNoiseMechanism | ClassifierMechanism

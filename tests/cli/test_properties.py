@@ -1,7 +1,8 @@
-"""Property-based tests of `explain` and `anomaly` through the CLI: random DAGs, random data,
-random corruption of the files. Whatever happens, the user gets exit 0 with schema-valid JSON
-whose contributions add up (efficiency), or exit 2 with one ``error:`` line; never a
-traceback, never exit 3. (`check` has its own property test in test_graph_check.py.)"""
+"""Property-based tests of every command through the CLI: random DAGs, random data, random
+corruption of the files, random bytes, CSV dialects and Parquet column types. Whatever
+happens, the user gets exit 0 with schema-valid JSON (whose contributions add up, for
+explain and anomaly), or exit 2 with one ``error:`` line; never a traceback, never exit 3.
+(`check` has a property test of its own in tests/analyses/test_check.py too.)"""
 
 from __future__ import annotations
 
@@ -199,3 +200,90 @@ def test_anomaly_random_inputs(cli, system, rows, n_bad, corruption, which, shif
             continue
         total = sum(c["contribution"] for c in row["root_causes"]) + row["unattributed"]
         assert total == pytest.approx(row["target_score"], rel=1e-9, abs=1e-9)
+
+
+PARQUET_TYPES = ("int8", "int64", "float32", "float64", "decimal", "string", "bool", "dictionary")
+
+
+def _parquet(frame: pd.DataFrame, path: Path, types: list[str]) -> None:
+    """``frame`` as Parquet, each column stored as one of :data:`PARQUET_TYPES`."""
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrays = {}
+    for (name, col), kind in zip(frame.items(), types, strict=True):
+        values = col.tolist()
+        numeric = pd.api.types.is_numeric_dtype(col)
+        if kind in ("int8", "int64") and numeric:
+            ints = [int(max(-100, min(100, round(v)))) for v in values]
+            arrays[name] = pa.array(ints, type=getattr(pa, kind)())
+        elif kind in ("float32", "float64") and numeric:
+            arrays[name] = pa.array(values, type=getattr(pa, kind)())
+        elif kind == "decimal" and numeric:
+            decimals = [decimal.Decimal(f"{v:.3f}") for v in values]
+            arrays[name] = pa.array(decimals, type=pa.decimal128(18, 3))
+        elif kind == "bool":
+            arrays[name] = pa.array([bool(v) if numeric else v == "red" for v in values])
+        elif kind == "dictionary":
+            arrays[name] = pa.array([str(v) for v in values]).dictionary_encode()
+        else:
+            arrays[name] = pa.array([str(v) for v in values])
+    pq.write_table(pa.table(arrays), path)
+
+
+def _dialect_csv(frame: pd.DataFrame, path: Path, dialect: tuple[str, str, str]) -> None:
+    sep, quoting, newline = dialect
+    mode = {"minimal": 0, "all": 1, "nonnumeric": 2}[quoting]
+    decimal = "," if sep in (";", "\t") else "."
+    frame.to_csv(path, index=False, sep=sep, quoting=mode, lineterminator=newline, decimal=decimal)
+
+
+@_SETTINGS
+@given(
+    _system(),
+    st.integers(3, 60),
+    st.sampled_from(["explain", "anomaly", "check", "explain --by"]),
+    st.sampled_from(["bytes", "dialect", "parquet"]),
+    st.binary(max_size=600),
+    st.tuples(
+        st.sampled_from([",", ";", "\t", "|"]),
+        st.sampled_from(["minimal", "all", "nonnumeric"]),
+        st.sampled_from(["\n", "\r\n"]),
+    ),
+    st.lists(st.sampled_from(PARQUET_TYPES), min_size=7, max_size=7),
+)
+def test_every_command_on_random_bytes_dialects_and_parquet_types(
+    cli, system, rows, command, kind, blob, dialect, types
+):
+    """Random byte strings, CSV dialects and Parquet column types for the first table of
+    every command: a schema-valid report or one error line, never exit 3."""
+    graph, kinds, seed = system
+    rng = np.random.default_rng(seed)
+    nodes = list(graph.nodes)
+    first = _simulate(graph, kinds, rows, rng).assign(seg=rng.choice(["a", "b"], rows))
+    second = _simulate(graph, kinds, rows, rng, nodes[0], 1.0).assign(seg="a")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "g.json").write_text(json.dumps(nx.node_link_data(graph, edges="edges")))
+        suffix = ".parquet" if kind == "parquet" else ".csv"
+        path = root / f"first{suffix}"
+        if kind == "bytes":
+            path.write_bytes(blob)
+        elif kind == "dialect":
+            _dialect_csv(first, path, dialect)
+        else:
+            _parquet(first, path, types[: len(first.columns)])
+        second.to_csv(root / "second.csv", index=False)
+        other = root / "second.csv"
+        args = {
+            "explain": ["explain", "-b", path, "-a", other, "-t", nodes[-1], "--samples", "200"],
+            "explain --by": ["explain", "-b", path, "-a", other, "-t", nodes[-1], "--by", "seg",
+                             "--min-segment-rows", "5", "--jobs", "1", "--samples", "200"],
+            "anomaly": ["anomaly", "-r", path, "-a", other, "-t", nodes[-1], "--samples", "200",
+                        "--permutations", "4"],
+            "check": ["check", "-d", path, "--permutations", "5"],
+        }[command]  # fmt: skip
+        out = cli(args[0], "-g", root / "g.json", *args[1:], "-f", "json")
+        _assert_outcome(out)

@@ -59,3 +59,15 @@ def test_a_level_noise_reproduces_the_level_and_lets_parents_change_it():
     (unseen,) = mech.noise_of(row, np.array(["sideways"], dtype=object))
     assert unseen.low is None and set(FixedNoise(mech, unseen).sample(row, U)) == {"sideways"}
     assert mech.noise_values is None and not mech.separable
+
+
+def test_a_classifier_whose_parents_give_no_features_still_predicts():
+    """A categorical node whose only parent has one level has no features; fitting padded
+    the design but predicting did not (exit 3, found by the property test)."""
+    parent = np.array(["same"] * 60, dtype=object)
+    y = np.array(["a", "b", "b"] * 20, dtype=object)
+    basis = SplineModels().make_basis(["p"], {"p": parent}, y, frozenset({"p"}))
+    assert basis.n_features == 1  # the intercept alone
+    mech = ClassifierMechanism.fit(basis, {"p": parent}, y)
+    proba = mech.proba({"p": parent[:4]})
+    assert proba.shape == (4, 2) and np.allclose(proba[:, 1], 2 / 3, atol=0.01)
