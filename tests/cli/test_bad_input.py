@@ -618,3 +618,47 @@ def test_endless_or_sparse_zeros_are_refused_at_the_first_block(cli, tmp_path):
     for source in ("/dev/zero", sparse):
         out = _shell(f"explain -g {graph} -b {source} -a {after} -t checkout")
         _shell_error(out, "--before looks binary (it holds NUL bytes)")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_sigterm_stops_the_local_worker_processes(tmp_path):
+    """SIGTERM during `--by ... --jobs 2` left loky workers and resource trackers alive."""
+    import signal
+    import time
+
+    rng = np.random.default_rng(0)
+    for name in ("before", "after"):
+        frame = _planted_parent_shift(rng, 0.0 if name == "before" else 1.0)
+        frame = pd.concat([frame] * 4, ignore_index=True)
+        frame["c"] += rng.normal(size=len(frame))
+        frame["region"] = np.repeat(["a", "b", "c", "d"], len(frame) // 4)
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    (tmp_path / "g.dot").write_text("digraph { p -> c }")
+    command = [sys.executable, "-m", "causal_attrib", "explain", "-q",
+               "-g", str(tmp_path / "g.dot"), "-b", str(tmp_path / "before.csv"),
+               "-a", str(tmp_path / "after.csv"), "-t", "c",
+               "--by", "region", "--jobs", "2", "--bootstrap", "400"]  # fmt: skip
+    main = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def children(pid: int) -> set[int]:
+        found = set()
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            text = (task / "children").read_text() if (task / "children").exists() else ""
+            found |= {int(c) for c in text.split()}
+        return found
+
+    workers: set[int] = set()
+    deadline = time.monotonic() + 60
+    while len(workers) < 2 and time.monotonic() < deadline and main.poll() is None:
+        time.sleep(0.2)
+        workers = children(main.pid)
+    assert len(workers) >= 2, "the workers did not start"
+    time.sleep(1.0)
+    main.send_signal(signal.SIGTERM)
+    _, err = main.communicate(timeout=60)
+    assert main.returncode == 143 and err.strip().splitlines()[-1] == "terminated"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+        time.sleep(0.2)
+    alive = [w for w in workers if Path(f"/proc/{w}").exists()]
+    assert not alive, f"worker processes still alive: {alive}"
