@@ -16,9 +16,6 @@ from ..errors import CausalAttribError, InputError
 from .names import describe_nodes
 from .streams import read_stdin
 
-TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl")
-
-
 _EXTENSIONS = {
     ".csv": "csv",
     ".txt": "csv",

@@ -12,14 +12,8 @@ import numpy as np
 
 
 def least_squares(design: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
-    """Minimum-norm least-squares coefficients of ``y`` on ``design``, and the design's rank.
-
-    Solved through the normal equations of unit-norm columns, inverted on eigenvalues above
-    1e-10 of the largest: a rank-deficient design (a constant parent, a knot beyond one
-    period's data) loses those directions as with an SVD. It is several times faster than
-    ``numpy.linalg.lstsq`` on tall designs, which dominate this tool's run time, and accurate
-    because :class:`Basis` standardises its columns.
-    """
+    """Minimum-norm least-squares coefficients of ``y`` on ``design``, and the design's rank
+    (accurate because :class:`~causal_attrib.models.bases.Basis` standardises its columns)."""
     return solve_normal(design.T @ design, design.T @ y)
 
 
