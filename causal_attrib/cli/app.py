@@ -33,9 +33,12 @@ def _on_sigterm(_signum, _frame) -> None:
     raise Terminated
 
 
-def _catch_sigterm() -> None:
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _on_sigterm)
+def _catch_sigterm():
+    """Turn SIGTERM into :class:`Terminated` for one command; returns the handler to put
+    back (the CLI may run inside a longer-lived process, a test runner or a notebook)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def run_command(func: Callable[..., int]) -> Callable[..., None]:
@@ -45,7 +48,7 @@ def run_command(func: Callable[..., int]) -> Callable[..., None]:
     @functools.wraps(func)
     def wrapper(**kwargs):
         console = Console(quiet=kwargs.get("quiet", False))
-        _catch_sigterm()
+        previous = _catch_sigterm()
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -56,6 +59,7 @@ def run_command(func: Callable[..., int]) -> Callable[..., None]:
             console.clear()
             raise
         except KeyboardInterrupt:
+            _stop_local_workers()
             console.say("interrupted")
             code = INTERRUPTED
         except Terminated:
@@ -66,6 +70,8 @@ def run_command(func: Callable[..., int]) -> Callable[..., None]:
             code = _report_error(console, exc, kwargs.get("debug", False))
         finally:
             _close_clusters()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
         sys.exit(code)
 
     return wrapper
