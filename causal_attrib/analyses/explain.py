@@ -21,14 +21,7 @@ from ..engine import Engine, one_blas_thread
 from ..errors import InputError
 from ..inputs.preparation import PreparedData, prepare_data
 from ..limits import MAX_BOOTSTRAP, MAX_PERMUTATIONS, MAX_SAMPLES, require_count, require_seed
-from ..models.bases import (
-    AutoModels,
-    Basis,
-    LinearModels,
-    ModelFamily,
-    PairwiseModels,
-    SplineModels,
-)
+from ..models.bases import EXPLAIN_MODELS, Basis, ModelFamily
 from ..models.interventions import InterventionModel
 from ..models.mechanisms import Mechanism, fit_mechanism
 from ..progress import Progress, Ticker, silent
@@ -46,11 +39,6 @@ from ..stats.sampling import latin_uniforms
 from ..stats.shapley import shapley_values
 from ..stats.statistics import Statistic, parse_statistic, target_measure
 from .opening import GraphSource, TableSource, open_analysis
-
-EXPLAIN_MODELS = AutoModels(candidates=(LinearModels(), SplineModels(), PairwiseModels()))
-"""Default model family of :func:`explain`: linear, additive splines, or splines with
-pairwise terms, whichever cross-validates best."""
-
 
 MAX_ROWS = 250_000
 """Default cap on the rows used per period (see ``max_rows``)."""

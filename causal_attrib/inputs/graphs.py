@@ -65,8 +65,8 @@ def read_graph(
     Parameters
     ----------
     source
-        Path, ``"-"`` for standard input, an existing ``networkx.DiGraph``, or a graph read
-        before (its notes are kept).
+        Path, ``"-"`` for standard input, an existing ``networkx.DiGraph``, a graph read
+        before (its notes are kept), or a ``dowhy.gcm`` causal model (its graph).
     graph_format
         A :class:`~causal_attrib.choices.GraphFormat`; by default taken from the extension,
         else sniffed.
@@ -89,6 +89,8 @@ def read_graph(
     """
     if isinstance(source, LoadedGraph):
         return LoadedGraph(_finish(source.graph, reverse, validate), source.notes)
+    if _is_dowhy_model(source):  # a dowhy.gcm causal model: its graph
+        return LoadedGraph(_finish(_directed_copy(source.graph, "DoWhy"), reverse, validate))
     if isinstance(source, nx.Graph):
         return LoadedGraph(_finish(_directed_copy(source, "networkx"), reverse, validate))
     name = str(source)
@@ -377,6 +379,12 @@ def _parse_json(text: str) -> nx.DiGraph:
             graph.graph.setdefault(REPEATED, []).append(pair)
         seen.add(pair)
     return graph
+
+
+def _is_dowhy_model(source: object) -> bool:
+    """Whether ``source`` is a ``dowhy.gcm`` causal model (known without importing DoWhy)."""
+    module = type(source).__module__
+    return module.startswith("dowhy.") and isinstance(getattr(source, "graph", None), nx.Graph)
 
 
 def _directed_copy(graph: nx.Graph, kind: str) -> nx.DiGraph:

@@ -291,3 +291,8 @@ def _cv_mse(basis: Basis, data: Data, y: np.ndarray, folds: int) -> float:
         coef = solve_normal(gram - g, rhs - r)[0]
         err += float(np.sum((yt - xt @ coef) ** 2))
     return err / len(y)
+
+
+EXPLAIN_MODELS = AutoModels(candidates=(LinearModels(), SplineModels(), PairwiseModels()))
+"""Default model family of :func:`explain`: linear, additive splines, or splines with
+pairwise terms, whichever cross-validates best."""

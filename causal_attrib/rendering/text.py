@@ -85,9 +85,7 @@ def anomaly_table(result: AnomalyResult, *, top: int = 10, color: bool = False) 
         ],
         {1, 2},
     )
-    painted = {
-        len(lines) + 2 + i: RED for i, r in enumerate(result.rows) if color and r.anomalous
-    }
+    painted = {len(lines) + 2 + i: RED for i, r in enumerate(result.rows) if color and r.anomalous}
     lines += row_lines
     if result.causes:
         attributed = [r for r in result.rows if r.root_causes]

@@ -29,7 +29,8 @@ ALLOWED = {
     "schemas": {"base", "schemas"},
     "analyses": {"base", "inputs", "models", "stats", "results", "analyses"},
     "rendering": {"base", "results", "rendering"},
-    "cli": {"base", "inputs", "analyses", "results", "rendering", "schemas", "cli"},
+    "bridges": {"base", "inputs", "models", "analyses", "bridges"},
+    "cli": {"base", "inputs", "analyses", "results", "rendering", "schemas", "bridges", "cli"},
 }
 MAX_LINES = 100
 

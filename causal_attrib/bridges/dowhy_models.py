@@ -1,0 +1,84 @@
+"""Our fits as DoWhy prediction models (imports DoWhy: load it through
+:mod:`causal_attrib.bridges.dowhy`, which says when the extra is missing).
+
+DoWhy hands a mechanism its parents as one array, columns in sorted parent order (as
+ours); these adapters give the columns their names back, build our basis on them and fit
+with our solver, so a DoWhy model gets our fast fits that extrapolate linearly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from dowhy.gcm.ml.classification import ClassificationModel
+from dowhy.gcm.ml.prediction_model import PredictionModel
+
+from ..models.bases import ModelFamily
+from ..models.mechanisms import AdditiveNoiseMechanism, ClassifierMechanism
+
+
+def _columns(x: np.ndarray, parents: Sequence[str], categorical: frozenset[str]) -> dict:
+    x = np.asarray(x)
+    x = x.reshape(len(x), -1)
+    return {
+        p: x[:, j].astype(object) if p in categorical else x[:, j].astype(float)
+        for j, p in enumerate(parents)
+    }
+
+
+class BasisRegressor(PredictionModel):
+    """``f(parents)`` of an additive-noise mechanism, fitted on our feature basis."""
+
+    def __init__(self, models: ModelFamily, parents: Sequence[str], categorical: frozenset[str]):
+        self.models, self.parents, self.categorical = models, tuple(parents), categorical
+        self.mechanism: AdditiveNoiseMechanism | None = None
+
+    def fit(self, X: np.ndarray, Y: np.ndarray) -> None:  # noqa: N803 (DoWhy's names)
+        """Choose the basis on these rows and fit it by least squares."""
+        data = _columns(X, self.parents, self.categorical)
+        y = np.asarray(Y, dtype=float).reshape(-1)
+        basis = self.models.make_basis(self.parents, data, y, self.categorical)
+        self.mechanism = AdditiveNoiseMechanism.fit(basis, data, y)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        """The conditional mean, as a column."""
+        data = _columns(X, self.parents, self.categorical)
+        return self.mechanism.predict(data).reshape(-1, 1)
+
+    def clone(self) -> BasisRegressor:
+        """An unfitted copy with the same settings."""
+        return BasisRegressor(self.models, self.parents, self.categorical)
+
+
+class BasisClassifier(ClassificationModel):
+    """A categorical node's class probabilities, from our classifier on our basis."""
+
+    def __init__(self, models: ModelFamily, parents: Sequence[str], categorical: frozenset[str]):
+        self.models, self.parents, self.categorical = models, tuple(parents), categorical
+        self.mechanism: ClassifierMechanism | None = None
+
+    def fit(self, X: np.ndarray, Y: np.ndarray) -> None:  # noqa: N803
+        """Fit the multinomial logistic regression on the basis of these rows."""
+        data = _columns(X, self.parents, self.categorical)
+        y = np.asarray(Y).reshape(-1).astype(str).astype(object)
+        basis = self.models.make_basis(self.parents, data, y, self.categorical)
+        self.mechanism = ClassifierMechanism.fit(basis, data, y)
+
+    def predict_probabilities(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        """Probabilities, columns in :attr:`classes` order."""
+        return self.mechanism.proba(_columns(X, self.parents, self.categorical))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        """The most likely class of each row, as a column."""
+        proba = self.predict_probabilities(X)
+        return np.asarray(self.classes, dtype=object)[np.argmax(proba, axis=1)].reshape(-1, 1)
+
+    @property
+    def classes(self) -> list[str]:
+        """The levels, in the order of the probability columns."""
+        return list(self.mechanism.classes)
+
+    def clone(self) -> BasisClassifier:
+        """An unfitted copy with the same settings."""
+        return BasisClassifier(self.models, self.parents, self.categorical)

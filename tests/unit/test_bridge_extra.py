@@ -1,0 +1,26 @@
+"""The DoWhy bridge without the dowhy extra: one line that says what to install."""
+
+from __future__ import annotations
+
+import sys
+
+import networkx as nx
+import pandas as pd
+import pytest
+
+import causal_attrib as ca
+from causal_attrib.errors import InputError
+
+
+def test_without_dowhy_the_bridge_is_one_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "dowhy.gcm", None)  # importing it fails, as if absent
+    with pytest.raises(InputError, match=r"needs the dowhy extra: pip install -e '\.\[dowhy\]'"):
+        ca.to_dowhy(nx.DiGraph([("a", "b")]), pd.DataFrame({"a": [1.0], "b": [2.0]}))
+
+
+def test_a_dowhy_model_is_read_as_its_graph_without_importing_dowhy():
+    """The bridge in recognises a dowhy.gcm model by its module: a stand-in of that module
+    with a graph is read as that graph."""
+    fake = type("ProbabilisticCausalModel", (), {"__module__": "dowhy.gcm.causal_models"})()
+    fake.graph = nx.DiGraph([("a", "b"), ("b", "c")])
+    assert sorted(ca.load_graph(fake).edges) == [("a", "b"), ("b", "c")]
