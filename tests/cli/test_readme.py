@@ -9,7 +9,10 @@ import pytest
 from conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+ALL_BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+EXTRA = "# needs the dowhy extra"
+BLOCKS = [b for b in ALL_BLOCKS if not b.startswith(EXTRA)]
+DOWHY_BLOCKS = [b for b in ALL_BLOCKS if b.startswith(EXTRA)]
 
 
 def test_the_python_examples_run_in_order(monkeypatch, tmp_path):
@@ -27,3 +30,14 @@ def test_the_python_examples_run_in_order(monkeypatch, tmp_path):
             code = block.replace('Path("report.html")', f"Path({str(tmp_path / 'r.html')!r})")
             exec(compile(code, "README.md", "exec"), namespace)
     assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_the_dowhy_examples_run(monkeypatch, capsys):
+    """The blocks that need the dowhy extra, run with it (after the others' imports)."""
+    pytest.importorskip("dowhy", reason="DoWhy (the dowhy extra) is not installed")
+    assert DOWHY_BLOCKS
+    namespace: dict = {}
+    exec("import causal_attrib as ca", namespace)
+    for block in DOWHY_BLOCKS:
+        exec(compile(block, "README.md", "exec"), namespace)
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "True"
