@@ -23,6 +23,8 @@ _LAZY = {
     "explain_segments": "causal_attrib.analyses.segments",
     "attribute_anomalies": "causal_attrib.analyses.anomaly",
     "check_graph": "causal_attrib.analyses.check",
+    "intrinsic_influence": "causal_attrib.analyses.influence",
+    "InfluenceResult": "causal_attrib.results.influence",
     "ExplainResult": "causal_attrib.results.explain",
     "NodeResult": "causal_attrib.results.explain",
     "SegmentedResult": "causal_attrib.results.segments",

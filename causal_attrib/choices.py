@@ -76,6 +76,14 @@ class Command(StrEnum):
     ANOMALY = "anomaly"
     CHECK = "check"
     SEGMENTS = "segments"
+    INFLUENCE = "influence"
+
+
+class Spread(StrEnum):
+    """How ``influence`` measures the target's uncertainty."""
+
+    VAR = "var"
+    STD = "std"
 
 
 def values(choice: type[StrEnum]) -> tuple[str, ...]:

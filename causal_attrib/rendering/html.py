@@ -21,6 +21,7 @@ from ..results.anomaly import AnomalyResult
 from ..results.base import Result
 from ..results.check import CheckResult, Verdict
 from ..results.explain import ExplainResult
+from ..results.influence import InfluenceResult
 from ..results.segments import SegmentedResult
 from .cells import number, q_value, share, signed, value
 from .registry import register
@@ -505,6 +506,54 @@ def _check_tables(result: CheckResult, top: int) -> list[str]:
     return out
 
 
+def _influence(result: InfluenceResult, top: int) -> tuple[str, str]:
+    """graph by share, contributions, settings."""
+    title = f"causal-attrib influence: {result.statistic} of {result.target}"
+    parts = [f"<h1>{escape(title)}</h1>", f'<p class="headline">{escape(result.summary)}</p>']
+    parts.append(
+        _cards(
+            [
+                ("fitted model", f"{number(result.total)} ({result.statistic})"),
+                ("observed", number(result.observed)),
+                ("largest contribution", result.nodes[0].node if result.nodes else "none"),
+            ]
+        )
+    )
+    if result.report_data is not None:
+        by_node = {n.node: n for n in result.nodes}
+        styles = {}
+        for node in result.report_data.graph.nodes:
+            n = by_node.get(node)
+            part = n.share if n is not None and n.share is not None else 0.0
+            styles[node] = NodeStyle(
+                fill=diverging(part),
+                stroke=CHANGED if part >= 0.25 else ("#333" if n is not None else MUTED),
+                width=3.0 if part >= 0.25 else 1.2,
+                dashed=n is None,
+                sublabel=share(part) if n is not None else "",
+                bold=node == result.target,
+                tooltip=f"{node}: {share(part) or 'no causal path'} of the {result.statistic}",
+            )
+        parts.append("<h2>Causal graph</h2>")
+        parts.append(graph_figure(result.report_data.graph, styles, target=result.target))
+        parts.append(
+            _legend(
+                [(diverging(1.0), "share of the spread")],
+                f'A thick <span style="color:{CHANGED}">red border</span> marks a node whose '
+                "own noise gives at least 25 %; dashed nodes cannot influence the target.",
+            )
+        )
+    parts.append("<h2>Intrinsic contributions</h2>")
+    bars = [Bar(n.node, n.contribution, None, bar_colour(n.contribution)) for n in result.nodes]
+    parts.append(bar_chart(bars[:top]))
+    parts.append(
+        "<p class=\"legend\">Shapley share of the target's spread owed to each node's own "
+        "noise; they add up to the fitted model's figure.</p>"
+    )
+    parts.append(_settings_section(result.settings, result.rows, result.notes))
+    return title, "\n".join(parts)
+
+
 def _verdict_badge(verdict: str) -> str:
     colour = {Verdict.CONSISTENT: "#1a9850", Verdict.VIOLATED: "#d98c00"}.get(verdict, CHANGED)
     if verdict is Verdict.UNTESTABLE:
@@ -578,3 +627,4 @@ _registered(ExplainResult, _explain)
 _registered(AnomalyResult, _anomaly)
 _registered(SegmentedResult, _segments)
 _registered(CheckResult, _check)
+_registered(InfluenceResult, _influence)

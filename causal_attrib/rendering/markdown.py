@@ -7,6 +7,7 @@ from ..choices import Format
 from ..results.anomaly import AnomalyResult
 from ..results.check import CheckResult
 from ..results.explain import ExplainResult
+from ..results.influence import InfluenceResult
 from ..results.segments import SegmentedResult
 from .cells import md_escape, printable, q_value
 from .registry import register
@@ -17,6 +18,7 @@ from .rows import (
     explain_figures,
     explain_headers,
     explain_rows,
+    influence_rows,
     pair_rows,
     segment_figures,
 )
@@ -88,6 +90,19 @@ def segments_markdown(result: SegmentedResult, *, top: int = 5, color: bool = Fa
     lines += [*_table(headers, {0, 3, 4}, pair_rows(result, top), code={1, 2}), ""]
     lines += [f"- {label}: {text}" for label, text in segment_figures(result)]
     lines += [f"- skipped `{md_escape(s.label)}`: {md_escape(s.skipped)}" for s in result.skipped]
+    lines += _notes(result.notes)
+    return "\n".join(map(printable, lines)) + "\n"
+
+
+@register(InfluenceResult, Format.MARKDOWN)
+def influence_markdown(result: InfluenceResult, *, top: int = 5, color: bool = False) -> str:
+    """Short Markdown: headline, then the nodes by contribution."""
+    lines = [f"**{md_escape(result.summary)}**", ""]
+    headers = ["rank", "node", "contribution", "share"]
+    lines += [*_table(headers, {0, 2, 3}, influence_rows(result, top), code={1}), ""]
+    lines.append(
+        f"- fitted model: {result.total:.4g} ({result.statistic}); observed {result.observed:.4g}"
+    )
     lines += _notes(result.notes)
     return "\n".join(map(printable, lines)) + "\n"
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from ..results.anomaly import RootCause
 from ..results.check import CheckResult, Verdict
 from ..results.explain import ExplainResult
+from ..results.influence import InfluenceResult
 from ..results.segments import SegmentedResult
 from .cells import number, q_value, share
 
@@ -152,3 +153,11 @@ def segment_figures(result: SegmentedResult) -> list[tuple[str, str]]:
 
 
 SEGMENT_HEADERS = ["segment", "rows b/a", "statistic", "gap", "changed upstream"]
+
+
+def influence_rows(result: InfluenceResult, top: int) -> list[list[str]]:
+    """The top nodes' cells: rank, node, contribution, share."""
+    return [
+        [str(k), n.node, number(n.contribution), share(n.share)]
+        for k, n in enumerate(result.nodes[:top], start=1)
+    ]

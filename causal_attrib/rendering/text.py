@@ -6,6 +6,7 @@ from ..choices import Format
 from ..results.anomaly import AnomalyResult
 from ..results.check import CheckResult, Verdict
 from ..results.explain import ExplainResult
+from ..results.influence import InfluenceResult
 from ..results.segments import SegmentedResult
 from .cells import grid, number, paint, printable, q_value, value
 from .registry import register
@@ -17,6 +18,7 @@ from .rows import (
     explain_figures,
     explain_headers,
     explain_rows,
+    influence_rows,
     pair_rows,
     segment_figures,
     segment_rows,
@@ -176,6 +178,25 @@ def segments_table(result: SegmentedResult, *, top: int = 10, color: bool = Fals
             if result.exact
             else " (approximate: this statistic does not add up over segments)."
         ),
+    ]
+    return _text(lines)
+
+
+@register(InfluenceResult, Format.TABLE)
+def influence_table(result: InfluenceResult, *, top: int = 10, color: bool = False) -> str:
+    """Plain text: headline, the totals, then the nodes by contribution."""
+    lines = [result.summary, ""]
+    lines.append(f"  {'fitted model:':17s}{number(result.total)} ({result.statistic})")
+    lines.append(f"  {'observed:':17s}{number(result.observed)}")
+    lines += ["", *grid(["rank", "node", "contribution", "share"], influence_rows(result, top),
+                        {0, 2, 3})]  # fmt: skip
+    if len(result.nodes) > top:
+        lines.append(f"({len(result.nodes) - top} more in the JSON report)")
+    lines += [
+        "",
+        "contribution = Shapley share of the target's spread owed to the node's own noise "
+        "(what was new at the node, not what its parents passed on); they add up to the "
+        "fitted model's figure.",
     ]
     return _text(lines)
 

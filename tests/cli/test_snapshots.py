@@ -70,6 +70,10 @@ CASES = {
         "anomaly", "-g", SHOP / "graph.dot", "-r", SHOP / "before.csv", "-a",
         SHOP / "incident.csv", "-t", "frontend", "--id-column", "time", "--top", "3",
     ],
+    "influence_shop": lambda tmp: [
+        "influence", "-g", SHOP / "graph.dot", "-d", SHOP / "before.csv", "-t", "checkout",
+        "--samples", "5000",
+    ],
     "check_shop_broken": lambda tmp: [
         "check", "-g", _broken_graph(tmp), "-d", SHOP / "before.csv", "--permutations", "20",
         "--target", "checkout",

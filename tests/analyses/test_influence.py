@@ -1,0 +1,100 @@
+"""Intrinsic causal contributions on SCMs whose answer is known analytically."""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+import causal_attrib as ca
+from causal_attrib.errors import InputError
+from causal_attrib.rendering import render
+
+CHAIN = nx.DiGraph([("a", "b"), ("b", "c")])
+
+
+def _chain(rows: int = 5000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=rows)
+    b = 2.0 * a + rng.normal(size=rows)
+    return pd.DataFrame({"a": a, "b": b, "c": -1.5 * b + 0.5 * rng.normal(size=rows)})
+
+
+def test_linear_gaussian_contributions_are_squared_path_effects_times_noise_variance():
+    """Within sampling error: 100,000 draws put the small target noise's share within 10 %
+    (at the default 20,000 its Monte Carlo error is about 0.02 on 0.25)."""
+    result = ca.intrinsic_influence(CHAIN, _chain(), "c", n_samples=100_000)
+    got = {n.node: n.contribution for n in result.nodes}
+    expected = {"a": (2.0 * 1.5) ** 2, "b": 1.5**2, "c": 0.5**2}
+    for node, value in expected.items():
+        assert got[node] == pytest.approx(value, rel=0.1)
+    assert [n.node for n in result.nodes] == ["a", "b", "c"]
+    assert sum(got.values()) == pytest.approx(result.total, rel=1e-9)  # efficiency
+    assert result.total == pytest.approx(sum(expected.values()), rel=0.1)
+    assert result.observed == pytest.approx(result.total, rel=0.05)
+
+
+def test_a_nonlinear_system_ranks_the_loudest_noise_first_and_std_adds_up():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=6000)
+    quiet = 0.1 * rng.normal(size=6000)
+    loud = 3.0 * rng.normal(size=6000)
+    y = np.tanh(x) + quiet**2 + loud + 0.2 * rng.normal(size=6000)
+    data = pd.DataFrame({"x": x, "quiet": quiet, "loud": loud, "y": y})
+    graph = nx.DiGraph([("x", "y"), ("quiet", "y"), ("loud", "y")])
+    result = ca.intrinsic_influence(graph, data, "y", statistic="std")
+    assert result.nodes[0].node == "loud" and result.nodes[-1].node == "quiet"
+    total = sum(n.contribution for n in result.nodes)
+    assert total == pytest.approx(result.total, rel=1e-9)
+    assert result.total == pytest.approx(np.std(y), rel=0.05)
+
+
+def test_a_target_without_causes_is_its_own_whole_answer():
+    data = _chain()
+    result = ca.intrinsic_influence(CHAIN, data, "a")
+    assert [(n.node, n.share) for n in result.nodes] == [("a", 1.0)]
+    assert any("no causes" in note for note in result.notes)
+
+
+def test_a_categorical_target_attributes_the_spread_of_a_level():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=4000)
+    y = np.where(x + 0.5 * rng.normal(size=4000) > 0.8, "slow", "fast")
+    data = pd.DataFrame({"x": x, "y": y})
+    result = ca.intrinsic_influence(nx.DiGraph([("x", "y")]), data, "y", target_level="slow")
+    share = (y == "slow").mean()
+    assert result.target_level == "slow"
+    assert result.total == pytest.approx(share * (1 - share), rel=0.1)
+    assert result.nodes[0].node == "x"
+    assert any("indicator" in note for note in result.notes)
+
+
+def test_bad_inputs_are_input_errors():
+    data = _chain()
+    with pytest.raises(InputError, match="no values for 'a'"):
+        ca.intrinsic_influence(CHAIN, data.drop(columns="a"), "c")
+    with pytest.raises(InputError, match="--statistic must be one of var, std"):
+        ca.intrinsic_influence(CHAIN, data, "c", statistic="p95")
+    with pytest.raises(InputError, match="applies to categorical targets"):
+        ca.intrinsic_influence(CHAIN, data, "c", target_level="x")
+
+
+def test_cli_json_equals_the_library_and_every_format_renders(cli, tmp_path):
+    data = _chain(2000)
+    data.to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "g.dot").write_text("digraph { a -> b; b -> c }")
+    args = ["influence", "-g", tmp_path / "g.dot", "-d", tmp_path / "d.csv", "-t", "c"]
+    out = cli(*args, "-f", "json")
+    assert out.exit_code == 0
+    api = ca.intrinsic_influence(tmp_path / "g.dot", tmp_path / "d.csv", "c")
+    assert json.loads(out.stdout) == api.to_dict()
+    assert cli(*args, "-f", "json").stdout == out.stdout  # same seed, same bytes
+    table = cli(*args).stdout
+    assert table.startswith("The variance of c is") and "  1  a" in table
+    assert "| 1 | `a` |" in cli(*args, "-f", "markdown").stdout
+    html = render(api, "html")
+    assert html.startswith("<!DOCTYPE html>") and "Intrinsic contributions" in html
+    assert api.to_frame().index[0] == "a"
