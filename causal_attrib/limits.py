@@ -16,7 +16,7 @@ MAX_BOOTSTRAP = 100_000
 MAX_PERMUTATIONS = 100_000
 """Orderings or relabellings averaged over."""
 MAX_COUNT = 1_000_000
-"""Any other count (suggestions, rows shown, workers)."""
+"""Any other count a user may set (``check --suggestions``)."""
 
 
 def require_count(value: int, option: str, low: int, high: int, low_text: str = "") -> int:

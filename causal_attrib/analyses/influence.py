@@ -214,19 +214,16 @@ class NoiseGame:
     @classmethod
     def build(cls, graph, target, order, mechanisms, kept, fresh, indicator, statistic):
         """The game on these draws (``indicator`` maps target values to numbers)."""
-        values: dict[str, np.ndarray] = {}
-        for node in order:
-            data = {p: values[p] for p in graph.predecessors(node)}
-            values[node] = mechanisms[node].sample(data, kept[node])
-        first = indicator(values[target])
-        centred = first - first.mean()
+        first: list[np.ndarray] = []  # the all-kept simulation, centred, once the model exists
 
         def explained(sample: np.ndarray) -> float:
             second = indicator(sample)
-            return float(np.mean(centred * (second - second.mean())))
+            return float(np.mean(first[0] * (second - second.mean())))
 
         pinned = {n: _WithDraws(mechanisms[n], kept[n]) for n in order}
         model = InterventionModel(graph, target, mechanisms, pinned, order, fresh, explained)
+        kept_target = indicator(model.simulate(frozenset(order)))
+        first.append(kept_target - kept_target.mean())
         return cls(model, statistic)
 
     def value(self, coalition: frozenset) -> float:

@@ -71,12 +71,12 @@ class InterventionModel:
         """The statistic when exactly the nodes in ``coalition`` use their new mechanism."""
         coalition = frozenset(coalition) & self.players
         if coalition not in self._values:
-            self._values[coalition] = self.measure(self._simulate(coalition))
+            self._values[coalition] = self.measure(self.simulate(coalition))
             if len(self._cache) > 4096:  # bound memory on very large games
                 self._cache.clear()
         return self._values[coalition]
 
-    def _simulate(self, coalition: frozenset) -> np.ndarray:
+    def simulate(self, coalition: frozenset) -> np.ndarray:
         """The target's values under ``coalition``, node by node down the order (a loop,
         not recursion: graphs thousands of nodes deep are fine), reusing every node whose
         upstream players are swapped the same way as in a coalition simulated before."""
