@@ -41,6 +41,7 @@ _LAZY = {
     "TailScorer": "causal_attrib.stats.scores",
     "GcmTest": "causal_attrib.stats.independence",
     "ResidualChangeTest": "causal_attrib.stats.change_tests",
+    "ConditionalChangeTest": "causal_attrib.stats.change_tests",
     "CategoricalChangeTest": "causal_attrib.stats.change_tests",
     "AutoModels": "causal_attrib.models.bases",
     "LinearModels": "causal_attrib.models.bases",

@@ -32,7 +32,7 @@ from ..stats.change_tests import (
     CategoricalChangeTest,
     ChangeTest,
     ChangeTestResult,
-    ResidualChangeTest,
+    ConditionalChangeTest,
 )
 from ..stats.fdr import benjamini_hochberg
 from ..stats.sampling import latin_uniforms
@@ -168,7 +168,7 @@ def explain(
     )
     models = models or EXPLAIN_MODELS
     tests = ChangeTests(
-        change_test or ResidualChangeTest(), categorical_change_test or CategoricalChangeTest()
+        change_test or ConditionalChangeTest(), categorical_change_test or CategoricalChangeTest()
     )
     fits = fit_and_test(g, prepared, models, tests, engine, say)
     flags = flag_changes(fits, alpha)

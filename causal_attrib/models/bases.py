@@ -293,6 +293,30 @@ def _cv_mse(basis: Basis, data: Data, y: np.ndarray, folds: int) -> float:
     return err / len(y)
 
 
+@dataclass(frozen=True)
+class GrowingModels:
+    """Splines with pairwise terms whose knots grow with the rows (``n ** power`` times
+    ``scale``, clipped to ``[low, high]``): a regression whose misfit shrinks as data grows,
+    which is what a test relying on it needs to stay calibrated at any size."""
+
+    scale: float = 1.0
+    power: float = 1 / 3
+    low: int = 4
+    high: int = 16
+    name: str = "growing splines+pairs"
+
+    def knots_for(self, n_rows: int) -> int:
+        """Knots per parent for this many rows."""
+        return int(min(self.high, max(self.low, round(self.scale * n_rows**self.power))))
+
+    def make_basis(self, parents, data, target, categorical) -> Basis:  # noqa: D102
+        k = self.knots_for(len(target))
+        family = PairwiseModels(
+            n_knots=max(2, k // 3), splines=SplineModels(n_knots=k), name=self.name
+        )
+        return family.make_basis(parents, data, target, categorical)
+
+
 EXPLAIN_MODELS = AutoModels(candidates=(LinearModels(), SplineModels(), PairwiseModels()))
 """Default model family of :func:`explain`: linear, additive splines, or splines with
 pairwise terms, whichever cross-validates best."""

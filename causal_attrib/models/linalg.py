@@ -50,9 +50,88 @@ def residualise(design: np.ndarray, targets: np.ndarray, work: np.ndarray) -> No
 
 def kept_eigen(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvectors and eigenvalues of a unit-norm Gram matrix, without the directions
-    whose eigenvalue is at most 1e-10 of the largest (the design's null space)."""
-    eigval, eigvec = np.linalg.eigh(gram)
+    whose eigenvalue is at most 1e-10 of the largest (the design's null space).
+
+    Entries that are not finite (a product that overflowed) make their directions null.
+    If LAPACK's divide-and-conquer eigensolver does not converge (it can on real data with
+    a wide dynamic range), the decomposition falls back to an SVD, then to the slower but
+    more robust QR-iteration drivers: a fit never ends in a ``LinAlgError``.
+    """
+    gram = finite_gram(gram)
+    eigval, eigvec = symmetric_eigen(gram)
     if not eigval.size:
         return eigvec, eigval
     keep = eigval > 1e-10 * max(float(eigval.max()), 0.0)
     return eigvec[:, keep], eigval[keep]
+
+
+def finite_gram(gram: np.ndarray) -> np.ndarray:
+    """The Gram matrix with the rows and columns of non-finite entries zeroed (their
+    directions become null instead of poisoning the whole decomposition)."""
+    bad = ~np.isfinite(gram)
+    if not bad.any():
+        return gram
+    dead = bad.any(axis=0)
+    gram = np.where(bad, 0.0, gram)
+    gram[dead, :] = 0.0
+    gram[:, dead] = 0.0
+    return gram
+
+
+def symmetric_eigen(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (ascending) and eigenvectors of a symmetric positive semi-definite
+    matrix, by the first of LAPACK's routines that converges (in order: fast to robust).
+    A stack of matrices is decomposed whole when it can be, else one by one."""
+    if gram.ndim == 3:
+        try:
+            return np.linalg.eigh(gram)
+        except np.linalg.LinAlgError:
+            parts = [symmetric_eigen(g) for g in gram]
+            return np.stack([v for v, _ in parts]), np.stack([u for _, u in parts])
+    from scipy import linalg
+
+    try:
+        return np.linalg.eigh(gram)
+    except np.linalg.LinAlgError:
+        pass
+    for driver in ("gesdd", "gesvd"):
+        try:  # for a symmetric PSD matrix the SVD is its eigen-decomposition
+            u, s, _ = linalg.svd(gram, lapack_driver=driver, check_finite=False)
+            return s[::-1], u[:, ::-1]
+        except (np.linalg.LinAlgError, ValueError):
+            continue
+    return linalg.eigh(gram, driver="ev", check_finite=False)
+
+
+class CrossFit:
+    """K-fold cross-fitted least squares on one design: each row's fit comes from the other
+    folds, so residuals carry no overfitting (what the generalised covariance measure
+    needs). Each fold's solver is the full normal equations minus the fold's own, formed
+    once and applied to every response.
+    """
+
+    def __init__(self, design: np.ndarray, folds: int = 5):
+        self.design, self.folds = design, folds
+        blocks = [design[k::folds] for k in range(folds)]
+        grams = [finite_gram(b.T @ b) for b in blocks]
+        total = sum(grams)
+        self._solvers = [_pseudo_inverse(total - g) for g in grams]
+
+    def residuals(self, targets: np.ndarray) -> np.ndarray:
+        """Cross-fitted residuals of ``targets`` (rows, or rows x responses)."""
+        x, k = self.design, self.folds
+        rhs_total = x.T @ targets
+        out = np.empty_like(targets, dtype=float)
+        for fold, solver in enumerate(self._solvers):
+            xk, yk = x[fold::k], targets[fold::k]
+            coef = solver @ (rhs_total - xk.T @ yk)
+            out[fold::k] = yk - xk @ coef
+        return out
+
+
+def _pseudo_inverse(gram: np.ndarray) -> np.ndarray:
+    """Pseudo-inverse of a Gram matrix on its kept eigen-directions (unit-norm columns)."""
+    norms = np.sqrt(np.clip(np.diag(gram), 0.0, None))
+    norms[norms == 0] = 1.0
+    v, kept = kept_eigen(gram / np.outer(norms, norms))
+    return ((v / kept) @ v.T) / np.outer(norms, norms)

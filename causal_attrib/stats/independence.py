@@ -17,6 +17,7 @@ from scipy import stats
 
 from ..models.bases import ModelFamily, SplineModels
 from ..models.linalg import residualise
+from .wald import wald_statistics
 
 
 class BoundTest(Protocol):
@@ -138,7 +139,7 @@ class _BoundGcm:
             else:
                 ry = part.reshape(len(which), 1, width, self.n)
                 products = (rx[None, :, None, :] * ry).reshape(len(which), dx * width, self.n)
-            stat[which], df[which] = _wald(products)
+            stat[which], df[which] = wald_statistics(products)
         out = np.ones(len(ys))
         ok = df > 0
         out[ok] = stats.chi2.sf(stat[ok], df[ok])
@@ -150,23 +151,3 @@ class _BoundGcm:
         if self._buf.shape[1] < k:
             self._buf = np.empty((2, k, self.n))
         return self._buf[0, :k], self._buf[1, :k]
-
-
-def _wald(products: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Wald statistics (and degrees of freedom) that each ``products[g]`` has mean zero.
-
-    ``products`` is (tests, features, rows). The covariance is inverted on its numerically
-    non-zero eigenvalues, so collinear features cost degrees of freedom instead of
-    exploding; a constant residual gives df 0.
-    """
-    n = products.shape[2]
-    mean = products.mean(axis=2)  # (g, k)
-    cov = products @ products.swapaxes(1, 2) / n - mean[:, :, None] * mean[:, None, :]
-    scale = np.maximum(np.einsum("gaa->ga", cov).max(axis=1), 1e-300)
-    eigval, eigvec = np.linalg.eigh(cov / scale[:, None, None])
-    top = eigval.max(axis=1, keepdims=True)
-    keep = (eigval > 1e-10 * top) & (top > 1e-12)
-    proj = np.einsum("gak,ga->gk", eigvec, mean / np.sqrt(scale)[:, None])
-    safe = np.where(keep, eigval, 1.0)
-    stat = n * np.sum(np.where(keep, proj**2 / safe, 0.0), axis=1)
-    return stat, keep.sum(axis=1)

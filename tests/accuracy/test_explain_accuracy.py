@@ -22,6 +22,7 @@ from causal_attrib.analyses.explain import EXPLAIN_MODELS
 from causal_attrib.engine import Engine
 from causal_attrib.errors import InputError
 from causal_attrib.models.bases import AutoModels, PairwiseModels, SplineModels
+from causal_attrib.stats.change_tests import ResidualChangeTest
 from causal_attrib.synthetic import make_scenario
 
 pytestmark = pytest.mark.slow
@@ -84,8 +85,9 @@ def _parallel_calls(n, rng, slow=0.0):
 
 def test_max_of_parallel_calls_does_not_blame_the_caller():
     """y = max(a, b) + noise and only a slowed down. An additive model misfits max, the misfit
-    moves with a, and the unchanged y was flagged and took a third of the credit on the
-    bundled sample; pairwise terms describe max, so only a is flagged."""
+    moves with a, and a Chow test of per-period fits flagged the unchanged y (it took a third
+    of the credit on the bundled sample). The conditional test asks whether the period
+    predicts y beyond its parents, so y stays unflagged whatever the model family."""
     g = nx.DiGraph([("a", "y"), ("b", "y")])
     rng = np.random.default_rng(0)
     before, after = _parallel_calls(3000, rng), _parallel_calls(3000, rng, slow=30.0)
@@ -93,7 +95,17 @@ def test_max_of_parallel_calls_does_not_blame_the_caller():
     assert r.changed_nodes == ["a"]
     assert r.nodes[0].node == "a" and r.nodes[0].share == pytest.approx(1.0)
     additive = explain(g, before, after, "y", statistic="p95", models=AutoModels())
-    assert "y" in additive.changed_nodes  # what the pairwise terms fixed
+    assert additive.changed_nodes == ["a"]
+    chow = explain(
+        g,
+        before,
+        after,
+        "y",
+        statistic="p95",
+        models=AutoModels(),
+        change_test=ResidualChangeTest(),
+    )
+    assert "y" in chow.changed_nodes  # the failure the conditional test fixes
 
 
 def test_shop_sample_credits_only_payments_db():
