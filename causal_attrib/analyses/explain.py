@@ -35,6 +35,7 @@ from ..stats.change_tests import (
     ConditionalChangeTest,
 )
 from ..stats.fdr import benjamini_hochberg
+from ..stats.overlap import LOW_OVERLAP, parent_overlap
 from ..stats.sampling import latin_uniforms
 from ..stats.shapley import shapley_values
 from ..stats.statistics import Statistic, parse_statistic, target_measure
@@ -53,6 +54,7 @@ def explain(
     *,
     statistic: str | Statistic = "mean",
     alpha: float = 0.05,
+    min_effect: float = 0.0,
     categorical: Iterable[str] = (),
     target_level: str | None = None,
     dropna: bool = False,
@@ -87,6 +89,12 @@ def explain(
         ``mean``, ``median``, ``std``, ``var``, a quantile ``pNN``, or a :class:`Statistic`.
     alpha
         False discovery rate for flagging changed mechanisms (Benjamini-Hochberg).
+    min_effect
+        Also require this effect size to flag a mechanism (the change test's ``effect``:
+        the shift of the node's conditional mean in noise standard deviations, or the log
+        ratio of its noise spreads, whichever is larger). At 0, the default, significance
+        alone flags; with hundreds of thousands of rows, tiny real changes are significant
+        and e.g. 0.1 keeps only those that matter.
     categorical
         Numeric columns to treat as categorical (text and boolean columns always are).
     target_level
@@ -138,7 +146,7 @@ def explain(
     -------
     ExplainResult
     """
-    check_options(alpha, bootstrap, confidence, n_samples, n_permutations, seed)
+    check_options(alpha, bootstrap, confidence, n_samples, n_permutations, seed, min_effect)
     attribute_to = parse_choice(AttributeTo, attribute_to, "--attribute-to")
     if engine is not None and n_jobs is not None:
         raise InputError("give n_jobs (threads) or an engine, not both")
@@ -171,7 +179,7 @@ def explain(
         change_test or ConditionalChangeTest(), categorical_change_test or CategoricalChangeTest()
     )
     fits = fit_and_test(g, prepared, models, tests, engine, say)
-    flags = flag_changes(fits, alpha)
+    flags = flag_changes(fits, alpha, min_effect)
     game = ExplainGame.prepare(
         g, target, fits, flags, prepared, attribute_to, measure, n_samples, seed
     )
@@ -180,14 +188,12 @@ def explain(
     phi, fitted = attribute(game, shapley, engine)
     bootstrap_out = Bootstrap(bootstrap, confidence, game.boot_seed)
     intervals, change_interval = bootstrap_out.run(game, shapley, engine, say)
-    nodes = rank_nodes(fits, flags, phi, fitted, game.relevant, intervals)
-    settings = {
-        **dict(statistic=stat.name, alpha=alpha, attribute_to=attribute_to.value),
-        "models": getattr(models, "name", type(models).__name__),
-        **dict(n_samples=n_samples, bootstrap=bootstrap, confidence=confidence, seed=seed),
-        "shapley": "exact" if len(game.players) <= max_exact_players else "permutation",
-        **dict(dropna=dropna, categorical=sorted(prepared.categorical), max_rows=max_rows),
-    }
+    extrapolated = extrapolated_players(g, target, fits, game.players)
+    nodes = rank_nodes(fits, flags, phi, fitted, game.relevant, intervals, extrapolated)
+    options = dict(alpha=alpha, min_effect=min_effect, n_samples=n_samples, bootstrap=bootstrap)
+    options |= dict(confidence=confidence, seed=seed, dropna=dropna, max_rows=max_rows)
+    exact = len(game.players) <= max_exact_players
+    settings = _settings(stat, attribute_to, models, prepared, exact, options)
     return ExplainResult(
         target=target,
         statistic=stat.name,
@@ -202,14 +208,14 @@ def explain(
         notes=tuple(_notes(opening, prepared, game, alpha, bootstrap, confidence)),
         fitted_change_interval=change_interval,
         check=_graph_check(g, prepared, alpha, seed, say) if check else None,
-        report_data=ReportData(
-            g,
-            {
-                n: (prepared.before[n].to_numpy(), prepared.after[n].to_numpy())
-                for n in [target, *top_nodes(nodes, target)]
-            },
-        ),
+        report_data=_report_data(g, prepared, [target, *top_nodes(nodes, target)]),
     )
+
+
+def _report_data(graph: nx.DiGraph, prepared: PreparedData, shown: list[str]) -> ReportData:
+    """The graph and the shown nodes' values in both periods, for the HTML report."""
+    values = {n: (prepared.before[n].to_numpy(), prepared.after[n].to_numpy()) for n in shown}
+    return ReportData(graph, values)
 
 
 @dataclass(frozen=True)
@@ -275,15 +281,22 @@ class Flags:
     changed: dict[str, bool]
 
 
-def flag_changes(fits: Mapping[str, NodeFit], alpha: float) -> Flags:
-    """Flag the mechanisms whose q-value is at most ``alpha`` (a NaN p-value counts as 1)."""
+def flag_changes(fits: Mapping[str, NodeFit], alpha: float, min_effect: float = 0.0) -> Flags:
+    """Flag the mechanisms whose q-value is at most ``alpha`` (a NaN p-value counts as 1)
+    and whose effect is at least ``min_effect`` (a test without an effect size passes)."""
     order = list(fits)
     p_values = {
         n: fits[n].test.p_value if np.isfinite(fits[n].test.p_value) else 1.0 for n in order
     }
     q = benjamini_hochberg(list(p_values.values()))
     q_values = {n: float(v) for n, v in zip(order, q, strict=True)}
-    return Flags(p_values, q_values, {n: bool(q_values[n] <= alpha) for n in order})
+    material = {n: _material(fits[n].test.effect, min_effect) for n in order}
+    changed = {n: bool(q_values[n] <= alpha) and material[n] for n in order}
+    return Flags(p_values, q_values, changed)
+
+
+def _material(effect: float | None, min_effect: float) -> bool:
+    return effect is None or not np.isfinite(effect) or effect >= min_effect
 
 
 @dataclass
@@ -466,6 +479,7 @@ def rank_nodes(
     fitted: tuple[float, float],
     relevant: set[str],
     intervals: Mapping[str, tuple[float, float]],
+    extrapolated: set[str] = frozenset(),
 ) -> list[NodeResult]:
     """Every node's result, largest contribution first (then smallest q-value, then name)."""
     fitted_change = fitted[1] - fitted[0]
@@ -487,10 +501,41 @@ def rank_nodes(
                 share=contribution / fitted_change if shares_defined else None,
                 interval=intervals.get(node),
                 tests={k: v if np.isfinite(v) else 1.0 for k, v in fit.test.parts.items()},
+                effect=fit.test.effect,
+                effects=dict(fit.test.effects),
+                overlap=fit.overlap,
+                extrapolated=node in extrapolated,
             )
         )
     nodes.sort(key=lambda n: (-abs(_num(n.contribution)), n.q_value, n.node))
     return nodes
+
+
+def _settings(stat, attribute_to, models, prepared, exact, options: dict) -> dict:
+    """The settings block of the result: what a reader needs to rerun the analysis."""
+    return {
+        "statistic": stat.name,
+        **{k: options[k] for k in ("alpha", "min_effect")},
+        "attribute_to": attribute_to.value,
+        "models": getattr(models, "name", type(models).__name__),
+        **{k: options[k] for k in ("n_samples", "bootstrap", "confidence", "seed")},
+        "shapley": "exact" if exact else "permutation",
+        "dropna": options["dropna"],
+        "categorical": sorted(prepared.categorical),
+        "max_rows": options["max_rows"],
+    }
+
+
+def extrapolated_players(
+    graph: nx.DiGraph, target: str, fits: Mapping[str, NodeFit], players: Iterable[str]
+) -> set[str]:
+    """Players whose contribution rests on extrapolation: a node on their way to the target
+    (themselves included) has parents whose two periods overlap less than
+    :data:`~causal_attrib.stats.overlap.LOW_OVERLAP`, so swapping mechanisms evaluates a fit
+    where its period had no data."""
+    low = {n for n, f in fits.items() if f.overlap is not None and f.overlap < LOW_OVERLAP}
+    on_way = nx.ancestors(graph, target) | {target}
+    return {p for p in players if low & ((nx.descendants(graph, p) & on_way) | {p})}
 
 
 def _rows(prepared: PreparedData) -> dict[str, int]:
@@ -512,6 +557,18 @@ def _notes(opening, prepared, game: ExplainGame, alpha, bootstrap, confidence) -
             " or more for stable ends"
         )
     target = game.target
+    low = sorted(
+        (n for n, f in game.fits.items() if f.overlap is not None and f.overlap < LOW_OVERLAP),
+        key=lambda n: (game.fits[n].overlap, n),
+    )
+    if low:
+        shown = ", ".join(f"{n} ({game.fits[n].overlap:.0%})" for n in low[:5])
+        more = f" and {len(low) - 5} more" if len(low) > 5 else ""
+        notes.append(
+            f"parents outside the range the other period saw (overlap below "
+            f"{LOW_OVERLAP:.0%}): {shown}{more}; these nodes' verdicts, and the contributions "
+            "marked extrapolated, rest on how the fits extend beyond their data"
+        )
     if not nx.ancestors(game.graph, target):
         notes.append(
             f"{target!r} has no causes in the graph, so only its own mechanism can explain "
@@ -532,6 +589,7 @@ class NodeFit:
     basis: Basis
     old: Mechanism
     test: ChangeTestResult
+    overlap: float | None = None
 
 
 @dataclass(frozen=True)
@@ -576,7 +634,9 @@ class FitUnit:
         y_pooled = np.concatenate([y_b, y_a])
         test_basis = self.models.make_basis(parents, pooled, y_pooled, self.categorical)
         test_basis = replace(test_basis, levels=basis.levels)
-        return NodeFit(basis, old, self.test(test_basis, pdata_b, pdata_a, y_b, y_a))
+        test = self.test(test_basis, pdata_b, pdata_a, y_b, y_a)
+        overlap = parent_overlap(pdata_b, pdata_a, parents, self.categorical)
+        return NodeFit(basis, old, test, overlap)
 
 
 def _columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -631,12 +691,15 @@ def check_options(
     n_samples: int = 20_000,
     n_permutations: int = 256,
     seed: int = 0,
+    min_effect: float = 0.0,
     **_others,
 ) -> None:
     """Refuse option values :func:`explain` cannot use, before any data is read (``explain
     --by`` checks them once, so that no segment is skipped for a bad option)."""
     if not 0.0 < alpha < 1.0:
         raise InputError(f"--alpha must be between 0 and 1 (exclusive), got {alpha}")
+    if not (math.isfinite(min_effect) and min_effect >= 0.0):
+        raise InputError(f"--min-effect must be a number >= 0, got {min_effect}")
     require_count(bootstrap, "--bootstrap", 0, MAX_BOOTSTRAP, "0 (off) or a positive count")
     if not 0.0 < confidence < 1.0:
         raise InputError(f"--confidence must be between 0 and 1 (exclusive), got {confidence}")

@@ -39,6 +39,13 @@ from .options import (
 )
 @click.option("--target-level", help="Categorical target: the level whose share to explain.")
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="FDR for change flags.")
+@click.option(
+    "--min-effect",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Also require this effect size to flag (noise SDs; 0.1 drops immaterial changes).",
+)
 @click.option("--dropna", is_flag=True, help="Drop rows with missing values (and say how many).")
 @click.option(
     "--attribute-to",
@@ -119,6 +126,7 @@ def explain(console: Console, **opts) -> int:
     common = dict(
         statistic=opts["statistic"],
         alpha=opts["alpha"],
+        min_effect=opts["min_effect"],
         categorical=opts["categorical"],
         target_level=opts["target_level"],
         dropna=opts["dropna"],

@@ -29,6 +29,7 @@ from .rows import (
     check_facts,
     explain_figures,
     explain_headers,
+    explain_legend,
     explain_rows,
     segment_figures,
     segment_rows,
@@ -219,7 +220,8 @@ def _explain_table(result: ExplainResult) -> str:
         )
         for row, n in zip(explain_rows(result), result.nodes, strict=True)
     ]
-    return _table([*explain_headers(result), "mechanism"], rows)
+    legend = f'<p class="legend">{escape(explain_legend(result))}</p>'
+    return _table([*explain_headers(result), "mechanism"], rows) + legend
 
 
 def _anomaly(result: AnomalyResult, top: int) -> tuple[str, str]:

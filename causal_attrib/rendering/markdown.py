@@ -17,6 +17,7 @@ from .rows import (
     check_facts,
     explain_figures,
     explain_headers,
+    explain_legend,
     explain_rows,
     influence_rows,
     pair_rows,
@@ -30,10 +31,10 @@ def explain_markdown(result: ExplainResult, *, top: int = 10, color: bool = Fals
     headers, rows = explain_headers(result), explain_rows(result)
     lines = [f"**{md_escape(result.headline(markdown=True))}**", ""]
     shown = [r for r, n in zip(rows, result.nodes, strict=True) if n.ancestor or n.changed]
-    lines += _table(headers, {0, 3, 4}, shown[:top], code={1})
+    lines += _table(headers, {0, 3, 4, 5}, shown[:top], code={1})
     if len(shown) > top:
         lines += ["", f"_{len(shown) - top} more node(s) in the JSON report._"]
-    lines.append("")
+    lines += ["", f"_{md_escape(explain_legend(result))}_", ""]
     for label, text in explain_figures(result):
         lines.append(f"- {label}: {text}")
     if result.check is not None:

@@ -19,7 +19,11 @@ def explain_rows(result: ExplainResult) -> list[list[str]]:
     rows = []
     for rank, n in enumerate(result.nodes, start=1):
         contribution = number(n.contribution) if n.ancestor else "n/a"
-        row = [str(rank), n.node, "yes" if n.changed else "no", q_value(n.q_value), contribution]
+        if n.extrapolated and n.contribution:
+            contribution += EXTRAPOLATED
+        effect = "" if n.effect is None else number(n.effect, 2)
+        row = [str(rank), n.node, "yes" if n.changed else "no", q_value(n.q_value), effect]
+        row.append(contribution)
         if has_interval:
             row.append(f"[{number(n.interval[0])}, {number(n.interval[1])}]" if n.interval else "")
         row.append(share(n.share) if n.ancestor and n.contribution else "")
@@ -27,9 +31,34 @@ def explain_rows(result: ExplainResult) -> list[list[str]]:
     return rows
 
 
+EXTRAPOLATED = " *"
+"""The mark of a contribution that rests on extrapolation (see :func:`explain_legend`)."""
+
+
+def explain_legend(result: ExplainResult) -> str:
+    """What the node table's columns mean, in one paragraph."""
+    text = (
+        f"changed = mechanism flagged at FDR alpha={result.settings['alpha']}"
+        + (
+            f" with effect >= {result.settings['min_effect']:g}"
+            if result.settings.get("min_effect")
+            else ""
+        )
+        + "; effect = size of the change in noise standard deviations (or log ratio of "
+        "noise spreads), whatever its significance; contribution = Shapley value of "
+        "swapping in the node's new mechanism; n/a = not upstream of the target."
+    )
+    if any(n.extrapolated and n.contribution for n in result.nodes):
+        text += (
+            " * = rests on extrapolation: parents on its way to the target left the range "
+            "the other period saw."
+        )
+    return text
+
+
 def explain_headers(result: ExplainResult) -> list[str]:
     """The node table's column names."""
-    headers = ["rank", "node", "changed", "q-value", "contribution"]
+    headers = ["rank", "node", "changed", "q-value", "effect", "contribution"]
     if any(n.interval is not None for n in result.nodes):
         level = result.settings.get("confidence", 0.95)
         headers.append(f"{level * 100:g} % interval")

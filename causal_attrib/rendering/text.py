@@ -17,6 +17,7 @@ from .rows import (
     check_facts,
     explain_figures,
     explain_headers,
+    explain_legend,
     explain_rows,
     influence_rows,
     pair_rows,
@@ -39,7 +40,7 @@ def explain_table(result: ExplainResult, *, top: int = 10, color: bool = False) 
     headers = explain_headers(result)
     rows = [[printable(c) for c in row] for row in explain_rows(result)]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    numeric = {0, 3, 4, 5, 6}
+    numeric = {0, 3, 4, 5, 6, 7}
     lines = [result.summary, ""]
     for label, text in explain_figures(result):
         lines.append(f"  {label + ':':17s}{text}")
@@ -59,11 +60,7 @@ def explain_table(result: ExplainResult, *, top: int = 10, color: bool = False) 
             painted[len(lines)] = RED
         lines.append(fmt(row))
     lines.append("")
-    lines.append(
-        f"changed = mechanism flagged at FDR alpha={result.settings['alpha']}; "
-        "contribution = Shapley value of swapping in the node's new mechanism; "
-        "n/a = not upstream of the target."
-    )
+    lines.append(explain_legend(result))
     if result.check is not None:
         lines += ["", f"Graph check ({result.check.verdict}): {result.check.summary}"]
     return _text(lines, painted)

@@ -38,6 +38,18 @@ class NodeResult:
         Bootstrap percentile interval of ``contribution``, when requested.
     tests
         Component p-values of the change test.
+    effect
+        Size of the change whatever its significance (``None`` when the test measures
+        none, as for categorical nodes): the larger of the shift of the node's conditional
+        mean in noise standard deviations and the log ratio of its noise spreads.
+    effects
+        The effect by part (``mean``, ``scale``).
+    overlap
+        Share of rows whose parents lie in the range the other period saw (the smaller of
+        both directions; ``None`` for a root).
+    extrapolated
+        Whether this contribution rests on a fit evaluated outside its data: a node on
+        the way from this one to the target has overlap below 0.9.
     """
 
     node: str
@@ -50,6 +62,10 @@ class NodeResult:
     share: float | None = None
     interval: tuple[float, float] | None = None
     tests: Mapping[str, float] = field(default_factory=dict)
+    effect: float | None = None
+    effects: Mapping[str, float] = field(default_factory=dict)
+    overlap: float | None = None
+    extrapolated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the ``nodes`` items of the JSON report)."""
@@ -63,6 +79,10 @@ class NodeResult:
             "mechanism": self.mechanism,
             "ancestor": self.ancestor,
             "tests": {k: _num(v) for k, v in sorted(self.tests.items())},
+            "effect": _num(self.effect),
+            "effects": {k: _num(v) for k, v in sorted(self.effects.items())},
+            "overlap": _num(self.overlap),
+            "extrapolated": self.extrapolated,
         }
         if self.interval is not None:
             out["interval_low"] = _num(self.interval[0])

@@ -104,7 +104,7 @@ class ConditionalChangeTest:
         features = replace(linear, levels=basis.levels).transform(pooled, n)
         weights = features * r_t[:, None]
         parts = {"mean": wald_p(weights * r_y[:, None])}
-        effect = {"mean": _effect(features, weights, r_y, n_b, float(np.std(r_y)))}
+        effect = {"mean": _effect(features, weights, r_y, n_b, float(np.std(r_y[:n_b])))}
         if self.scale:
             log_r = np.log(np.abs(r_y) + 0.2 * float(np.mean(np.abs(r_y))) + 1e-300)
             r_s = fit.residuals(log_r)

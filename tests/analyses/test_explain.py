@@ -187,3 +187,50 @@ def test_a_graph_deeper_than_the_recursion_limit():
     graph = nx.DiGraph([(f"n{j}", f"n{j + 1}") for j in range(n - 1)])
     result = explain(graph, period(0.0), period(3.0), f"n{n - 1}", n_samples=500)
     assert result.changed_ancestors == ["n0"] and result.nodes[0].node == "n0"
+
+
+def _tiny_and_large_shift(n: int = 40_000, seed: int = 0):
+    """a -> y <- b; y's mechanism shifts by 0.04 noise SDs (real, immaterial) and b's by
+    1 SD (material)."""
+    rng = np.random.default_rng(seed)
+
+    def period(dy: float, db: float) -> pd.DataFrame:
+        a, b = rng.normal(size=n), rng.normal(size=n) + db
+        return pd.DataFrame({"a": a, "b": b, "y": a + b + dy + rng.normal(size=n)})
+
+    return nx.DiGraph([("a", "y"), ("b", "y")]), period(0.0, 0.0), period(0.04, 1.0)
+
+
+def test_min_effect_keeps_significant_but_immaterial_changes_unflagged():
+    g, before, after = _tiny_and_large_shift()
+    plain = explain(g, before, after, "y", n_samples=2000)
+    assert set(plain.changed_nodes) == {"b", "y"}  # 0.04 SD is significant at 40k rows
+    effects = {n.node: n.effect for n in plain.nodes}
+    assert effects["y"] == pytest.approx(0.04, abs=0.02)
+    assert effects["b"] == pytest.approx(1.0, abs=0.1)
+    material = explain(g, before, after, "y", n_samples=2000, min_effect=0.1)
+    assert material.changed_nodes == ["b"]
+    assert material.settings["min_effect"] == 0.1
+
+
+def test_overlap_is_measured_and_extrapolated_contributions_are_marked():
+    """b's new values leave the range y's before data saw: y's verdict and b's
+    contribution rest on extrapolation; a's range does not move."""
+    g, before, after = _tiny_and_large_shift(n=3000)
+    after = after.assign(b=after["b"] + 5.0, y=after["y"] + 5.0)
+    r = explain(g, before, after, "y", n_samples=2000)
+    nodes = {n.node: n for n in r.nodes}
+    assert nodes["a"].overlap is None and nodes["b"].overlap is None  # roots
+    assert nodes["y"].overlap < 0.1
+    assert nodes["b"].extrapolated and nodes["b"].contribution
+    assert not nodes["a"].extrapolated
+    assert any("overlap below 90%" in note and "y (" in note for note in r.notes)
+    shifted = explain(g, *_tiny_and_large_shift(n=3000)[1:], "y", n_samples=2000)
+    assert {n.node: n.overlap for n in shifted.nodes}["y"] > 0.5
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf")])
+def test_min_effect_must_be_a_non_negative_number(bad):
+    g, before, after = _tiny_and_large_shift(n=100)
+    with pytest.raises(InputError, match="--min-effect"):
+        explain(g, before, after, "y", min_effect=bad)

@@ -231,6 +231,8 @@ OPTIONS = {
     "alpha 1": (["--alpha", "1"], "--alpha must be between 0 and 1"),
     "alpha nan": (["--alpha", "nan"], "--alpha must be between 0 and 1"),
     "alpha text": (["--alpha", "x"], "'x' is not a valid float"),
+    "min effect negative": (["--min-effect", "-1"], "--min-effect must be a number >= 0"),
+    "min effect nan": (["--min-effect", "nan"], "--min-effect must be a number >= 0"),
     "confidence 1": (["--confidence", "1"], "--confidence must be between 0 and 1"),
     "samples 0": (["--samples", "0"], "--samples must be at least 100"),
     "max-rows 3": (["--max-rows", "3"], "--max-rows must be at least 10"),

@@ -1,0 +1,55 @@
+"""How far two periods' parents share a range: where they do not, a verdict on the node's
+mechanism rests on extrapolation, whatever test or model made it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+TAIL = 0.005
+"""Share of each tail of the reference period left out of its range (outliers do not
+stretch it)."""
+
+LOW_OVERLAP = 0.9
+"""Below this overlap, a node's flag and the contributions through it are marked as resting
+on extrapolation."""
+
+
+def inside_share(
+    reference: Mapping[str, np.ndarray],
+    other: Mapping[str, np.ndarray],
+    parents: Sequence[str],
+    categorical: frozenset[str],
+) -> float:
+    """Share of ``other``'s rows whose every parent lies in ``reference``'s range: the
+    central ``1 - 2 * TAIL`` of a continuous parent, the levels seen for a categorical one."""
+    rows = len(next(iter(other.values()))) if other else 0
+    if not rows:
+        return 1.0
+    inside = np.ones(rows, dtype=bool)
+    for p in parents:
+        ref, values = reference[p], other[p]
+        if p in categorical:
+            inside &= np.isin(values, np.unique(ref))
+            continue
+        lo, hi = np.quantile(np.asarray(ref, dtype=float), [TAIL, 1.0 - TAIL])
+        inside &= (values >= lo) & (values <= hi)
+    return float(np.mean(inside))
+
+
+def parent_overlap(
+    before: Mapping[str, np.ndarray],
+    after: Mapping[str, np.ndarray],
+    parents: Sequence[str],
+    categorical: frozenset[str],
+) -> float | None:
+    """The smaller of the two directions' :func:`inside_share` (after rows in the before
+    range: the old mechanism extrapolates; and the reverse); ``None`` for a root."""
+    if not parents:
+        return None
+    return min(
+        inside_share(before, after, parents, categorical),
+        inside_share(after, before, parents, categorical),
+    )
