@@ -19,6 +19,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "explain": "causal_attrib.analyses.explain",
     "EXPLAIN_MODELS": "causal_attrib.models.bases",
+    "ANOMALY_MODELS": "causal_attrib.models.bases",
+    "QuadraticModels": "causal_attrib.models.bases",
     "to_dowhy": "causal_attrib.bridges.dowhy",
     "explain_segments": "causal_attrib.analyses.segments",
     "attribute_anomalies": "causal_attrib.analyses.anomaly",

@@ -41,7 +41,7 @@ from ..engine import one_blas_thread
 from ..errors import InputError
 from ..inputs.preparation import AnomalyData, prepare_anomaly_data
 from ..limits import MAX_PERMUTATIONS, MAX_SAMPLES, require_count, require_seed
-from ..models.bases import AutoModels, ModelFamily
+from ..models.bases import ANOMALY_MODELS, ModelFamily
 from ..models.mechanisms import (
     AdditiveNoiseMechanism,
     ClassifierMechanism,
@@ -114,7 +114,8 @@ def attribute_anomalies(
     attribute
         ``"anomalous"``: attribute only rows whose target is anomalous; ``"all"``: every row.
     models
-        Model family strategy (default :class:`~causal_attrib.models.bases.AutoModels`).
+        Model family strategy (default :data:`~causal_attrib.models.bases.ANOMALY_MODELS`:
+        linear, additive splines or quadratic, chosen by cross-validation).
     scorer
         Anomaly scorer for continuous values (default :class:`TailScorer`).
     id_column
@@ -153,7 +154,7 @@ def attribute_anomalies(
         seed=seed,
     )
     scorer = scorer or TailScorer(direction=direction)
-    models = models or AutoModels()
+    models = models or ANOMALY_MODELS
     say("fitting mechanisms")
     model = NoiseModel.fit(data, target, models, scorer, fit_on is FitOn.BOTH)
     row_threshold = float(threshold) + math.log(len(data.anomalies))

@@ -48,22 +48,29 @@ class Basis:
     pairs: Mapping[tuple[str, str], tuple[tuple[float, ...], tuple[float, ...]]] = field(
         default_factory=dict
     )
+    squares: frozenset[str] = frozenset()
+    products: tuple[tuple[str, str], ...] = ()
 
     @property
     def additive(self) -> bool:
         """Whether the prediction is a sum of one term per parent (:meth:`term`)."""
-        return not self.pairs
+        return not (self.pairs or self.products)
+
+    def _width(self, parent: str) -> int:
+        """Columns of one parent: its levels beyond the first, or the value, its hinges
+        and its square."""
+        if parent in self.levels:
+            return len(self.levels[parent]) - 1
+        return 1 + len(self.knots.get(parent, ())) + (parent in self.squares)
 
     @property
     def n_features(self) -> int:
         """Columns of the design matrix, intercept included."""
         return (
             1
-            + sum(
-                len(self.levels[p]) - 1 if p in self.levels else 1 + len(self.knots.get(p, ()))
-                for p in self.parents
-            )
+            + sum(self._width(p) for p in self.parents)
             + sum(len(d) + len(t) for d, t in self.pairs.values())
+            + len(self.products)
         )
 
     def transform(
@@ -88,10 +95,14 @@ class Basis:
             np.subtract(x, center, out=out[:, j])
             out[:, j] /= spread
             j += 1
+            linear = j - 1
             for k in self.knots.get(p, ()):
                 np.subtract(x, k, out=out[:, j])
                 np.maximum(out[:, j], 0.0, out=out[:, j])
                 out[:, j] /= spread
+                j += 1
+            if p in self.squares:
+                np.square(out[:, linear], out=out[:, j])
                 j += 1
         for pair, knots_by_direction in self.pairs.items():
             for z, knots in zip(self.directions(pair, data), knots_by_direction, strict=True):
@@ -99,6 +110,11 @@ class Basis:
                     np.subtract(z, k, out=out[:, j])
                     np.maximum(out[:, j], 0.0, out=out[:, j])
                     j += 1
+        for a, b in self.products:
+            (ca, sa), (cb, sb) = self.scales[a], self.scales[b]
+            out[:, j] = (np.asarray(data[a], dtype=float) - ca) / sa
+            out[:, j] *= (np.asarray(data[b], dtype=float) - cb) / sb
+            j += 1
         return out
 
     def directions(self, pair: tuple[str, str], data: Data) -> tuple[np.ndarray, np.ndarray]:
@@ -113,7 +129,7 @@ class Basis:
         """Which coefficients belong to each parent (the basis is additive per parent)."""
         out, j = {}, 1
         for p in self.parents:
-            width = len(self.levels[p]) - 1 if p in self.levels else 1 + len(self.knots.get(p, ()))
+            width = self._width(p)
             out[p] = slice(j, j + width)
             j += width
         return out
@@ -130,9 +146,13 @@ class Basis:
                 out += c * (x == level)
             return out
         center, spread = self.scales.get(parent, (0.0, 1.0))
-        out = coef[0] * ((x - center) / spread)
-        for c, k in zip(coef[1:], self.knots.get(parent, ()), strict=True):
+        z = (x - center) / spread
+        out = coef[0] * z
+        knots = self.knots.get(parent, ())
+        for c, k in zip(coef[1 : 1 + len(knots)], knots, strict=True):
             out += c * (np.maximum(x - k, 0.0) / spread)
+        if parent in self.squares:
+            out += coef[-1] * z**2
         return out
 
 
@@ -294,6 +314,32 @@ def _cv_mse(basis: Basis, data: Data, y: np.ndarray, folds: int) -> float:
 
 
 @dataclass(frozen=True)
+class QuadraticModels:
+    """Quadratic in the continuous parents: each parent's value and square, and the product
+    of every pair (up to ``max_parents`` continuous parents; beyond, squares only).
+
+    Where a mechanism is a square or a product (a request rate times a cost, an area), a
+    quadratic fit carries the curvature beyond the data, where hinge splines continue with
+    their last slope and would call a far but ordinary value anomalous. Cross-validation
+    (:class:`AutoModels`) chooses it only when the data's curvature asks for it.
+    """
+
+    max_parents: int = 4
+    name: str = "quadratic"
+
+    def make_basis(self, parents, data, target, categorical) -> Basis:  # noqa: D102
+        levels, scales = _levels(parents, data, categorical), _scales(parents, data, categorical)
+        continuous = [p for p in parents if p not in categorical]
+        products = ()
+        if len(continuous) <= self.max_parents:
+            products = tuple((a, b) for i, a in enumerate(continuous) for b in continuous[i + 1 :])
+        return Basis(
+            tuple(parents), {}, levels, self.name, scales,
+            squares=frozenset(continuous), products=products,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class GrowingModels:
     """Splines with pairwise terms whose knots grow with the rows (``n ** power`` times
     ``scale``, clipped to ``[low, high]``): a regression whose misfit shrinks as data grows,
@@ -320,3 +366,10 @@ class GrowingModels:
 EXPLAIN_MODELS = AutoModels(candidates=(LinearModels(), SplineModels(), PairwiseModels()))
 """Default model family of :func:`explain`: linear, additive splines, or splines with
 pairwise terms, whichever cross-validates best."""
+
+
+ANOMALY_MODELS = AutoModels(candidates=(LinearModels(), SplineModels(), QuadraticModels()))
+"""Default model family of :func:`attribute_anomalies`: linear, additive splines or
+quadratic, whichever cross-validates best. Anomalous rows lie beyond the data by nature, so
+how a fit extrapolates decides which node is blamed; a square that splines continue
+linearly would leave most of a far value unexplained and blame the node's own noise."""

@@ -4,10 +4,12 @@ attribution rests on)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from causal_attrib.models.bases import SplineModels
+from causal_attrib.models.bases import ANOMALY_MODELS, QuadraticModels, SplineModels
 from causal_attrib.models.mechanisms import (
     AdditiveNoiseMechanism,
     ClassifierMechanism,
@@ -71,3 +73,35 @@ def test_a_classifier_whose_parents_give_no_features_still_predicts():
     mech = ClassifierMechanism.fit(basis, {"p": parent}, y)
     proba = mech.proba({"p": parent[:4]})
     assert proba.shape == (4, 2) and np.allclose(proba[:, 1], 2 / 3, atol=0.01)
+
+
+def test_quadratic_basis_extrapolates_a_square_and_its_terms_add_up():
+    """y = x0^2 + x1 + noise on x0 in [-3, 3]: at x0 = 10 the quadratic fit gives ~100,
+    where hinge splines continue with their last slope; the additive parts
+    (:meth:`term`) of a basis without products add up to the prediction."""
+    rng = np.random.default_rng(0)
+    x0, x1 = rng.normal(size=3000), rng.normal(size=3000)
+    data = {"x0": x0, "x1": x1}
+    y = x0**2 + x1 + 0.1 * rng.normal(size=3000)
+    far = {"x0": np.array([10.0]), "x1": np.array([0.0])}
+    squares = replace(QuadraticModels().make_basis(["x0", "x1"], data, y, frozenset()), products=())
+    quad = AdditiveNoiseMechanism.fit(squares, data, y)
+    assert quad.predict(far)[0] == pytest.approx(100.0, rel=0.02)
+    spline = AdditiveNoiseMechanism.fit(
+        SplineModels().make_basis(["x0", "x1"], data, y, frozenset()), data, y
+    )
+    assert spline.predict(far)[0] < 70.0
+    assert quad.separable
+    parts = quad.coef[0] + sum(quad.term(p, far[p]) for p in ("x0", "x1"))
+    assert parts[0] == pytest.approx(quad.predict(far)[0])
+
+
+def test_cross_validation_picks_quadratic_for_a_product_and_splines_for_a_saturation():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=4000), rng.normal(size=4000)
+    data = {"a": a, "b": b}
+    noise = 0.2 * rng.normal(size=4000)
+    product = ANOMALY_MODELS.make_basis(["a", "b"], data, a * b + noise, frozenset())
+    assert product.family == "quadratic" and not product.additive
+    saturation = ANOMALY_MODELS.make_basis(["a", "b"], data, np.tanh(3 * a) + noise, frozenset())
+    assert saturation.family == "spline"
