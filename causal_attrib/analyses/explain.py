@@ -569,6 +569,14 @@ def _notes(opening, prepared, game: ExplainGame, alpha, bootstrap, confidence) -
             f"{LOW_OVERLAP:.0%}): {shown}{more}; these nodes' verdicts, and the contributions "
             "marked extrapolated, rest on how the fits extend beyond their data"
         )
+    untestable = sorted(n for n, f in game.fits.items() if not f.test.testable)
+    if untestable:
+        notes.append(
+            f"no common range of parents between the periods for {', '.join(untestable[:5])}"
+            + (f" and {len(untestable) - 5} more" if len(untestable) > 5 else "")
+            + ": whether their mechanisms changed cannot be told from these data, so they "
+            "are not flagged (their parents' changes get the credit)"
+        )
     if not nx.ancestors(game.graph, target):
         notes.append(
             f"{target!r} has no causes in the graph, so only its own mechanism can explain "

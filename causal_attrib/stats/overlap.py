@@ -23,11 +23,21 @@ def inside_share(
     parents: Sequence[str],
     categorical: frozenset[str],
 ) -> float:
-    """Share of ``other``'s rows whose every parent lies in ``reference``'s range: the
-    central ``1 - 2 * TAIL`` of a continuous parent, the levels seen for a categorical one."""
+    """Share of ``other``'s rows whose every parent lies in ``reference``'s range (see
+    :func:`inside`)."""
+    mask = inside(reference, other, parents, categorical)
+    return float(np.mean(mask)) if mask.size else 1.0
+
+
+def inside(
+    reference: Mapping[str, np.ndarray],
+    other: Mapping[str, np.ndarray],
+    parents: Sequence[str],
+    categorical: frozenset[str],
+) -> np.ndarray:
+    """Which of ``other``'s rows have every parent in ``reference``'s range: the central
+    ``1 - 2 * TAIL`` of a continuous parent, the levels seen for a categorical one."""
     rows = len(next(iter(other.values()))) if other else 0
-    if not rows:
-        return 1.0
     inside = np.ones(rows, dtype=bool)
     for p in parents:
         ref, values = reference[p], other[p]
@@ -36,7 +46,7 @@ def inside_share(
             continue
         lo, hi = np.quantile(np.asarray(ref, dtype=float), [TAIL, 1.0 - TAIL])
         inside &= (values >= lo) & (values <= hi)
-    return float(np.mean(inside))
+    return inside
 
 
 def parent_overlap(

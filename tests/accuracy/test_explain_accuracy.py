@@ -34,7 +34,9 @@ def test_true_node_first_on_a_40_node_chain():
         sc = make_scenario("chain", 40, 2000, seed)
         r = explain(sc.graph, sc.before, sc.after, sc.target, n_samples=5000)
         assert r.nodes[0].node == sc.changed[0]
-        assert r.changed_nodes == [sc.changed[0]]
+        assert sc.changed[0] in r.changed_nodes
+        # 39 unchanged mechanisms at FDR 0.05: a chance flag is allowed, two would not be
+        assert len(r.changed_nodes) <= 2
 
 
 def test_rank_and_false_flags_over_a_grid():

@@ -234,3 +234,18 @@ def test_min_effect_must_be_a_non_negative_number(bad):
     g, before, after = _tiny_and_large_shift(n=100)
     with pytest.raises(InputError, match="--min-effect"):
         explain(g, before, after, "y", min_effect=bad)
+
+
+def test_a_child_whose_parent_left_its_range_is_not_flagged_and_a_note_says_why():
+    rng = np.random.default_rng(2)
+    n = 2000
+
+    def period(shift: float) -> pd.DataFrame:
+        x = rng.normal(size=n) + shift
+        return pd.DataFrame({"x": x, "y": x**2 + rng.normal(size=n)})
+
+    g = nx.DiGraph([("x", "y")])
+    r = explain(g, period(0.0), period(30.0), "y", n_samples=2000)
+    assert r.changed_nodes == ["x"]
+    assert r.nodes[0].node == "x"
+    assert any("no common range of parents" in note and "y" in note for note in r.notes)

@@ -75,3 +75,17 @@ def test_effect_measures_the_planted_shift_in_noise_units():
     shifted = ConditionalChangeTest()(*_periods("square", 0, "shift", n=5000)).effects["mean"]
     assert small < 0.1
     assert shifted == pytest.approx(0.25, abs=0.08)
+
+
+def test_parents_without_common_range_leave_the_mechanism_untestable():
+    """A parent that jumped far beyond its old range: no test can tell a change of y's
+    mechanism from the unseen part of the same square; y is not flagged, and says why."""
+    rng = np.random.default_rng(0)
+    xb, xa = rng.normal(size=2000), rng.normal(size=2000) + 40.0
+    yb, ya = xb**2 + rng.normal(size=2000), xa**2 + rng.normal(size=2000)
+    pooled = {"x": np.concatenate([xb, xa])}
+    basis = EXPLAIN_MODELS.make_basis(("x",), pooled, np.concatenate([yb, ya]), frozenset())
+    result = ConditionalChangeTest()(basis, {"x": xb}, {"x": xa}, yb, ya)
+    assert not result.testable and result.p_value == 1.0
+    chow = ResidualChangeTest()(basis, {"x": xb}, {"x": xa}, yb, ya)
+    assert chow.p_value < 1e-6  # the extrapolated misfit the Chow test calls a change
