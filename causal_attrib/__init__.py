@@ -20,6 +20,7 @@ _LAZY = {
     "explain": "causal_attrib.analyses.explain",
     "EXPLAIN_MODELS": "causal_attrib.models.bases",
     "ANOMALY_MODELS": "causal_attrib.models.bases",
+    "compare_with_dowhy": "causal_attrib.bridges.compare",
     "QuadraticModels": "causal_attrib.models.bases",
     "to_dowhy": "causal_attrib.bridges.dowhy",
     "explain_segments": "causal_attrib.analyses.segments",

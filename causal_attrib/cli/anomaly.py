@@ -10,11 +10,13 @@ from .app import CONTEXT, run_command
 from .console import Console
 from .options import (
     choice,
+    compare_option,
     graph_options,
     max_rows_option,
     model_options,
     one_stdin,
     output_options,
+    second_opinion,
     top_option,
 )
 
@@ -72,6 +74,7 @@ from .options import (
     is_flag=True,
     help="Exit 1 if the target is anomalous in any row.",
 )
+@compare_option
 @model_options
 @output_options
 @run_command
@@ -89,10 +92,12 @@ def anomaly(console: Console, **opts) -> int:
 
     one_stdin(opts, ("graph", "reference", "anomalies"))
     graph = read_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"])
+    reference = read_table(opts["reference"], "--reference")
+    anomalies = read_table(opts["anomalies"], "--anomalies")
     result = attribute_anomalies(
         graph,
-        read_table(opts["reference"], "--reference"),
-        read_table(opts["anomalies"], "--anomalies"),
+        reference,
+        anomalies,
         opts["target"],
         categorical=opts["categorical"],
         threshold=opts["threshold"],
@@ -106,5 +111,8 @@ def anomaly(console: Console, **opts) -> int:
         seed=opts["seed"],
         progress=console.progress(),
     )
+    if opts["compare_dowhy"]:
+        inputs = dict(categorical=opts["categorical"], id_column=opts["id_column"])
+        result = second_opinion(console, result, graph, reference, anomalies, **inputs)
     console.report(result, opts["fmt"], opts["output"], top=opts["top"])
     return exit_code_for(check_failed=opts["fail_on_anomaly"] and bool(result.anomalous_rows))

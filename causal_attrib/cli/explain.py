@@ -13,11 +13,13 @@ from .app import CONTEXT, run_command
 from .console import Console
 from .options import (
     choice,
+    compare_option,
     graph_options,
     max_rows_option,
     model_options,
     one_stdin,
     output_options,
+    second_opinion,
 )
 
 
@@ -104,6 +106,7 @@ from .options import (
     is_flag=True,
     help="Also check the graph against the before data (see `causal-attrib check`).",
 )
+@compare_option
 @model_options
 @output_options
 @run_command
@@ -140,6 +143,8 @@ def explain(console: Console, **opts) -> int:
         seed=opts["seed"],
         progress=console.progress(),
     )
+    if opts["by"] and opts["compare_dowhy"]:
+        raise InputError("--compare-dowhy compares one analysis: leave out --by")
     if opts["by"]:
         result = explain_segments(
             graph,
@@ -152,6 +157,8 @@ def explain(console: Console, **opts) -> int:
         )
     else:
         result = run_explain(graph, before, after, opts["target"], **common)
+        if opts["compare_dowhy"]:
+            result = second_opinion(console, result, graph, before, after)
     console.report(result, opts["fmt"], opts["output"])
     return exit_code_for(check_failed=opts["fail_on_change"] and result.fails_change_gate())
 

@@ -113,3 +113,29 @@ def one_stdin(opts: dict, inputs: tuple[str, ...]) -> None:
     if len(users) > 1:
         names = " and ".join(f"--{o}" for o in users)
         raise InputError(f"only one input can read stdin ('-'), but {names} both ask to")
+
+
+compare_option = click.option(
+    "--compare-dowhy",
+    is_flag=True,
+    help="Also run DoWhy's reference method on the same inputs and report both rankings "
+    "(needs the dowhy extra; minutes at 40 nodes).",
+)
+
+
+def second_opinion(console, result, graph, first, second, **inputs):
+    """The result with DoWhy's ranking beside it, after a warning when DoWhy will be slow."""
+    from ..bridges.compare import SLOW_NODES, compare_with_dowhy
+    from ..bridges.dowhy import require_dowhy
+
+    require_dowhy()  # the missing extra is a one-line error before any waiting
+    nodes = len(getattr(graph, "graph", graph))  # a LoadedGraph or a networkx graph
+    if nodes >= SLOW_NODES:
+        console.say(
+            f"warning: --compare-dowhy: DoWhy's method takes minutes on {nodes} nodes "
+            "(causal-attrib's answer is ready; waiting for DoWhy's)"
+        )
+    result = compare_with_dowhy(result, graph, first, second, progress=console.progress(), **inputs)
+    if not console.quiet:
+        console.say(f"DoWhy's {result.comparison.method} took {result.comparison.seconds:.1f} s")
+    return result

@@ -26,7 +26,9 @@ from ..results.segments import SegmentedResult
 from .cells import number, q_value, share, signed, value
 from .registry import register
 from .rows import (
+    COMPARISON_HEADERS,
     check_facts,
+    comparison_rows,
     explain_figures,
     explain_headers,
     explain_legend,
@@ -161,8 +163,23 @@ def _explain(result: ExplainResult, top: int) -> tuple[str, str]:
         parts.append(
             f"<p>{_verdict_badge(result.check.verdict)} {escape(result.check.summary)}</p>"
         )
+    parts += _comparison(result.comparison, top)
     parts.append(_settings_section(result.settings, result.rows, result.notes))
     return title, "\n".join(parts)
+
+
+def _comparison(comparison, top: int) -> list[str]:
+    """The second opinion: DoWhy's ranking beside ours (nothing without one)."""
+    if comparison is None:
+        return []
+    parts = ["<h2>Second opinion: DoWhy</h2>", f"<p>{escape(comparison.summary)}</p>"]
+    if comparison.theirs:
+        rows = [
+            ([(c, i > 0) for i, c in enumerate(row)], False)
+            for row in comparison_rows(comparison, top)
+        ]
+        parts.append(_table(COMPARISON_HEADERS, rows))
+    return parts
 
 
 def _explain_graph(result: ExplainResult, graph) -> list[str]:
@@ -276,6 +293,7 @@ def _anomaly(result: AnomalyResult, top: int) -> tuple[str, str]:
             for node, (ref, anomalous) in data.samples.items()
         ]
         parts.append(f'<div class="grid">{"".join(figures)}</div>')
+    parts += _comparison(result.comparison, top)
     settings = {k: v for k, v in result.settings.items() if k != "mechanisms"}
     parts.append(_settings_section(settings, None, result.notes))
     mechanisms = result.settings.get("mechanisms", {})

@@ -12,9 +12,11 @@ from ..results.segments import SegmentedResult
 from .cells import md_escape, printable, q_value
 from .registry import register
 from .rows import (
+    COMPARISON_HEADERS,
     EITHER,
     cause_rows,
     check_facts,
+    comparison_rows,
     explain_figures,
     explain_headers,
     explain_legend,
@@ -39,8 +41,20 @@ def explain_markdown(result: ExplainResult, *, top: int = 10, color: bool = Fals
         lines.append(f"- {label}: {text}")
     if result.check is not None:
         lines.append(f"- graph check ({result.check.verdict}): {md_escape(result.check.summary)}")
+    lines += _comparison(result.comparison, top)
     lines += _notes(result.notes)
     return "\n".join(map(printable, lines)) + "\n"
+
+
+def _comparison(comparison, top: int) -> list[str]:
+    """The second opinion as a short section (none without one)."""
+    if comparison is None:
+        return []
+    lines = ["", f"**Second opinion:** {md_escape(comparison.summary)}"]
+    if comparison.theirs:
+        rows = comparison_rows(comparison, top)
+        lines += ["", *_table(COMPARISON_HEADERS, {1, 2, 3, 4}, rows, code={0})]
+    return lines
 
 
 @register(AnomalyResult, Format.MARKDOWN)
@@ -53,6 +67,7 @@ def anomaly_markdown(result: AnomalyResult, *, top: int = 5, color: bool = False
         lines += [*_table(headers, {0, 2, 3, 4}, rows, code={1}), ""]
     flagged = ", ".join(f"`{md_escape(r)}`" for r in result.anomalous_rows[:20]) or "none"
     lines.append(f"- anomalous rows: {flagged}")
+    lines += _comparison(result.comparison, top)
     lines += _notes(result.notes)
     return "\n".join(map(printable, lines)) + "\n"
 

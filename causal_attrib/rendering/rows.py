@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from ..results.anomaly import RootCause
 from ..results.check import CheckResult, Verdict
+from ..results.comparison import Comparison
 from ..results.explain import ExplainResult
 from ..results.influence import InfluenceResult
 from ..results.segments import SegmentedResult
@@ -190,3 +191,23 @@ def influence_rows(result: InfluenceResult, top: int) -> list[list[str]]:
         [str(k), n.node, number(n.contribution), share(n.share)]
         for k, n in enumerate(result.nodes[:top], start=1)
     ]
+
+
+COMPARISON_HEADERS = ["node", "ours", "rank", "DoWhy", "rank"]
+
+
+def comparison_rows(comparison: Comparison, top: int) -> list[list[str]]:
+    """The second opinion's cells: each node's figure and rank, ours and DoWhy's, in our
+    ranking order (nodes only DoWhy ranks after)."""
+    rows = []
+    for item in comparison.to_dict()["nodes"][:top]:
+        rows.append(
+            [
+                item["node"],
+                number(item["ours"]),
+                "" if item["rank_ours"] is None else str(item["rank_ours"]),
+                number(item["dowhy"]),
+                "" if item["rank_dowhy"] is None else str(item["rank_dowhy"]),
+            ]
+        )
+    return rows

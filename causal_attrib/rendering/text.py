@@ -11,10 +11,12 @@ from ..results.segments import SegmentedResult
 from .cells import grid, number, paint, printable, q_value, value
 from .registry import register
 from .rows import (
+    COMPARISON_HEADERS,
     EITHER,
     SEGMENT_HEADERS,
     cause_rows,
     check_facts,
+    comparison_rows,
     explain_figures,
     explain_headers,
     explain_legend,
@@ -63,7 +65,19 @@ def explain_table(result: ExplainResult, *, top: int = 10, color: bool = False) 
     lines.append(explain_legend(result))
     if result.check is not None:
         lines += ["", f"Graph check ({result.check.verdict}): {result.check.summary}"]
+    lines += _comparison(result.comparison, top)
     return _text(lines, painted)
+
+
+def _comparison(comparison, top: int) -> list[str]:
+    """The second opinion's lines (none without one)."""
+    if comparison is None:
+        return []
+    lines = ["", f"Second opinion: {comparison.summary}"]
+    if comparison.theirs:
+        rows = [[printable(c) for c in row] for row in comparison_rows(comparison, top)]
+        lines += grid(COMPARISON_HEADERS, rows, {1, 2, 3, 4})
+    return lines
 
 
 @register(AnomalyResult, Format.TABLE)
@@ -103,6 +117,7 @@ def anomaly_table(result: AnomalyResult, *, top: int = 10, color: bool = False) 
         "contribution = Shapley share of the target's score owed to the node's own noise; "
         "share = contribution / sum of the positive contributions.",
     ]
+    lines += _comparison(result.comparison, top)
     return _text(lines, painted)
 
 

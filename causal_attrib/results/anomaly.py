@@ -11,6 +11,7 @@ import pandas as pd
 
 from .base import ReportData, envelope
 from .base import stable_float as _num
+from .comparison import Comparison
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class AnomalyResult:
     settings: Mapping[str, Any]
     notes: tuple[str, ...] = ()
     report_data: ReportData | None = field(default=None, repr=False, compare=False)
+    comparison: Comparison | None = None
 
     @property
     def anomalous_rows(self) -> list[str]:
@@ -172,7 +174,7 @@ class AnomalyResult:
             "causes": [c.to_dict() for c in self.causes],
             "settings": dict(self.settings),
             "notes": list(self.notes),
-        }
+        } | ({"dowhy_comparison": self.comparison.to_dict()} if self.comparison else {})
 
     def to_frame(self) -> pd.DataFrame:
         """One row per (anomalous row, node) with contribution and node score."""

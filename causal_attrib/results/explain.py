@@ -11,6 +11,7 @@ import pandas as pd
 from .base import ReportData, envelope, without_envelope
 from .base import stable_float as _num
 from .check import CheckResult
+from .comparison import Comparison
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class ExplainResult:
     notes: tuple[str, ...] = ()
     fitted_change_interval: tuple[float, float] | None = None
     check: CheckResult | None = None
+    comparison: Comparison | None = None
     report_data: ReportData | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -206,6 +208,8 @@ class ExplainResult:
         }
         if self.check is not None:
             out["graph_check"] = without_envelope(self.check.to_dict())
+        if self.comparison is not None:
+            out["dowhy_comparison"] = self.comparison.to_dict()
         return out
 
     def to_frame(self) -> pd.DataFrame:

@@ -29,7 +29,7 @@ ALLOWED = {
     "schemas": {"base", "schemas"},
     "analyses": {"base", "inputs", "models", "stats", "results", "analyses"},
     "rendering": {"base", "results", "rendering"},
-    "bridges": {"base", "inputs", "models", "analyses", "bridges"},
+    "bridges": {"base", "inputs", "models", "stats", "analyses", "results", "bridges"},
     "cli": {"base", "inputs", "analyses", "results", "rendering", "schemas", "bridges", "cli"},
 }
 MAX_LINES = 100

@@ -24,3 +24,24 @@ def test_a_dowhy_model_is_read_as_its_graph_without_importing_dowhy():
     fake = type("ProbabilisticCausalModel", (), {"__module__": "dowhy.gcm.causal_models"})()
     fake.graph = nx.DiGraph([("a", "b"), ("b", "c")])
     assert sorted(ca.load_graph(fake).edges) == [("a", "b"), ("b", "c")]
+
+
+@pytest.mark.parametrize("command", ["explain", "anomaly"])
+def test_compare_dowhy_without_the_extra_is_a_one_line_error_exit_2(monkeypatch, tmp_path, command):
+    from click.testing import CliRunner
+
+    from causal_attrib.cli import main
+
+    monkeypatch.setitem(sys.modules, "dowhy.gcm", None)
+    rng = __import__("numpy").random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=50)})
+    frame["b"] = frame.a + rng.normal(size=50)
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    (tmp_path / "g.dot").write_text("digraph { a -> b }")
+    first, second = ("--before", "--after") if command == "explain" else ("-r", "-a")
+    args = [command, "-g", str(tmp_path / "g.dot"), first, str(tmp_path / "t.csv"), second,
+            str(tmp_path / "t.csv"), "-t", "b", "--compare-dowhy", "--quiet"]  # fmt: skip
+    out = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert out.exit_code == 2
+    assert out.stderr.strip().count("\n") == 0
+    assert "needs the dowhy extra" in out.stderr
