@@ -33,6 +33,7 @@ from ..results.base import ReportData
 from ..results.influence import InfluenceResult, NodeInfluence
 from ..stats.sampling import latin_uniforms
 from ..stats.shapley import shapley_values
+from .arrows import arrow_strengths
 from .opening import GraphSource, TableSource, open_analysis
 
 
@@ -52,6 +53,7 @@ def intrinsic_influence(
     dropna: bool = False,
     max_rows: int | None = 250_000,
     seed: int = 0,
+    edges: bool = False,
     progress: Progress | None = None,
 ) -> InfluenceResult:
     """How much of ``target``'s spread each node's own noise contributes.
@@ -84,6 +86,10 @@ def intrinsic_influence(
         Fit on a seeded sample of at most this many rows (``None``: all).
     seed
         Seed of every draw; the same inputs and seed give the same result.
+    edges
+        Also measure the arrow strength of every edge into the target and its ancestors
+        (:func:`causal_attrib.analyses.arrows.arrow_strengths`, as
+        ``dowhy.gcm.arrow_strength``; children with an additive-noise mechanism).
     progress
         Called with short messages about the slow steps.
 
@@ -110,7 +116,7 @@ def intrinsic_influence(
     rng = np.random.default_rng(seed)
     kept = {n: latin_uniforms(rng, n_samples) for n in order}
     fresh = {n: latin_uniforms(rng, n_samples) for n in order}
-    shapley_seed = int(rng.integers(0, 2**63))
+    shapley_seed, edges_seed = (int(s) for s in rng.integers(0, 2**63, size=2))
     game = NoiseGame.build(g, target, order, mechanisms, kept, fresh, indicator, statistic)
     exact = len(order) <= max_exact_players
     say(f"valuing {2 ** len(order) if exact else n_permutations} coalitions or orderings")
@@ -148,6 +154,7 @@ def intrinsic_influence(
         {"used": len(prepared.data), "total": prepared.rows_total},
         opening.notes + prepared.notes + tuple(_notes(g, target, level)),
         ReportData(g),
+        arrow_strengths(g, order, mechanisms, columns, edges_seed) if edges else None,
     )
 
 
@@ -253,4 +260,3 @@ def _notes(graph: nx.DiGraph, target: str, level: str | None) -> list[str]:
             f"{target} = {level!r} (its variance is share x (1 - share))"
         )
     return notes
-

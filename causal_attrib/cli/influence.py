@@ -42,6 +42,11 @@ from .options import (
 )
 @max_rows_option(250_000, "Fit on a seeded sample of this many rows")
 @click.option("--dropna", is_flag=True, help="Drop rows with missing values (and say how many).")
+@click.option(
+    "--edges",
+    is_flag=True,
+    help="Also measure the arrow strength of every edge into the target and its causes.",
+)
 @top_option("Nodes shown in tables.")
 @model_options
 @output_options
@@ -74,6 +79,7 @@ def influence(console: Console, **opts) -> int:
         dropna=opts["dropna"],
         max_rows=opts["max_rows"],
         seed=opts["seed"],
+        edges=opts["edges"],
         progress=console.progress(),
     )
     console.report(result, opts["fmt"], opts["output"], top=opts["top"])

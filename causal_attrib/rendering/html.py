@@ -27,8 +27,11 @@ from .cells import number, q_value, share, signed, value
 from .registry import register
 from .rows import (
     COMPARISON_HEADERS,
+    EDGE_HEADERS,
+    EDGE_LEGEND,
     check_facts,
     comparison_rows,
+    edge_rows,
     explain_figures,
     explain_headers,
     explain_legend,
@@ -570,6 +573,11 @@ def _influence(result: InfluenceResult, top: int) -> tuple[str, str]:
         "<p class=\"legend\">Shapley share of the target's spread owed to each node's own "
         "noise; they add up to the fitted model's figure.</p>"
     )
+    if result.edges is not None:
+        parts.append("<h2>Arrow strengths</h2>")
+        rows = [([(c, i > 0) for i, c in enumerate(r)], False) for r in edge_rows(result, top)]
+        parts.append(_table(EDGE_HEADERS, rows))
+        parts.append(f'<p class="legend">{escape(EDGE_LEGEND)}</p>')
     parts.append(_settings_section(result.settings, result.rows, result.notes))
     return title, "\n".join(parts)
 

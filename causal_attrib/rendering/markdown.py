@@ -13,10 +13,13 @@ from .cells import md_escape, printable, q_value
 from .registry import register
 from .rows import (
     COMPARISON_HEADERS,
+    EDGE_HEADERS,
+    EDGE_LEGEND,
     EITHER,
     cause_rows,
     check_facts,
     comparison_rows,
+    edge_rows,
     explain_figures,
     explain_headers,
     explain_legend,
@@ -119,6 +122,10 @@ def influence_markdown(result: InfluenceResult, *, top: int = 5, color: bool = F
     lines.append(
         f"- fitted model: {result.total:.4g} ({result.statistic}); observed {result.observed:.4g}"
     )
+    if result.edges is not None:
+        rows = edge_rows(result, top)
+        lines += ["", "**Arrow strengths**", "", *_table(EDGE_HEADERS, {1, 2}, rows, code={0})]
+        lines += ["", f"_{md_escape(EDGE_LEGEND)}_"]
     lines += _notes(result.notes)
     return "\n".join(map(printable, lines)) + "\n"
 

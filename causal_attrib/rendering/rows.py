@@ -211,3 +211,19 @@ def comparison_rows(comparison: Comparison, top: int) -> list[list[str]]:
             ]
         )
     return rows
+
+
+EDGE_HEADERS = ["edge", "strength", "share of child"]
+
+
+def edge_rows(result: InfluenceResult, top: int) -> list[list[str]]:
+    """The strongest edges' cells (all edges when ``top`` covers them), by strength."""
+    edges = sorted(result.edges or (), key=lambda e: (-e.strength, e.source, e.target))
+    return [[f"{e.source} -> {e.target}", number(e.strength), share(e.share)] for e in edges[:top]]
+
+
+EDGE_LEGEND = (
+    "strength = growth of the child's variance when the edge is cut (the parent fed an "
+    "independent draw of itself), as dowhy.gcm.arrow_strength; share = strength / the "
+    "child's variance."
+)

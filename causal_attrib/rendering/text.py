@@ -12,11 +12,14 @@ from .cells import grid, number, paint, printable, q_value, value
 from .registry import register
 from .rows import (
     COMPARISON_HEADERS,
+    EDGE_HEADERS,
+    EDGE_LEGEND,
     EITHER,
     SEGMENT_HEADERS,
     cause_rows,
     check_facts,
     comparison_rows,
+    edge_rows,
     explain_figures,
     explain_headers,
     explain_legend,
@@ -210,6 +213,11 @@ def influence_table(result: InfluenceResult, *, top: int = 10, color: bool = Fal
         "(what was new at the node, not what its parents passed on); they add up to the "
         "fitted model's figure.",
     ]
+    if result.edges is not None:
+        lines += ["", "Arrow strengths:"]
+        lines += grid(EDGE_HEADERS, [[printable(c) for c in r] for r in edge_rows(result, top)],
+                      {1, 2})  # fmt: skip
+        lines += ["", EDGE_LEGEND]
     return _text(lines)
 
 

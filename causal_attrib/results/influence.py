@@ -31,6 +31,25 @@ class NodeInfluence:
 
 
 @dataclass(frozen=True)
+class EdgeStrength:
+    """How much of ``target``'s variance flows through the edge ``source -> target``: its
+    growth when the edge is cut (``source`` fed an independent draw of itself)."""
+
+    source: str
+    target: str
+    strength: float
+    share: float | None
+
+    def to_dict(self) -> dict[str, Any]:  # noqa: D102
+        return {
+            "source": self.source,
+            "target": self.target,
+            "strength": _num(self.strength),
+            "share": _num(self.share),
+        }
+
+
+@dataclass(frozen=True)
 class InfluenceResult:
     """The answer of :func:`causal_attrib.intrinsic_influence`.
 
@@ -50,6 +69,7 @@ class InfluenceResult:
     rows: Mapping[str, int]
     notes: tuple[str, ...] = ()
     report_data: ReportData | None = field(default=None, repr=False, compare=False)
+    edges: tuple[EdgeStrength, ...] | None = None
 
     @property
     def summary(self) -> str:
@@ -79,7 +99,7 @@ class InfluenceResult:
             "settings": dict(self.settings),
             "nodes": [n.to_dict() for n in self.nodes],
             "notes": list(self.notes),
-        }
+        } | ({} if self.edges is None else {"edges": [e.to_dict() for e in self.edges]})
 
     def to_frame(self) -> pd.DataFrame:
         """Nodes as a DataFrame indexed by node, largest contribution first."""
