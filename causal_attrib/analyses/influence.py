@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from ..choices import Spread, parse_choice
+from ..choices import Spread
 from ..engine import one_blas_thread
 from ..errors import InputError
 from ..inputs.names import describe_nodes
@@ -33,6 +33,7 @@ from ..results.base import ReportData
 from ..results.influence import InfluenceResult, NodeInfluence
 from ..stats.sampling import latin_uniforms
 from ..stats.shapley import shapley_values
+from ..stats.spreads import NestedSpread, parse_spread
 from .arrows import arrow_strengths
 from .opening import GraphSource, TableSource, open_analysis
 
@@ -43,7 +44,7 @@ def intrinsic_influence(
     data: TableSource,
     target: str,
     *,
-    statistic: Spread | str = Spread.VAR,
+    statistic: Spread | NestedSpread | str = Spread.VAR,
     target_level: str | None = None,
     categorical: Iterable[str] = (),
     models: ModelFamily | None = None,
@@ -67,8 +68,12 @@ def intrinsic_influence(
     target
         The node whose spread is attributed.
     statistic
-        ``var`` (the contributions add up to the variance) or ``std`` (Shapley values of
-        the standard deviation of the explained part; they add up to the standard deviation).
+        ``var`` (the contributions add up to the variance), ``std`` (Shapley values of the
+        standard deviation of the explained part; they add up to the standard deviation),
+        or a spread whose conditional value needs nested sampling: ``mean-abs-deviation``,
+        or ``pNN``, the NN-th percentile of the absolute deviation from the median. For
+        those, a coalition's value is how much knowing its noises lowers the expected
+        spread, ``U(Y) - E[U(Y | n_S)]``, averaged over blocks of draws.
     target_level
         For a categorical target, the level whose indicator's spread is attributed
         (default: the most common level).
@@ -97,7 +102,7 @@ def intrinsic_influence(
     -------
     InfluenceResult
     """
-    statistic = parse_choice(Spread, statistic, "--statistic")
+    statistic = parse_spread(statistic)
     require_count(n_samples, "--samples", 100, MAX_SAMPLES)
     require_count(n_permutations, "--permutations", 2, MAX_PERMUTATIONS)
     require_seed(seed)
@@ -114,10 +119,15 @@ def intrinsic_influence(
     say(f"fitting {len(order)} mechanisms")
     mechanisms = _fit(g, order, columns, prepared.categorical, models or EXPLAIN_MODELS)
     rng = np.random.default_rng(seed)
-    kept = {n: latin_uniforms(rng, n_samples) for n in order}
-    fresh = {n: latin_uniforms(rng, n_samples) for n in order}
+    if isinstance(statistic, NestedSpread):
+        game = NestedNoiseGame.build(
+            g, target, order, mechanisms, rng, n_samples, indicator, statistic
+        )
+    else:
+        kept = {n: latin_uniforms(rng, n_samples) for n in order}
+        fresh = {n: latin_uniforms(rng, n_samples) for n in order}
+        game = NoiseGame.build(g, target, order, mechanisms, kept, fresh, indicator, statistic)
     shapley_seed, edges_seed = (int(s) for s in rng.integers(0, 2**63, size=2))
-    game = NoiseGame.build(g, target, order, mechanisms, kept, fresh, indicator, statistic)
     exact = len(order) <= max_exact_players
     say(f"valuing {2 ** len(order) if exact else n_permutations} coalitions or orderings")
     phi = shapley_values(
@@ -134,7 +144,7 @@ def intrinsic_influence(
     )
     observed = _spread(indicator(columns[target]), statistic)
     settings = {
-        "statistic": statistic.value,
+        "statistic": _name(statistic),
         "models": getattr(models or EXPLAIN_MODELS, "name", type(models).__name__),
         "n_samples": n_samples,
         "shapley": "exact" if exact else "permutation",
@@ -145,7 +155,7 @@ def intrinsic_influence(
     }
     return InfluenceResult(
         target,
-        statistic.value,
+        _name(statistic),
         level,
         total,
         observed,
@@ -240,13 +250,53 @@ class NoiseGame:
         return _from_variance(self.model.value(coalition), self.statistic)
 
 
+@dataclass
+class NestedNoiseGame:
+    """``v(S) = E[U(Y)] - E[U(Y | n_S)]`` for a spread ``U`` without a pick-freeze form.
+
+    ``OUTER`` blocks of ``n_samples / OUTER`` draws: a node in ``S`` keeps one draw per
+    block, the others draw afresh within it; ``U`` of each block estimates the spread given
+    the kept noises. The empty coalition is estimated the same way, so the small-block
+    bias of ``U`` cancels in the differences.
+    """
+
+    model: InterventionModel
+    base: float
+
+    OUTER = 256
+
+    @classmethod
+    def build(cls, graph, target, order, mechanisms, rng, n_samples, indicator, spread):
+        """The game on draws from ``rng`` (blocks of at least 16 draws)."""
+        blocks, size = cls.OUTER, max(16, n_samples // cls.OUTER)
+        kept = {n: np.repeat(latin_uniforms(rng, blocks), size) for n in order}
+        fresh = {n: latin_uniforms(rng, blocks * size) for n in order}
+
+        def expected_spread(sample: np.ndarray) -> float:
+            return float(np.mean(spread.func(indicator(sample).reshape(blocks, size))))
+
+        pinned = {n: _WithDraws(mechanisms[n], kept[n]) for n in order}
+        model = InterventionModel(graph, target, mechanisms, pinned, order, fresh, expected_spread)
+        return cls(model, model.value(frozenset()))
+
+    def value(self, coalition: frozenset) -> float:
+        """How much knowing the coalition's noises lowers the expected spread."""
+        return self.base - self.model.value(coalition)
+
+
+def _name(statistic: Spread | NestedSpread) -> str:
+    return statistic.name if isinstance(statistic, NestedSpread) else statistic.value
+
+
 def _from_variance(variance: float, statistic: Spread) -> float:
     if statistic is Spread.STD:
         return math.sqrt(max(variance, 0.0))
     return variance
 
 
-def _spread(values: np.ndarray, statistic: Spread) -> float:
+def _spread(values: np.ndarray, statistic: Spread | NestedSpread) -> float:
+    if isinstance(statistic, NestedSpread):
+        return statistic(values)
     return _from_variance(float(np.var(values)), statistic)
 
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import click
 
-from ..choices import Spread
 from .app import CONTEXT, run_command
 from .console import Console
 from .options import (
-    choice,
     graph_options,
     max_rows_option,
     model_options,
@@ -26,10 +24,10 @@ from .options import (
 @click.option(
     "--statistic",
     "-s",
-    type=choice(Spread),
-    default=Spread.VAR.value,
+    default="var",
     show_default=True,
-    help="var (contributions add up to the variance) or std.",
+    help="var (contributions add up to the variance), std, mean-abs-deviation, or pNN "
+    "(a percentile of the absolute deviation from the median, e.g. p95).",
 )
 @click.option("--target-level", help="Categorical target: the level whose indicator to use.")
 @click.option("--samples", type=int, default=20_000, show_default=True, help="Monte Carlo draws.")

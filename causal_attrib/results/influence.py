@@ -74,7 +74,11 @@ class InfluenceResult:
     @property
     def summary(self) -> str:
         """One plain-language sentence for the top of a report."""
-        spread = {"var": "variance", "std": "standard deviation"}.get(self.statistic)
+        spread = {
+            "var": "variance",
+            "std": "standard deviation",
+            "mean-abs-deviation": "mean absolute deviation",
+        }.get(self.statistic, f"{self.statistic} absolute deviation from the median")
         what = (
             f"{spread} of {self.target}"
             if self.target_level is None

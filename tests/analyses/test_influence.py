@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import causal_attrib as ca
 from causal_attrib.errors import InputError
@@ -76,8 +78,8 @@ def test_bad_inputs_are_input_errors():
     data = _chain()
     with pytest.raises(InputError, match="no values for 'a'"):
         ca.intrinsic_influence(CHAIN, data.drop(columns="a"), "c")
-    with pytest.raises(InputError, match="--statistic must be one of var, std"):
-        ca.intrinsic_influence(CHAIN, data, "c", statistic="p95")
+    with pytest.raises(InputError, match="--statistic must be var, std"):
+        ca.intrinsic_influence(CHAIN, data, "c", statistic="p100")
     with pytest.raises(InputError, match="applies to categorical targets"):
         ca.intrinsic_influence(CHAIN, data, "c", target_level="x")
 
@@ -98,3 +100,44 @@ def test_cli_json_equals_the_library_and_every_format_renders(cli, tmp_path):
     html = render(api, "html")
     assert html.startswith("<!DOCTYPE html>") and "Intrinsic contributions" in html
     assert api.to_frame().index[0] == "a"
+
+
+@pytest.mark.parametrize(
+    "statistic, unit",
+    [("mean-abs-deviation", math.sqrt(2 / math.pi)), ("p90", stats.norm.ppf(0.95))],
+)
+def test_nested_spreads_match_the_analytic_shapley_values(statistic, unit):
+    """y = 2 x + n, x and n standard normal: any spread U here is ``unit`` times the
+    standard deviation, so v({x}) = U(y) - U(n), v({n}) = U(y) - U(2x), and the Shapley
+    values follow in closed form."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=20_000)
+    data = pd.DataFrame({"x": x, "y": 2 * x + rng.normal(size=20_000)})
+    r = ca.intrinsic_influence(nx.DiGraph([("x", "y")]), data, "y", statistic=statistic)
+    total = unit * math.sqrt(5)
+    v_x, v_n = total - unit, total - 2 * unit
+    truth = {"x": (v_x + total - v_n) / 2, "y": (v_n + total - v_x) / 2}
+    got = {n.node: n.contribution for n in r.nodes}
+    for node, value in truth.items():
+        assert got[node] == pytest.approx(value, rel=0.06)
+    assert r.total == pytest.approx(sum(got.values()))
+    assert r.statistic == statistic
+
+
+@pytest.mark.parametrize("bad", ["p0", "p100", "iqr", "p-5"])
+def test_unknown_spreads_are_one_line_errors(bad):
+    data = pd.DataFrame({"x": np.arange(20.0), "y": np.arange(20.0) * 2})
+    with pytest.raises(InputError, match="--statistic must be var, std, mean-abs-deviation"):
+        ca.intrinsic_influence(nx.DiGraph([("x", "y")]), data, "y", statistic=bad)
+
+
+def test_cli_nested_spread_json_is_the_api_result(cli, tmp_path):
+    data = _chain()
+    data.to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "g.dot").write_text("digraph { a -> b; b -> c }")
+    out = cli("influence", "-g", tmp_path / "g.dot", "-d", tmp_path / "d.csv", "-t", "c",
+              "--statistic", "p95", "--samples", "4000", "-f", "json")  # fmt: skip
+    assert out.exit_code == 0, out.stderr
+    api = ca.intrinsic_influence(CHAIN, data, "c", statistic="p95", n_samples=4000)
+    assert json.loads(out.stdout) == json.loads(json.dumps(api.to_dict()))
+    assert "absolute deviation from the median" in api.summary
