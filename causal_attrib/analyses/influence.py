@@ -27,7 +27,7 @@ from ..inputs.preparation import prepare_check_data
 from ..limits import MAX_PERMUTATIONS, MAX_SAMPLES, require_count, require_seed
 from ..models.bases import EXPLAIN_MODELS, Data, ModelFamily
 from ..models.interventions import InterventionModel
-from ..models.mechanisms import Mechanism, fit_mechanism
+from ..models.mechanisms import EmpiricalMechanism, Mechanism, fit_mechanism
 from ..progress import Progress, silent
 from ..results.base import ReportData
 from ..results.influence import InfluenceResult, NodeInfluence
@@ -119,11 +119,16 @@ def intrinsic_influence(
     say(f"fitting {len(order)} mechanisms")
     mechanisms = _fit(g, order, columns, prepared.categorical, models or EXPLAIN_MODELS)
     rng = np.random.default_rng(seed)
-    if isinstance(statistic, NestedSpread):
+    closed_form = LinearNoiseGame.build(order, mechanisms, target, prepared.categorical, statistic)
+    if closed_form is not None:
+        game, method = closed_form, "closed form (linear mechanisms)"
+    elif isinstance(statistic, NestedSpread):
+        method = "nested sampling"
         game = NestedNoiseGame.build(
             g, target, order, mechanisms, rng, n_samples, indicator, statistic
         )
     else:
+        method = "pick-freeze"
         kept = {n: latin_uniforms(rng, n_samples) for n in order}
         fresh = {n: latin_uniforms(rng, n_samples) for n in order}
         game = NoiseGame.build(g, target, order, mechanisms, kept, fresh, indicator, statistic)
@@ -148,6 +153,7 @@ def intrinsic_influence(
         "models": getattr(models or EXPLAIN_MODELS, "name", type(models).__name__),
         "n_samples": n_samples,
         "shapley": "exact" if exact else "permutation",
+        "method": method,
         "seed": seed,
         "dropna": dropna,
         "categorical": sorted(prepared.categorical),
@@ -248,6 +254,48 @@ class NoiseGame:
         same draws as the others: marginal contributions are then differences of two
         estimates that share all but one noise, and their errors cancel."""
         return _from_variance(self.model.value(coalition), self.statistic)
+
+
+@dataclass(frozen=True)
+class LinearNoiseGame:
+    """The game in closed form when every mechanism is linear with additive noise:
+    ``Var(E[Y | n_S]) = sum over S of c_j^2 Var(n_j)``, where ``c_j`` is node j's total
+    effect on the target (the paths' products of coefficients). The variance game is then
+    additive, so each node's Shapley value is its own term, exactly and without sampling;
+    the standard deviation is the square root of the coalition's sum.
+    """
+
+    terms: dict[str, float]
+    statistic: Spread
+
+    @classmethod
+    def build(cls, order, mechanisms, target, categorical, statistic) -> LinearNoiseGame | None:
+        """The game, or ``None`` when a mechanism is not linear (or the target, a parent or
+        the spread asks for more)."""
+        if not isinstance(statistic, Spread) or categorical & set(order):
+            return None
+        index = {n: i for i, n in enumerate(order)}
+        direct = np.zeros((len(order), len(order)))
+        noise = np.zeros(len(order))
+        for node in order:
+            mechanism = mechanisms[node]
+            if isinstance(mechanism, EmpiricalMechanism):
+                noise[index[node]] = float(np.var(mechanism.values))
+                continue
+            basis = getattr(mechanism, "basis", None)
+            if basis is None or basis.family != "linear" or basis.levels:
+                return None
+            noise[index[node]] = float(np.var(mechanism.residuals))
+            for parent, part in mechanism.slices.items():
+                direct[index[node], index[parent]] = (
+                    mechanism.coef[part][0] / basis.scales[parent][1]
+                )
+        total = np.linalg.inv(np.eye(len(order)) - direct)[index[target]]
+        return cls({n: float(total[index[n]] ** 2 * noise[index[n]]) for n in order}, statistic)
+
+    def value(self, coalition: frozenset) -> float:
+        """The spread of the target explained by the coalition's noises."""
+        return _from_variance(sum(self.terms[n] for n in coalition), self.statistic)
 
 
 @dataclass
