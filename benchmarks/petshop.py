@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import pearsonr
 
-from causal_attrib.analyses.anomaly import attribute_anomalies
+from causal_attrib.analyses.anomaly import attribute_anomalies, most_unusual
 from causal_attrib.inputs.graphs import load_graph
 from causal_attrib.results.anomaly import rank_causes
 
@@ -67,19 +67,25 @@ def load_issues(scenario_dir: Path, splits: tuple[str, ...]) -> list[dict]:
 
 def causal_attrib_method(graph, target, normal: pd.DataFrame, abnormal: pd.DataFrame, seed=0):
     """Rankings from `causal-attrib anomaly --attribute all` (the window is the incident, as
-    the protocol asserts), and what default settings would report from the same run: the
-    mean over the rows whose target passes the threshold, nothing if none does."""
+    the protocol asserts), and what default settings report from the same run (the same
+    draws per row): the mean over the rows whose target passes the threshold, or, when none
+    does, over the most unusual rows (``most_unusual``), flagged as below the threshold."""
     result = attribute_anomalies(graph, normal, abnormal, target, attribute="all", seed=seed)
     window = [c.node for c in result.causes if c.contribution > 0]
-    flagged = rank_causes(r for r in result.rows if r.anomalous)
+    rows = [r for r in result.rows if r.anomalous]
+    if not rows:
+        rows = [result.rows[i] for i in sorted(most_unusual(list(result.rows)))]
+    flagged = rank_causes(rows)
     default = [c.node for c in flagged if c.contribution > 0]
     return {"causal-attrib": window, "causal-attrib (defaults)": default}
 
 
 def causal_attrib_claims(graph, target, normal, abnormal, seed=0):
-    """Default settings: a root cause is named only when a row's target passes the threshold."""
+    """Default settings: a root cause is claimed only when a row's target passes the
+    threshold (the verdict); causes ranked below it are leads, not claims."""
     result = attribute_anomalies(graph, normal, abnormal, target, seed=seed)
-    return {"causal-attrib (defaults)": [c.node for c in result.causes]}
+    claimed = [] if result.below_threshold else [c.node for c in result.causes]
+    return {"causal-attrib (defaults)": claimed}
 
 
 def causal_attrib_cli(graph_path: Path, target, normal, abnormal, seed=0):

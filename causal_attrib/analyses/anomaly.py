@@ -161,6 +161,12 @@ def attribute_anomalies(
     rows = attribute_rows(
         model, data, row_threshold, attribute, n_samples, n_permutations, seed, say
     )
+    unusual = most_unusual(rows) if not any(r.root_causes for r in rows) else set()
+    if unusual:  # the user handed us an incident: rank its causes, verdict unchanged
+        rows = attribute_rows(
+            model, data, row_threshold, attribute, n_samples, n_permutations, seed, say,
+            force=unusual,
+        )  # fmt: skip
     causes = rank_causes(rows)
     settings = {
         "threshold": _num(threshold),
@@ -189,8 +195,20 @@ def attribute_anomalies(
         periods=("reference", "anomalous rows"),
     )
     return AnomalyResult(
-        target, tuple(rows), causes, float(threshold), row_threshold, settings, notes, report_data
-    )
+        target, tuple(rows), causes, float(threshold), row_threshold, settings, notes, report_data,
+        below_threshold=bool(unusual),
+    )  # fmt: skip
+
+
+MOST_UNUSUAL = 10
+"""Rows ranked when none is anomalous: the most unusual ones, at most this many."""
+
+
+def most_unusual(rows: list[RowResult]) -> set[int]:
+    """Indices of the rows whose target is most unusual (score above 0, up to
+    :data:`MOST_UNUSUAL` of them), to rank causes when no row passes the threshold."""
+    scored = [(r.target_score, i) for i, r in enumerate(rows) if r.target_score]
+    return {i for _, i in sorted(scored, key=lambda t: (-t[0], t[1]))[:MOST_UNUSUAL]}
 
 
 def _check_options(threshold, n_samples: int, n_permutations: int, seed: int) -> None:
@@ -210,9 +228,11 @@ def attribute_rows(
     n_permutations: int,
     seed: int,
     say: Progress,
+    force: set[int] = frozenset(),
 ) -> list[RowResult]:
-    """Each anomalous-table row scored and, when anomalous (or ``attribute="all"``),
-    attributed; every row uses the same draws (common random numbers)."""
+    """Each anomalous-table row scored and, when anomalous (or ``attribute="all"``, or
+    its index is in ``force``), attributed; every row uses the same draws (common random
+    numbers)."""
     rng = np.random.default_rng(seed)
     uniforms = {n: latin_uniforms(rng, n_samples) for n in model.order}
     walker = model.walker(uniforms)
@@ -225,7 +245,7 @@ def attribute_rows(
                 data.labels[i],
                 row,
                 row_threshold,
-                attribute is AttributeRows.ALL,
+                attribute is AttributeRows.ALL or i in force,
                 walker,
                 n_permutations,
                 np.random.default_rng([seed, i]),

@@ -262,6 +262,11 @@ def _anomaly(result: AnomalyResult, top: int) -> tuple[str, str]:
     if data is not None:
         parts += _anomaly_graph(result, data.graph)
     parts.append("<h2>Root causes over the attributed rows</h2>")
+    if result.below_threshold:
+        parts.append(
+            '<p class="note">No row passed the threshold: these are the causes of the most '
+            "unusual rows, a lead rather than a finding.</p>"
+        )
     bars = [Bar(c.node, c.contribution, None, bar_colour(c.contribution)) for c in result.causes]
     if bars:
         parts.append(bar_chart(bars[:top]))

@@ -105,7 +105,10 @@ def anomaly_table(result: AnomalyResult, *, top: int = 10, color: bool = False) 
     lines += row_lines
     if result.causes:
         attributed = [r for r in result.rows if r.root_causes]
-        lines += ["", f"Root causes over {len(attributed)} attributed row(s):"]
+        lead = (
+            " (none passed the threshold: a lead, not a finding)" if result.below_threshold else ""
+        )
+        lines += ["", f"Root causes over {len(attributed)} attributed row(s){lead}:"]
         lines += grid(
             ["rank", "node", "contribution", "share", "node score"],
             cause_rows(result.causes, result.blame_total, top),

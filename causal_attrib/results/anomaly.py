@@ -118,6 +118,7 @@ class AnomalyResult:
     notes: tuple[str, ...] = ()
     report_data: ReportData | None = field(default=None, repr=False, compare=False)
     comparison: Comparison | None = None
+    below_threshold: bool = False
 
     @property
     def anomalous_rows(self) -> list[str]:
@@ -147,10 +148,16 @@ class AnomalyResult:
         k = len(self.anomalous_rows)
         rows = "row" if n == 1 else "rows"
         if k == 0:
+            head = (
+                f"`{self.target}` is not significantly anomalous in the {n} {rows} given "
+                f"(highest score {self.max_score:.3g}, threshold {self.row_threshold:.3g})"
+            )
+            if not (self.below_threshold and self.causes):
+                return head + "; no root cause to name."
+            lead = self.causes[0]
             return (
-                f"`{self.target}` is not anomalous in the {n} {rows} given (highest score "
-                f"{self.max_score:.3g}, threshold {self.row_threshold:.3g}); no root cause "
-                "to name."
+                f"{head}; in its most unusual rows the leading cause is `{lead.node}`, "
+                "below the threshold, so treat it as a lead rather than a finding."
             )
         lead = self.causes[0] if self.causes else None
         blame = self.blame_total
@@ -172,6 +179,7 @@ class AnomalyResult:
             "anomalous_rows": self.anomalous_rows,
             "anomalies": [r.to_dict() for r in self.rows],
             "causes": [c.to_dict() for c in self.causes],
+            "causes_below_threshold": self.below_threshold,
             "settings": dict(self.settings),
             "notes": list(self.notes),
         } | ({"dowhy_comparison": self.comparison.to_dict()} if self.comparison else {})

@@ -50,8 +50,9 @@ def test_fail_on_anomaly_exit_codes(cli, tmp_path):
     )
     assert out.exit_code == 0
     report = json.loads(out.stdout)
-    assert report["anomalous_rows"] == [] and report["causes"] == []
-    assert "not anomalous" in report["summary"]
+    assert report["anomalous_rows"] == [] and report["causes_below_threshold"] is True
+    assert report["causes"] and "not significantly anomalous" in report["summary"]
+    assert not any(row["anomalous"] for row in report["anomalies"])
 
 
 def test_table_markdown_and_determinism(cli):
