@@ -13,6 +13,15 @@ shop/incident.csv  Six 5-minute rows of the same shop (before-period mechanisms)
        (a lock); ``inventory``, ``checkout`` and ``frontend`` are slow only because of it.
        Use ``before.csv`` as the reference for ``causal-attrib anomaly``.
 
+shop/broken.dot  The shop graph with the edge ``payments_db -> payments`` left out (the node
+       stays, with no edges): ``causal-attrib check`` on ``before.csv`` finds the missing
+       dependence.
+
+regions/ Three services ``a -> b -> c``, ``a -> c``, one row per request with a ``region``
+       column, for ``explain --by region``. Ground truth: only in ``region=eu`` did the
+       mechanism of ``b`` change (+2 on average); ``us`` and ``asia`` are unchanged; the
+       ``lab`` segment has 8 rows before and none after (it is skipped).
+
 funnel/ A business funnel, one row per session. ``channel`` and ``device`` are categorical,
        ``converted`` is a categorical (yes/no) node with parents. Ground truth: two
        mechanisms changed. The channel mix (a root) moved towards ``ads``, and the checkout
@@ -139,6 +148,29 @@ def main() -> None:
     times = pd.date_range("2026-11-20 14:00", periods=6, freq="5min").strftime("%H:%M")
     incident.insert(0, "time", times)
     incident.to_csv(HERE / "shop" / "incident.csv", index=False)
+    broken = SHOP_DOT.replace(
+        "  payments_db -> payments;\n", "  payments_db;  // its edge to payments left out\n"
+    )
+    (HERE / "shop" / "broken.dot").write_text(broken)
+    regions_rng = np.random.default_rng(20261130)  # separate again: the files above stay put
+    (HERE / "regions").mkdir(exist_ok=True)
+    (HERE / "regions" / "graph.dot").write_text("digraph regions { a -> b; b -> c; a -> c; }\n")
+    before = pd.concat([regions(regions_rng, 3000, 0.0), LAB], ignore_index=True)
+    before.to_csv(HERE / "regions" / "before.csv", index=False)
+    regions(regions_rng, 3000, 2.0).to_csv(HERE / "regions" / "after.csv", index=False)
+
+
+LAB = pd.DataFrame({"region": ["lab"] * 8, "a": 10.0, "b": 5.0, "c": 20.0})
+"""A test region with a few rows before and none after: too small to explain."""
+
+
+def regions(rng: np.random.Generator, n: int, shift_eu: float) -> pd.DataFrame:
+    """One period of the regions scenario: ``b`` shifts by ``shift_eu`` in region eu only."""
+    region = rng.choice(["eu", "us", "asia"], size=n, p=[0.3, 0.5, 0.2])
+    a = rng.normal(10, 2, n)
+    b = 0.5 * a + rng.normal(0, 1, n) + np.where(region == "eu", shift_eu, 0.0)
+    c = 2 * b + a + rng.normal(0, 1, n)
+    return pd.DataFrame({"region": region, "a": a, "b": b, "c": c})
 
 
 if __name__ == "__main__":

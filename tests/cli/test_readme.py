@@ -41,3 +41,47 @@ def test_the_dowhy_examples_run(monkeypatch, capsys):
     for block in DOWHY_BLOCKS:
         exec(compile(block, "README.md", "exec"), namespace)
     assert capsys.readouterr().out.strip().splitlines()[-1] == "True"
+
+
+SHELL_BLOCKS = [
+    re.sub(r"\\\n\s*", "", block)  # a command continued over lines with a backslash
+    for block in re.findall(r"```\n(.*?)```", README, flags=re.S)
+]
+EXAMPLES = [
+    (line.removeprefix("$ "), block)
+    for block in SHELL_BLOCKS
+    for line in block.splitlines()
+    if line.startswith(("causal-attrib ", "$ causal-attrib "))
+    and "sample_data/" in line
+    and "..." not in line
+]
+
+
+@pytest.mark.parametrize("command, block", EXAMPLES, ids=[c[:60] for c, _ in EXAMPLES])
+def test_the_shell_examples_on_the_bundled_samples_run_as_written(cli, monkeypatch, command,
+                                                                  block):  # fmt: skip
+    """Every README command line on the bundled samples runs from the repository root; where
+    the README shows its output (a ``$`` line), the shown lines are what it prints."""
+    import shlex
+
+    monkeypatch.chdir(ROOT)
+    args = shlex.split(command)[1:]
+    out = cli(*args)
+    assert out.exit_code in (0, 1), out.stderr
+    if f"$ {command}" in block:
+        shown = block.split(f"$ {command}\n", 1)[1]
+        for line in shown.splitlines():
+            if line.strip() and line.strip() != "...":
+                assert line in out.stdout.splitlines(), line
+
+
+def test_the_quick_start_output_is_what_the_readme_shows(cli, monkeypatch):
+    block = README.split("Expected output of the first command (abridged):\n\n```\n", 1)[1]
+    shown = block.split("```", 1)[0]
+    command = re.search(r"&& (causal-attrib explain [^\n]*)", README).group(1)
+    monkeypatch.chdir(ROOT)
+    out = cli(*command.split()[1:])
+    assert out.exit_code == 0
+    for line in shown.splitlines():
+        if line.strip() and line.strip() != "...":
+            assert line in out.stdout.splitlines(), line
