@@ -1,4 +1,5 @@
-"""The README's Python examples run as written, and its doctest output is what you get."""
+"""The README's and the docs' examples run as written, and the output they show is what
+you get."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ import pytest
 from conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-ALL_BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+DOCS = {
+    path.name: path.read_text(encoding="utf-8") for path in sorted((ROOT / "docs").glob("*.md"))
+}
+# the Python examples build on each other in this order
+PYTHON_PAGES = README + DOCS["python-api.md"] + DOCS["dowhy.md"]
+ALL_BLOCKS = re.findall(r"```python\n(.*?)```", PYTHON_PAGES, flags=re.S)
 EXTRA = "# needs the dowhy extra"
 BLOCKS = [b for b in ALL_BLOCKS if not b.startswith(EXTRA)]
 DOWHY_BLOCKS = [b for b in ALL_BLOCKS if b.startswith(EXTRA)]
@@ -45,7 +51,8 @@ def test_the_dowhy_examples_run(monkeypatch, capsys):
 
 SHELL_BLOCKS = [
     re.sub(r"\\\n\s*", "", block)  # a command continued over lines with a backslash
-    for block in re.findall(r"```\n(.*?)```", README, flags=re.S)
+    for page in (README, *DOCS.values())
+    for block in re.findall(r"```\n(.*?)```", page, flags=re.S)
 ]
 EXAMPLES = [
     (line.removeprefix("$ "), block)
@@ -85,3 +92,12 @@ def test_the_quick_start_output_is_what_the_readme_shows(cli, monkeypatch):
     for line in shown.splitlines():
         if line.strip() and line.strip() != "...":
             assert line in out.stdout.splitlines(), line
+
+
+def test_every_docs_page_is_linked_from_the_readme_and_links_resolve():
+    for name in DOCS:
+        assert f"(docs/{name})" in README, name
+    for page_name, page in {"README.md": README, **DOCS}.items():
+        base = ROOT if page_name == "README.md" else ROOT / "docs"
+        for target in re.findall(r"\]\(([^)#:]+)\)", page):
+            assert (base / target).exists(), f"{page_name}: {target}"
