@@ -100,27 +100,69 @@ def _node_width(label: str, sublabel: str) -> float:
 def layered_layout(
     graph: nx.DiGraph, widths: Mapping[str, float], sweeps: int = 4
 ) -> dict[str, tuple[float, float]]:
-    """Node centres of a top-down layered drawing (causes above their effects).
+    """Node centres of a top-down layered drawing (see :func:`layered_routes`)."""
+    return layered_routes(graph, widths, sweeps)[0]
 
-    Layers are longest-path depths; the order within a layer is refined by barycentre
-    sweeps, down then up, to reduce crossings. Edges closing a cycle are ignored for the
-    layering, so an invalid graph can still be drawn. Deterministic: ties break on the
-    previous order, which starts from a lexicographic topological sort.
+
+DUMMY_W = 14.0
+"""Width of the slot a long edge takes in each layer it crosses."""
+
+
+def layered_routes(
+    graph: nx.DiGraph, widths: Mapping[str, float], sweeps: int = 4
+) -> tuple[dict[str, tuple[float, float]], dict[tuple, list[tuple[float, float]]]]:
+    """Node centres of a top-down layered drawing (causes above their effects), and the
+    waypoints of every edge that spans more than one layer.
+
+    Layers are longest-path depths. An edge that skips layers gets a dummy slot in each
+    layer it crosses, ordered with the nodes, so it is drawn through a gap of its own
+    instead of through the boxes in between. The order within a layer is refined by
+    barycentre sweeps, down then up, to reduce crossings. Edges closing a cycle are ignored
+    for the layering, so an invalid graph can still be drawn. Deterministic: ties break on
+    the previous order, which starts from a lexicographic topological sort.
     """
     dag = nx.DiGraph(graph)
     while not nx.is_directed_acyclic_graph(dag):
         cycle = nx.find_cycle(dag)
         dag.remove_edge(*cycle[-1][:2])
-    depth: dict[str, int] = {}
+    depth: dict = {}
     for node in nx.lexicographical_topological_sort(dag):
         depth[node] = max((depth[p] + 1 for p in dag.predecessors(node)), default=0)
-    layers: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
-    for node in nx.lexicographical_topological_sort(dag):
+    chain = nx.DiGraph()
+    chain.add_nodes_from(dag.nodes)
+    dummies: dict[tuple, list[tuple]] = {}
+    for u, v in sorted(dag.edges, key=lambda e: (str(e[0]), str(e[1]))):
+        steps = [("~", u, v, k) for k in range(depth[u] + 1, depth[v])]
+        for d, k in zip(steps, range(depth[u] + 1, depth[v]), strict=True):
+            depth[d] = k
+        nx.add_path(chain, [u, *steps, v])
+        if steps:
+            dummies[(u, v)] = steps
+    layers = _ordered_layers(chain, depth, sweeps)
+    width = {n: DUMMY_W if isinstance(n, tuple) and n[:1] == ("~",) else widths[n] for n in depth}
+    span = [sum(width[n] for n in layer) + NODE_GAP * (len(layer) - 1) for layer in layers]
+    full = max(span, default=0.0)
+    pos = {}
+    for depth_i, layer in enumerate(layers):
+        x = MARGIN + (full - span[depth_i]) / 2
+        for n in layer:
+            pos[n] = (x + width[n] / 2, MARGIN + NODE_H / 2 + depth_i * (NODE_H + LAYER_GAP))
+            x += width[n] + NODE_GAP
+    routes = {edge: [pos.pop(d) for d in steps] for edge, steps in dummies.items()}
+    return pos, routes
+
+
+def _ordered_layers(chain: nx.DiGraph, depth: Mapping, sweeps: int) -> list[list]:
+    """Nodes per layer, ordered by barycentre sweeps over ``chain`` (edges between
+    adjacent layers only)."""
+    order = {n: i for i, n in enumerate(nx.lexicographical_topological_sort(chain, key=str))}
+    layers: list[list] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+    for node in sorted(depth, key=order.get):
         layers[depth[node]].append(node)
     index = {n: i for layer in layers for i, n in enumerate(layer)}
 
-    def reorder(layer: list[str], neighbours) -> list[str]:
-        def key(n: str) -> tuple[float, int]:
+    def reorder(layer: list, neighbours) -> list:
+        def key(n) -> tuple[float, int]:
             near = [index[m] for m in neighbours(n)]
             return (sum(near) / len(near) if near else index[n], index[n])
 
@@ -130,19 +172,10 @@ def layered_layout(
 
     for _ in range(sweeps):
         for i in range(1, len(layers)):
-            layers[i] = reorder(layers[i], dag.predecessors)
+            layers[i] = reorder(layers[i], chain.predecessors)
         for i in range(len(layers) - 2, -1, -1):
-            layers[i] = reorder(layers[i], dag.successors)
-
-    span = [sum(widths[n] for n in layer) + NODE_GAP * (len(layer) - 1) for layer in layers]
-    full = max(span, default=0.0)
-    pos = {}
-    for depth_i, layer in enumerate(layers):
-        x = MARGIN + (full - span[depth_i]) / 2
-        for n in layer:
-            pos[n] = (x + widths[n] / 2, MARGIN + NODE_H / 2 + depth_i * (NODE_H + LAYER_GAP))
-            x += widths[n] + NODE_GAP
-    return pos
+            layers[i] = reorder(layers[i], chain.successors)
+    return layers
 
 
 def graph_figure(
@@ -160,7 +193,7 @@ def graph_figure(
         )
     style = {n: styles.get(n, NodeStyle()) for n in graph.nodes}
     widths = {n: _node_width(str(n), style[n].sublabel) for n in graph.nodes}
-    pos = layered_layout(graph, widths)
+    pos, routes = layered_routes(graph, widths)
     width = max((x + widths[n] / 2 for n, (x, _) in pos.items()), default=0) + MARGIN
     height = max((y for _, y in pos.values()), default=0) + NODE_H / 2 + MARGIN
     colours = sorted(
@@ -179,8 +212,13 @@ def graph_figure(
         f'viewBox="0 0 {width:.0f} {height:.0f}" style="max-width:100%;height:auto">'
         f"<defs>{markers}</defs>"
     ]
+    ports = _ports(graph, pos, widths, routes)
     for u, v in sorted(graph.edges):
-        out.append(_edge(pos, u, v, (edges or {}).get((u, v), EdgeStyle()), marker_of))
+        style_uv = (edges or {}).get((u, v), EdgeStyle())
+        if (u, v) in ports:
+            out.append(_route(ports[(u, v)], style_uv, marker_of))
+        else:
+            out.append(_edge(pos, u, v, style_uv, marker_of))
     for u, v, s in extra:
         if u in pos and v in pos:
             out.append(_edge(pos, u, v, s, marker_of))
@@ -188,6 +226,49 @@ def graph_figure(
         out.append(_node(n, pos[n], widths[n], style[n]))
     out.append("</svg></div>")
     return "".join(out)
+
+
+def _ports(graph, pos, widths, routes) -> dict[tuple, list[tuple[float, float]]]:
+    """Each downward edge's points: from a port on the source's bottom border, through its
+    waypoints, to a port on the target's top border. Ports are spread along the border in
+    the order of where the edges come from or go to, so arrows into one node do not merge
+    into one arrowhead."""
+    down = [(u, v) for u, v in graph.edges if pos[v][1] > pos[u][1]]
+    first = {e: (routes.get(e) or [pos[e[1]]])[0][0] for e in down}
+    last = {e: (routes.get(e) or [pos[e[0]]])[-1][0] for e in down}
+    start, end = {}, {}
+    for node in graph.nodes:
+        outgoing = sorted((e for e in down if e[0] == node), key=lambda e: (first[e], str(e)))
+        incoming = sorted((e for e in down if e[1] == node), key=lambda e: (last[e], str(e)))
+        for edges, where, sign in ((outgoing, start, 1), (incoming, end, -1)):
+            x, y = pos[node]
+            room = max(widths[node] / 2 - 12.0, 0.0)
+            for i, e in enumerate(edges):
+                offset = 0.0 if len(edges) == 1 else room * (2 * i / (len(edges) - 1) - 1)
+                where[e] = (x + offset, y + sign * NODE_H / 2)
+    return {e: [start[e], *routes.get(e, []), end[e]] for e in down}
+
+
+def _route(points: list[tuple[float, float]], style: EdgeStyle, marker_of) -> str:
+    """A smooth path through ``points``: vertical tangents at each, so it leaves and enters
+    layers straight."""
+    (x0, y0), *rest = points
+    path = f"M{x0:.1f},{y0:.1f}"
+    for x1, y1 in rest:
+        mid = (y0 + y1) / 2
+        path += f" C{x0:.1f},{mid:.1f} {x1:.1f},{mid:.1f} {x1:.1f},{y1:.1f}"
+        x0, y0 = x1, y1
+    return _path(path, style, marker_of)
+
+
+def _path(path: str, style: EdgeStyle, marker_of) -> str:
+    dash = ' stroke-dasharray="5 4"' if style.dashed else ""
+    arrow = f' marker-end="url(#{marker_of[style.colour]})"' if style.arrow else ""
+    title = f"<title>{escape(style.tooltip)}</title>" if style.tooltip else ""
+    return (
+        f'<path d="{path}" fill="none" stroke="{style.colour}" stroke-width="1.4"{dash}'
+        f"{arrow}>{title}</path>"
+    )
 
 
 def _edge(pos, u, v, style: EdgeStyle, marker_of: Mapping[str, str]) -> str:
@@ -203,13 +284,7 @@ def _edge(pos, u, v, style: EdgeStyle, marker_of: Mapping[str, str]) -> str:
         mid = (y1 + y2) / 2
         path = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} "
     path += f"{x2:.1f},{y2:.1f}"
-    dash = ' stroke-dasharray="5 4"' if style.dashed else ""
-    arrow = f' marker-end="url(#{marker_of[style.colour]})"' if style.arrow else ""
-    title = f"<title>{escape(style.tooltip)}</title>" if style.tooltip else ""
-    return (
-        f'<path d="{path}" fill="none" stroke="{style.colour}" stroke-width="1.4"{dash}'
-        f"{arrow}>{title}</path>"
-    )
+    return _path(path, style, marker_of)
 
 
 def _node(name: str, centre: tuple[float, float], width: float, s: NodeStyle) -> str:

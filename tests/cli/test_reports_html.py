@@ -24,7 +24,7 @@ from conftest import SAMPLE, SHOP
 
 import causal_attrib as ca
 from causal_attrib.rendering import render
-from causal_attrib.rendering.svg import CHANGED, MAX_DRAWN_NODES, layered_layout
+from causal_attrib.rendering.svg import CHANGED, MAX_DRAWN_NODES, layered_layout, layered_routes
 
 SHOP_DIR = SAMPLE / "shop"
 VOID = {"meta", "br", "img", "input", "link", "hr", "col", "area", "base", "wbr", "source"}
@@ -235,6 +235,28 @@ def test_layout_puts_causes_above_effects_without_overlap():
     # a cycle is laid out too (check reports draw invalid graphs)
     cyc = layered_layout(nx.DiGraph([("a", "b"), ("b", "a")]), {"a": 60.0, "b": 60.0})
     assert cyc["a"] != cyc["b"]
+
+
+def test_long_edges_pass_between_boxes_and_arrows_do_not_merge(shop_result):
+    """The defects a user saw: ``auth -> checkout`` ran through ``catalog``, and three
+    edges into ``frontend`` shared one arrowhead. A long edge now crosses each layer in a
+    slot of its own, and each edge into a node ends at its own point of the border."""
+    g = shop_result.report_data.graph
+    widths = {n: 80.0 for n in g.nodes}
+    pos, routes = layered_routes(g, widths)
+    assert ("auth", "checkout") in routes
+    for (u, v), points in routes.items():
+        for x, y in points:
+            for n, (nx_, ny) in pos.items():
+                if abs(ny - y) < 1:  # a node of the layer the edge crosses
+                    assert abs(x - nx_) >= widths[n] / 2, (u, v, n)
+    svg = render(shop_result, "html")
+    figure = svg[svg.index("<svg") : svg.index("</svg>")]
+    ends = [
+        tuple(d.split()[-1].split(","))
+        for d in re.findall(r'<path d="([^"]+)" fill="none"', figure)
+    ]
+    assert len(ends) == len(set(ends))  # no two arrowheads on one point
 
 
 def test_huge_graphs_are_not_drawn(shop_result):
