@@ -112,7 +112,7 @@ def _registered(result_type: type, draw: Callable[[Any, int], tuple[str, str]]) 
 def _explain(result: ExplainResult, top: int) -> tuple[str, str]:
     """graph, contributions, distributions, all nodes, settings."""
     data = result.report_data
-    title = f"causal-attrib explain: {result.statistic} of {result.target}"
+    title = f"causal-attrib explain: {_measured(result)}"
     parts = [f"<h1>{escape(title)}</h1>", f'<p class="headline">{escape(result.summary)}</p>']
     cards = [(label, text) for label, text in explain_figures(result)]
     if result.fitted_change_interval is not None:
@@ -244,6 +244,13 @@ def _explain_table(result: ExplainResult) -> str:
     return _table([*explain_headers(result), "mechanism"], rows) + legend
 
 
+def _measured(result: ExplainResult) -> str:
+    """What was measured, as the headline says it (a categorical target's level share)."""
+    if result.target_level is not None:
+        return f"share of {result.target} = {result.target_level!r}"
+    return f"{result.statistic} of {result.target}"
+
+
 def _anomaly(result: AnomalyResult, top: int) -> tuple[str, str]:
     """graph by blame, root causes, rows, reference distributions."""
     data = result.report_data
@@ -270,9 +277,15 @@ def _anomaly(result: AnomalyResult, top: int) -> tuple[str, str]:
     bars = [Bar(c.node, c.contribution, None, bar_colour(c.contribution)) for c in result.causes]
     if bars:
         parts.append(bar_chart(bars[:top]))
+        hidden = len(bars) - min(top, len(bars))
+        more = (
+            f" {hidden} more node(s), with smaller shares, are in the JSON report."
+            if hidden
+            else ""
+        )
         parts.append(
             '<p class="legend">Mean Shapley share of the target\'s anomaly score owed to each '
-            "node's own noise.</p>"
+            f"node's own noise.{more}</p>"
         )
     else:
         parts.append('<p class="note">No row was attributed.</p>')
@@ -355,6 +368,8 @@ def _segments(result: SegmentedResult, top: int) -> tuple[str, str]:
     """the largest segment/node parts, segments, each segment's nodes."""
     by = ", ".join(result.by)
     title = f"causal-attrib explain by {by}: {result.statistic} of {result.target}"
+    if result.target_level is not None:
+        title = f"causal-attrib explain by {by}: share of {result.target} = {result.target_level!r}"
     parts = [f"<h1>{escape(title)}</h1>", f'<p class="headline">{escape(result.summary)}</p>']
     parts.append(_cards(segment_figures(result)))
     parts.append("<h2>Largest parts of the overall change</h2>")

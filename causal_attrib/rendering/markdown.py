@@ -36,6 +36,9 @@ def explain_markdown(result: ExplainResult, *, top: int = 10, color: bool = Fals
     headers, rows = explain_headers(result), explain_rows(result)
     lines = [f"**{md_escape(result.headline(markdown=True))}**", ""]
     shown = [r for r, n in zip(rows, result.nodes, strict=True) if n.ancestor or n.changed]
+    # ranks of the rows shown, consecutively (nodes that are neither upstream nor changed
+    # are left out here, and a gap in the numbers read as missing rows)
+    shown = [[str(k), *r[1:]] for k, r in enumerate(shown, start=1)]
     lines += _table(headers, {0, 3, 4, 5}, shown[:top], code={1})
     if len(shown) > top:
         lines += ["", f"_{len(shown) - top} more node(s) in the JSON report._"]

@@ -425,7 +425,8 @@ def histogram(
     """Overlaid histograms (as shares of each series' rows) with vertical marks.
 
     The range is the 0.5-99.5 % quantiles of all values together, so one extreme value
-    does not squash the picture; values outside are counted in the edge bins.
+    does not squash the picture; values outside are counted in the edge bins, and a label
+    at each edge says how many.
     """
     pooled = np.concatenate([s for s, _, _ in series if len(s)] or [np.zeros(1)])
     lo, hi = (float(x) for x in np.quantile(pooled, [0.005, 0.995]))
@@ -475,6 +476,20 @@ def histogram(
             f'stroke-width="{1.6 if label else 1.0}"{dash}>'
             f"<title>{escape(label or 'value')}: {escape(number(value))}</title></line>"
         )
+    clipped = [
+        sum(int(np.sum(v < lo)) for v, *_ in series),
+        sum(int(np.sum(v > hi)) for v, *_ in series),
+    ]
+    for side, count, edge in zip((left + 2, left + pw - 2), clipped, (lo, hi), strict=True):
+        if count:  # the edge bins hold these values: say so, or they read as a mode
+            anchor = "start" if side == left + 2 else "end"
+            what = f"below {number(edge)}" if anchor == "start" else f"above {number(edge)}"
+            label = f"\u2190 {count} {what}" if anchor == "start" else f"{count} {what} \u2192"
+            out.append(
+                f'<text x="{side}" y="{top + 22}" font-size="10" fill="#555" '
+                f'text-anchor="{anchor}">{label}<title>{count} values {what} are counted '
+                "in the edge bin</title></text>"
+            )
     beyond = [sum(v < lo for v, *_ in marks), sum(v > hi for v, *_ in marks)]
     for side, count in zip((left + 2, left + pw - 2), beyond, strict=True):
         if count:

@@ -24,7 +24,13 @@ from conftest import SAMPLE, SHOP
 
 import causal_attrib as ca
 from causal_attrib.rendering import render
-from causal_attrib.rendering.svg import CHANGED, MAX_DRAWN_NODES, layered_layout, layered_routes
+from causal_attrib.rendering.svg import (
+    CHANGED,
+    MAX_DRAWN_NODES,
+    histogram,
+    layered_layout,
+    layered_routes,
+)
 
 SHOP_DIR = SAMPLE / "shop"
 VOID = {"meta", "br", "img", "input", "link", "hr", "col", "area", "base", "wbr", "source"}
@@ -336,3 +342,26 @@ def test_reports_render_in_headless_chromium(need_chromium, shop_result, anomaly
         assert (np.abs(pixels - red).sum(axis=1) < 40).sum() > 200
         # and so are the histograms' "after" (or anomalous-value) colours
         assert (np.abs(pixels - [76, 114, 176]).sum(axis=1) < 30).sum() > 100
+
+
+def test_clipped_tails_are_counted_and_titles_match_the_headline():
+    """A tail beyond the drawn range is labelled with its count (it read as a second
+    mode); a categorical target's page title names the level share, as the headline."""
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.normal(size=2000), np.linspace(40.0, 60.0, 8)])
+    picture = histogram("x", [(values, "#333", "all")], [])
+    hi = float(np.quantile(values, 0.995))
+    assert f"{int(np.sum(values > hi))} above" in picture  # the 8 far values among them
+    funnel = ca.explain(
+        SAMPLE / "funnel" / "graph.dagitty",
+        SAMPLE / "funnel" / "before.csv",
+        SAMPLE / "funnel" / "after.csv",
+        "converted",
+        target_level="yes",
+    )
+    html = render(funnel, "html")
+    assert "<title>causal-attrib explain: share of converted = &#x27;yes&#x27;</title>" in html
+    markdown = render(funnel, "markdown")
+    ranks = [line.split("|")[1].strip() for line in markdown.splitlines() if line.startswith("| ")]
+    ranks = [r for r in ranks if r.isdigit()]
+    assert ranks == [str(k) for k in range(1, len(ranks) + 1)]
