@@ -437,7 +437,7 @@ def _check(result: CheckResult, top: int) -> tuple[str, str]:
             histogram(
                 "share of implications rejected (%)",
                 [(shares, MUTED, "relabellings")],
-                [(b.given_share * 100, CHANGED, "this graph")],
+                [(b.given_share * 100, CHANGED, f"this graph ({b.given_share * 100:.1f} %)")],
             )
         )
     parts += _check_tables(result, top)
@@ -472,13 +472,17 @@ def _check_graph(result: CheckResult, graph, top: int) -> list[str]:
         (e.cause, e.effect): EdgeStyle(MUTED, dashed=True, tooltip=f"p = {e.p_value:.2g}")
         for e in result.unsupported_edges
     }
+    suggested = {(s.cause, s.effect) for s in result.suggestions}
     extra = [
-        (s.cause, s.effect, EdgeStyle("#1a9850", dashed=True, tooltip="suggested edge"))
-        for s in result.suggestions
-    ]
-    extra += [
         (i.node, i.other, EdgeStyle(CHANGED, dashed=True, arrow=False, tooltip=i.text))
         for i in result.violations[:top]
+        # a violation a suggested edge resolves is shown by that edge (drawn over it, the
+        # green edge hid under the red link)
+        if (i.node, i.other) not in suggested and (i.other, i.node) not in suggested
+    ]
+    extra += [  # last, so on top
+        (s.cause, s.effect, EdgeStyle("#1a9850", tooltip=_suggestion_tip(s)))
+        for s in result.suggestions
     ]
     out.append("<h2>Causal graph</h2>")
     out.append(graph_figure(graph, styles, edges=edges, extra=extra))
@@ -490,6 +494,13 @@ def _check_graph(result: CheckResult, graph, top: int) -> list[str]:
         )
     )
     return out
+
+
+def _suggestion_tip(s) -> str:
+    return (
+        f"suggested edge {s.cause} -> {s.effect}: violations "
+        f"{s.violations_before} -> {s.violations_after}"
+    )
 
 
 def _check_tables(result: CheckResult, top: int) -> list[str]:

@@ -365,3 +365,15 @@ def test_clipped_tails_are_counted_and_titles_match_the_headline():
     ranks = [line.split("|")[1].strip() for line in markdown.splitlines() if line.startswith("| ")]
     ranks = [r for r in ranks if r.isdigit()]
     assert ranks == [str(k) for k in range(1, len(ranks) + 1)]
+
+
+def test_check_page_shows_the_suggested_edge_on_top_and_the_graphs_share():
+    result = ca.check_graph(SAMPLE / "shop" / "broken.dot", SAMPLE / "shop" / "before.csv")
+    assert [(s.cause, s.effect) for s in result.suggestions] == [("payments_db", "payments")]
+    html = render(result, "html")
+    figure = html[html.index("<svg") : html.index("</svg>")]
+    tips = re.findall(r"<title>([^<]*)</title></path>", figure)
+    suggested = [k for k, t in enumerate(tips) if t.startswith("suggested edge payments_db")]
+    assert suggested and suggested[-1] == len(tips) - 1  # drawn last: nothing hides it
+    assert not any("payments_db ⟂ payments" == t for t in tips)  # no red link under it
+    assert f"this graph ({result.baseline.given_share * 100:.1f} %)" in html
