@@ -127,9 +127,10 @@ def second_opinion(console, result, graph, first, second, **inputs):
     """The result with DoWhy's ranking beside it, after a warning when DoWhy will be slow."""
     from ..bridges.compare import SLOW_NODES, compare_with_dowhy
     from ..bridges.dowhy import require_dowhy
+    from ..inputs.graphs import LoadedGraph
 
     require_dowhy()  # the missing extra is a one-line error before any waiting
-    nodes = len(getattr(graph, "graph", graph))  # a LoadedGraph or a networkx graph
+    nodes = len(graph.graph if isinstance(graph, LoadedGraph) else graph)
     if nodes >= SLOW_NODES:
         console.say(
             f"warning: --compare-dowhy: DoWhy's method takes minutes on {nodes} nodes "
