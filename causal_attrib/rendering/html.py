@@ -488,9 +488,15 @@ def _check_graph(result: CheckResult, graph, top: int) -> list[str]:
     out.append(graph_figure(graph, styles, edges=edges, extra=extra))
     out.append(
         _legend(
-            [(diverging(1.0), "in violated implications"), ("#1a9850", "suggested edge")],
+            [
+                (diverging(1.0), "in violated implications"),
+                (CHANGED, "violation", "dashed"),
+                ("#1a9850", "suggested edge", "line"),
+                (MUTED, "no detectable dependence", "dashed"),
+            ],
             f"Red dashed links join the two sides of the {min(top, len(result.violations))} "
-            "strongest violations; grey dashed edges show no detectable dependence.",
+            "strongest violations (a violation a suggested edge resolves is shown by that edge); "
+            "grey dashed edges show no detectable dependence.",
         )
     )
     return out
@@ -635,12 +641,20 @@ def _cards(items: Iterable[tuple[str, str]]) -> str:
     return f'<div class="cards">{cards}</div>'
 
 
-def _legend(swatches: Sequence[tuple[str, str]], text: str) -> str:
-    keys = "".join(
-        f'<span class="swatch" style="background:{c}"></span>{escape(label)}'
-        for c, label in swatches
-    )
+def _legend(swatches: Sequence[tuple[str, ...]], text: str) -> str:
+    """Keys (colour, label[, "line" or "dashed"]: boxes for nodes, strokes for edges)."""
+    keys = "".join(_swatch(c, *kind) + escape(label) for c, label, *kind in swatches)
     return f'<p class="legend">{keys}<br>{text}</p>'
+
+
+def _swatch(colour: str, kind: str = "box") -> str:
+    if kind == "box":
+        return f'<span class="swatch" style="background:{colour}"></span>'
+    dash = ' stroke-dasharray="4 3"' if kind == "dashed" else ""
+    return (
+        '<svg width="22" height="10" style="vertical-align:0;margin:0 4px 0 12px">'
+        f'<line x1="0" y1="5" x2="22" y2="5" stroke="{colour}" stroke-width="2"{dash}/></svg>'
+    )
 
 
 def _table(
@@ -659,11 +673,22 @@ def _table(
     return "".join(out)
 
 
+ROW_LABELS = {
+    "before": "before:",
+    "after": "after:",
+    "before_total": "before, as given:",
+    "after_total": "after, as given:",
+    "used": "used:",
+    "total": "as given:",
+}
+"""Readable names of the row counts a result keeps under short keys."""
+
+
 def _settings_section(settings: Mapping, rows: Mapping | None, notes: Sequence[str]) -> str:
     parts = ["<h2>Settings</h2>"]
     items = [(k, _setting(v)) for k, v in settings.items()]
     if rows:
-        items.append(("rows", ", ".join(f"{k} {v}" for k, v in rows.items())))
+        items.append(("rows", ", ".join(f"{ROW_LABELS.get(k, k)} {v}" for k, v in rows.items())))
     parts.append(
         _table(["setting", "value"], [([(k, False), (v, False)], False) for k, v in items])
     )

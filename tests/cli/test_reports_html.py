@@ -377,3 +377,13 @@ def test_check_page_shows_the_suggested_edge_on_top_and_the_graphs_share():
     assert suggested and suggested[-1] == len(tips) - 1  # drawn last: nothing hides it
     assert not any("payments_db ⟂ payments" == t for t in tips)  # no red link under it
     assert f"this graph ({result.baseline.given_share * 100:.1f} %)" in html
+
+
+def test_edge_keys_are_strokes_and_row_counts_are_named(shop_result):
+    result = ca.check_graph(SAMPLE / "shop" / "broken.dot", SAMPLE / "shop" / "before.csv")
+    html = render(result, "html")
+    legend = html[html.index('<p class="legend">') :]
+    legend = legend[: legend.index("</p>")]
+    assert legend.count("<line") == 3 and 'stroke-dasharray="4 3"' in legend  # edges as lines
+    page = render(shop_result, "html")
+    assert "before_total" not in page and "before, as given: 2000" in page
