@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -45,3 +47,37 @@ def test_compare_dowhy_without_the_extra_is_a_one_line_error_exit_2(monkeypatch,
     assert out.exit_code == 2
     assert out.stderr.strip().count("\n") == 0
     assert "needs the dowhy extra" in out.stderr
+
+
+def test_compare_dowhy_warns_before_a_slow_run(monkeypatch, tmp_path):
+    """From SLOW_NODES nodes the CLI says DoWhy will take minutes before it starts (DoWhy
+    itself is stubbed here: only the warning is under test)."""
+    pytest.importorskip("dowhy.gcm", reason="the warning comes after the extra is found")
+    from click.testing import CliRunner
+
+    from causal_attrib.bridges import compare
+    from causal_attrib.cli import main
+    from causal_attrib.results.comparison import Comparison
+
+    calls = []
+
+    def stub(result, graph, first, second, progress=None, **_):
+        calls.append(len(graph.graph))
+        return dataclasses.replace(
+            result, comparison=Comparison("dowhy.gcm.distribution_change", {})
+        )
+
+    monkeypatch.setattr(compare, "compare_with_dowhy", stub)
+    n = compare.SLOW_NODES
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(60, n)), columns=[f"x{i}" for i in range(n)])
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    edges = "; ".join(f"x{i} -> x{i + 1}" for i in range(n - 1))
+    (tmp_path / "g.dot").write_text(f"digraph {{ {edges} }}")
+    table = str(tmp_path / "t.csv")
+    args = ["explain", "-g", str(tmp_path / "g.dot"), "-b", table, "-a", table,
+            "-t", f"x{n - 1}", "--compare-dowhy", "--samples", "200"]  # fmt: skip
+    out = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert out.exit_code == 0, out.stderr
+    assert calls == [n]
+    assert f"DoWhy's method takes minutes on {n} nodes" in out.stderr
