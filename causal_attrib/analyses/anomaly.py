@@ -158,15 +158,9 @@ def attribute_anomalies(
     say("fitting mechanisms")
     model = NoiseModel.fit(data, target, models, scorer, fit_on is FitOn.BOTH)
     row_threshold = float(threshold) + math.log(len(data.anomalies))
-    rows = attribute_rows(
+    rows, below_threshold = attribute_rows(
         model, data, row_threshold, attribute, n_samples, n_permutations, seed, say
     )
-    unusual = most_unusual(rows) if not any(r.root_causes for r in rows) else set()
-    if unusual:  # the user handed us an incident: rank its causes, verdict unchanged
-        rows = attribute_rows(
-            model, data, row_threshold, attribute, n_samples, n_permutations, seed, say,
-            force=unusual,
-        )  # fmt: skip
     causes = rank_causes(rows)
     settings = {
         "threshold": _num(threshold),
@@ -196,7 +190,7 @@ def attribute_anomalies(
     )
     return AnomalyResult(
         target, tuple(rows), causes, float(threshold), row_threshold, settings, notes, report_data,
-        below_threshold=bool(unusual),
+        below_threshold=below_threshold,
     )  # fmt: skip
 
 
@@ -228,31 +222,33 @@ def attribute_rows(
     n_permutations: int,
     seed: int,
     say: Progress,
-    force: set[int] = frozenset(),
-) -> list[RowResult]:
-    """Each anomalous-table row scored and, when anomalous (or ``attribute="all"``, or
-    its index is in ``force``), attributed; every row uses the same draws (common random
-    numbers)."""
+) -> tuple[list[RowResult], bool]:
+    """Each anomalous-table row scored and, when anomalous (or ``attribute="all"``),
+    attributed; every row uses the same draws (common random numbers).
+
+    When no row is attributed, the :func:`most_unusual` rows are, because the user handed
+    us the window for a reason; the flag returned says the causes rank rows below the
+    threshold (the verdict does not change)."""
     rng = np.random.default_rng(seed)
     uniforms = {n: latin_uniforms(rng, n_samples) for n in model.order}
     walker = model.walker(uniforms)
-    rows = []
     ticker = Ticker(say, "attributing rows", len(data.anomalies))
-    for i in range(len(data.anomalies)):
+
+    def explain(i: int, attribute_all: bool) -> RowResult:
         row = {n: data.anomalies[n].iloc[i] for n in model.order}
-        rows.append(
-            model.explain_row(
-                data.labels[i],
-                row,
-                row_threshold,
-                attribute is AttributeRows.ALL or i in force,
-                walker,
-                n_permutations,
-                np.random.default_rng([seed, i]),
-            )
-        )
+        return model.explain_row(
+            data.labels[i], row, row_threshold, attribute_all, walker, n_permutations,
+            np.random.default_rng([seed, i]),
+        )  # fmt: skip
+
+    rows = []
+    for i in range(len(data.anomalies)):
+        rows.append(explain(i, attribute is AttributeRows.ALL))
         ticker.tick()
-    return rows
+    unusual = set() if any(r.root_causes for r in rows) else most_unusual(rows)
+    for i in sorted(unusual):  # the same draws as the first pass: only the attribution is new
+        rows[i] = explain(i, True)
+    return rows, bool(unusual)
 
 
 @dataclass

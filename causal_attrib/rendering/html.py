@@ -244,7 +244,7 @@ def _explain_table(result: ExplainResult) -> str:
     return _table([*explain_headers(result), "mechanism"], rows) + legend
 
 
-def _measured(result: ExplainResult) -> str:
+def _measured(result: ExplainResult | SegmentedResult) -> str:
     """What was measured, as the headline says it (a categorical target's level share)."""
     if result.target_level is not None:
         return f"share of {result.target} = {result.target_level!r}"
@@ -367,9 +367,7 @@ def _anomaly_graph(result: AnomalyResult, graph) -> list[str]:
 def _segments(result: SegmentedResult, top: int) -> tuple[str, str]:
     """the largest segment/node parts, segments, each segment's nodes."""
     by = ", ".join(result.by)
-    title = f"causal-attrib explain by {by}: {result.statistic} of {result.target}"
-    if result.target_level is not None:
-        title = f"causal-attrib explain by {by}: share of {result.target} = {result.target_level!r}"
+    title = f"causal-attrib explain by {by}: {_measured(result)}"
     parts = [f"<h1>{escape(title)}</h1>", f'<p class="headline">{escape(result.summary)}</p>']
     parts.append(_cards(segment_figures(result)))
     parts.append("<h2>Largest parts of the overall change</h2>")

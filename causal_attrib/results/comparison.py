@@ -86,6 +86,7 @@ class Comparison:
 
 
 def _order(node: str, ours: list[str], theirs: list[str]) -> tuple:
-    """Our ranking first, then nodes only DoWhy ranks."""
-    return (ours.index(node) if node in ours else len(ours), theirs.index(node)
-            if node in theirs else 0, node)  # fmt: skip
+    """Our ranking first, then nodes only DoWhy ranks (in DoWhy's order)."""
+    if node in ours:
+        return (0, ours.index(node), node)
+    return (1, theirs.index(node), node)

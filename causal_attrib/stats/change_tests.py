@@ -21,7 +21,7 @@ from scipy import stats
 from ..models.bases import Basis, Data, GrowingModels, LinearModels, ModelFamily
 from ..models.linalg import CrossFit, solve_normal
 from ..models.mechanisms import fit_logistic
-from .overlap import inside
+from .overlap import common_range
 from .wald import wald_p
 
 
@@ -105,8 +105,7 @@ class ConditionalChangeTest:
         if ranged:
             # the same box for both periods: the intersection of their ranges (a row of
             # one period beyond it would make the period a step the regressions smooth)
-            keep_b = inside(after, before, ranged, levels) & inside(before, before, ranged, levels)
-            keep_a = inside(before, after, ranged, levels) & inside(after, after, ranged, levels)
+            keep_b, keep_a = common_range(before, after, ranged)
             if min(np.count_nonzero(keep_b), np.count_nonzero(keep_a)) < self.min_rows:
                 return ChangeTestResult(1.0, {}, {}, testable=False)
             before = {p: before[p][keep_b] for p in parents}

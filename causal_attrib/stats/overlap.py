@@ -38,15 +38,35 @@ def inside(
     """Which of ``other``'s rows have every parent in ``reference``'s range: the central
     ``1 - 2 * TAIL`` of a continuous parent, the levels seen for a categorical one."""
     rows = len(next(iter(other.values()))) if other else 0
-    inside = np.ones(rows, dtype=bool)
+    mask = np.ones(rows, dtype=bool)
     for p in parents:
         ref, values = reference[p], other[p]
         if p in categorical:
-            inside &= np.isin(values, np.unique(ref))
+            mask &= np.isin(values, np.unique(ref))
             continue
-        lo, hi = np.quantile(np.asarray(ref, dtype=float), [TAIL, 1.0 - TAIL])
-        inside &= (values >= lo) & (values <= hi)
-    return inside
+        lo, hi = _range(ref)
+        mask &= (values >= lo) & (values <= hi)
+    return mask
+
+
+def common_range(
+    before: Mapping[str, np.ndarray], after: Mapping[str, np.ndarray], parents: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of each period have every (continuous) parent inside the intersection of
+    both periods' ranges: the one box where the two periods can be compared."""
+    masks = [np.ones(len(next(iter(d.values()))), dtype=bool) for d in (before, after)]
+    for p in parents:
+        (lo_b, hi_b), (lo_a, hi_a) = _range(before[p]), _range(after[p])
+        lo, hi = max(lo_b, lo_a), min(hi_b, hi_a)
+        for mask, values in zip(masks, (before[p], after[p]), strict=True):
+            mask &= (values >= lo) & (values <= hi)
+    return masks[0], masks[1]
+
+
+def _range(values: np.ndarray) -> tuple[float, float]:
+    """The central ``1 - 2 * TAIL`` of a continuous column."""
+    lo, hi = np.quantile(np.asarray(values, dtype=float), [TAIL, 1.0 - TAIL])
+    return float(lo), float(hi)
 
 
 def parent_overlap(
