@@ -19,10 +19,16 @@ import pandas as pd
 from ..choices import AttributeTo, EngineKind, parse_choice
 from ..engine import Engine, one_blas_thread
 from ..errors import InputError
+from ..inputs.lags import contemporaneous
+from ..inputs.periods import TimeSpec
 from ..inputs.preparation import PreparedData, prepare_data
 from ..limits import MAX_BOOTSTRAP, MAX_PERMUTATIONS, MAX_SAMPLES, require_count, require_seed
-from ..models.bases import EXPLAIN_MODELS, Basis, ModelFamily
-from ..models.interventions import InterventionModel
+from ..models.bases import EXPLAIN_MODELS, Basis, ModelFamily, keep_linear
+from ..models.interventions import (
+    InterventionModel,
+    TemporalInterventionModel,
+    burn_in,
+)
 from ..models.mechanisms import Mechanism, fit_mechanism
 from ..progress import Progress, Ticker, silent
 from ..results.base import ReportData
@@ -40,6 +46,11 @@ from ..stats.sampling import latin_uniforms
 from ..stats.shapley import shapley_values
 from ..stats.statistics import Statistic, parse_statistic, target_measure
 from .opening import GraphSource, TableSource, open_analysis
+from .time_mode import TimeMode, open_time_series
+
+MAX_BURN = 5000
+"""Most steps a time-mode simulation runs before measuring (see
+:func:`~causal_attrib.models.interventions.burn_in`)."""
 
 MAX_ROWS = 250_000
 """Default cap on the rows used per period (see ``max_rows``)."""
@@ -48,10 +59,12 @@ MAX_ROWS = 250_000
 @one_blas_thread
 def explain(
     graph: GraphSource,
-    before: TableSource,
-    after: TableSource,
-    target: str,
+    before: TableSource | None = None,
+    after: TableSource | None = None,
+    target: str | None = None,
     *,
+    data: TableSource | None = None,
+    time: TimeSpec | None = None,
     statistic: str | Statistic = "mean",
     alpha: float = 0.05,
     min_effect: float = 0.0,
@@ -85,6 +98,13 @@ def explain(
         The two periods: file paths or DataFrames holding a column per graph node.
     target
         The node whose statistic changed.
+    data
+        Instead of ``before`` and ``after``: one table in time order, cut into periods by
+        ``time`` (its ``split_at`` or windows).
+    time
+        Time-series mode (:class:`~causal_attrib.inputs.periods.TimeSpec`): rows ordered
+        by a time column, mechanisms with memory (own and parents' past, edges with lags),
+        change tests and interventions on innovations, simulated forward in time.
     statistic
         ``mean``, ``median``, ``std``, ``var``, a quantile ``pNN``, or a :class:`Statistic`.
     alpha
@@ -152,19 +172,10 @@ def explain(
         raise InputError("give n_jobs (threads) or an engine, not both")
     engine = engine or Engine(EngineKind.THREADS, n_jobs)
     say = progress or silent
-    opening = open_analysis(
-        graph, {"--before": before, "--after": after}, target, max_rows=max_rows
+    opening, prepared, mode = _open(
+        graph, before, after, data, target, time, categorical, dropna, max_rows, seed
     )
     g = opening.graph
-    prepared = prepare_data(
-        g,
-        opening.tables["--before"],
-        opening.tables["--after"],
-        categorical=categorical,
-        dropna=dropna,
-        max_rows=max_rows,
-        seed=seed,
-    )
     stat = parse_statistic(statistic) if isinstance(statistic, str) else statistic
     measure, level = target_measure(
         stat,
@@ -178,17 +189,17 @@ def explain(
     tests = ChangeTests(
         change_test or ConditionalChangeTest(), categorical_change_test or CategoricalChangeTest()
     )
-    fits = fit_and_test(g, prepared, models, tests, engine, say)
+    fits = fit_and_test(g, prepared, models, tests, engine, say, mode)
     flags = flag_changes(fits, alpha, min_effect)
     game = ExplainGame.prepare(
-        g, target, fits, flags, prepared, attribute_to, measure, n_samples, seed
+        g, target, fits, flags, prepared, attribute_to, measure, n_samples, seed, mode
     )
     shapley = ShapleySettings(max_exact_players, n_permutations, game.shapley_seed)
     say(game.describe(shapley))
     phi, fitted = attribute(game, shapley, engine)
     bootstrap_out = Bootstrap(bootstrap, confidence, game.boot_seed)
     intervals, change_interval = bootstrap_out.run(game, shapley, engine, say)
-    extrapolated = extrapolated_players(g, target, fits, game.players)
+    extrapolated = extrapolated_players(game.graph, target, fits, game.players)
     nodes = rank_nodes(fits, flags, phi, fitted, game.relevant, intervals, extrapolated)
     options = dict(alpha=alpha, min_effect=min_effect, n_samples=n_samples, bootstrap=bootstrap)
     options |= dict(confidence=confidence, seed=seed, dropna=dropna, max_rows=max_rows)
@@ -207,9 +218,45 @@ def explain(
         rows=_rows(prepared),
         notes=tuple(_notes(opening, prepared, game, alpha, bootstrap, confidence)),
         fitted_change_interval=change_interval,
-        check=_graph_check(g, prepared, alpha, seed, say) if check else None,
+        check=_graph_check(g, prepared, alpha, seed, say, mode) if check else None,
         report_data=_report_data(g, prepared, [target, *top_nodes(nodes, target)]),
+        time_mode=mode.to_dict() | {"burn_in": game.burn} if mode else None,
     )
+
+
+def _open(graph, before, after, data, target, time, categorical, dropna, max_rows, seed):
+    """The opening, the prepared rows and the time mode (``None`` for i.i.d. rows)."""
+    if target is None:
+        raise InputError("explain needs a target node")
+    if time is None:
+        if data is not None or before is None or after is None:
+            raise InputError("give the before and after tables (one table needs a time column)")
+        tables = {"--before": before, "--after": after}
+    elif data is not None:
+        if before is not None or after is not None:
+            raise InputError("give one table in time order (--data) or --before and --after")
+        tables = {"--data": data}
+    else:
+        if before is None or after is None:
+            raise InputError("time-series mode needs --data, or --before and --after")
+        tables = {"--before": before, "--after": after}
+    opening = open_analysis(graph, tables, target, max_rows=max_rows, temporal=time is not None)
+    if time is not None:
+        prepared, mode = open_time_series(
+            opening.graph, opening.tables, time, categorical=categorical, dropna=dropna,
+            max_rows=max_rows, seed=seed,
+        )  # fmt: skip
+        return opening, prepared, mode
+    prepared = prepare_data(
+        opening.graph,
+        opening.tables["--before"],
+        opening.tables["--after"],
+        categorical=categorical,
+        dropna=dropna,
+        max_rows=max_rows,
+        seed=seed,
+    )
+    return opening, prepared, None
 
 
 def _report_data(graph: nx.DiGraph, prepared: PreparedData, shown: list[str]) -> ReportData:
@@ -237,23 +284,26 @@ def fit_and_test(
     tests: ChangeTests,
     engine: Engine,
     say: Progress,
+    mode: TimeMode | None = None,
 ) -> dict[str, NodeFit]:
-    """Every node's old mechanism and change test, in topological order.
+    """Every node's old mechanism and change test, in topological order (of the lag-0
+    edges in time mode, where a node reads its lag columns as parents).
 
     Nodes are independent given the data: each runs whole on one worker, so the result
     does not depend on the engine or its number of workers.
     """
     before_cols, after_cols = _columns(prepared.before), _columns(prepared.after)
-    order = list(nx.lexicographical_topological_sort(graph))
+    order = list(nx.lexicographical_topological_sort(contemporaneous(graph)))
     units = [
         FitUnit(
             node,
-            tuple(sorted(graph.predecessors(node))),
+            mode.parents(node) if mode else tuple(sorted(graph.predecessors(node))),
             prepared.categorical,
             before_cols,
             after_cols,
             models,
             tests.for_node(node in prepared.categorical),
+            mode.own(node) if mode else frozenset(),
         )
         for node in order
     ]
@@ -317,19 +367,29 @@ class ExplainGame:
     measure: Callable[[np.ndarray], float]
     shapley_seed: int
     boot_seed: int
+    features: Mapping[str, tuple] | None = None
+    """Time mode: what each node reads (its lag features); ``None`` for i.i.d. rows."""
+    n_samples: int = 0
+    burn: int = 0
+    """Time mode: steps simulated before the statistic is measured (set by :meth:`build`)."""
 
     @classmethod
     def prepare(
-        cls, graph, target, fits, flags, prepared, attribute_to, measure, n_samples, seed
-    ) -> ExplainGame:
+        cls, graph, target, fits, flags, prepared, attribute_to, measure, n_samples, seed,
+        mode: TimeMode | None = None,
+    ) -> ExplainGame:  # fmt: skip
         """Players are the target's ancestors (and itself) that changed, or all of them
-        with ``attribute_to="all"``; the draws come from ``seed`` in a fixed order."""
+        with ``attribute_to="all"``; the draws come from ``seed`` in a fixed order. In time
+        mode ancestors count at any lag, and each node draws a whole series (with room for
+        the longest burn-in)."""
         order = list(fits)
+        graph = mode.summary if mode else graph
         relevant = nx.ancestors(graph, target) | {target}
         every = attribute_to is AttributeTo.ALL
         players = [n for n in order if n in relevant and (flags.changed[n] or every)]
         rng = np.random.default_rng(seed)
-        uniforms = {n: latin_uniforms(rng, n_samples) for n in sorted(relevant)}
+        steps = n_samples + (MAX_BURN + 5 * mode.max_lag if mode else 0)
+        uniforms = {n: latin_uniforms(rng, steps) for n in sorted(relevant)}
         shapley_seed, boot_seed = (int(s) for s in rng.integers(0, 2**63, size=2))
         return cls(
             graph,
@@ -345,10 +405,15 @@ class ExplainGame:
             measure,
             shapley_seed,
             boot_seed,
+            mode.features if mode else None,
+            n_samples,
         )
 
-    def build(self, before=None, after=None, refit_old: bool = False) -> InterventionModel:
+    def build(
+        self, before=None, after=None, refit_old: bool = False
+    ) -> InterventionModel | TemporalInterventionModel:
         """The game on these rows (default: the data); resamples refit the old side too."""
+        on_data = before is None and after is None
         before = self.before if before is None else before
         after = self.after if after is None else after
         old, new = {}, {}
@@ -365,8 +430,24 @@ class ExplainGame:
             if node in self.players:
                 pdata = {p: after[p] for p in basis.parents}
                 new[node] = fit_mechanism(basis, pdata, after[node], is_cat)
-        return InterventionModel(
-            self.graph, self.target, old, new, self.players, self.uniforms, self.measure
+        if self.features is None:
+            return InterventionModel(
+                self.graph, self.target, old, new, self.players, self.uniforms, self.measure
+            )
+        return self._temporal(old, new, on_data)
+
+    def _temporal(self, old, new, on_data: bool) -> TemporalInterventionModel:
+        """The time-mode game: each series long enough for the mechanisms' burn-in."""
+        own = {n: [k for p, k in self.features[n] if p == n] for n in old}
+        every = [(n, m, own[n]) for side in (old, new) for n, m in side.items()]
+        max_lag = max((k for n in old for _, k in self.features[n]), default=0)
+        burn = burn_in(every, max_lag)
+        if on_data:
+            self.burn = burn
+        steps = burn + self.n_samples
+        uniforms = {n: u[:steps] for n, u in self.uniforms.items()}
+        return TemporalInterventionModel(
+            self.features, self.target, old, new, self.players, uniforms, self.measure, burn
         )
 
     def describe(self, shapley: ShapleySettings) -> str:
@@ -390,8 +471,9 @@ class ShapleySettings:
     seed: int
 
     def values(
-        self, players: list[str], game: InterventionModel, engine: Engine
-    ) -> dict[str, float]:
+        self, players: list[str], game: InterventionModel | TemporalInterventionModel,
+        engine: Engine,
+    ) -> dict[str, float]:  # fmt: skip
         """Shapley values of ``players`` in ``game``, coalitions valued on ``engine``."""
         return shapley_values(
             players,
@@ -611,6 +693,8 @@ class FitUnit:
     after: Mapping[str, np.ndarray]
     models: ModelFamily
     test: ChangeTest
+    linear: frozenset[str] = frozenset()
+    """Parents kept linear: in time mode, the node's own past (an autoregression)."""
 
     @property
     def is_cat(self) -> bool:
@@ -633,6 +717,7 @@ class FitUnit:
         pdata_b = {p: self.before[p] for p in parents}
         pdata_a = {p: self.after[p] for p in parents}
         basis = self.models.make_basis(parents, pdata_b, y_b, self.categorical)
+        basis = keep_linear(basis, self.linear)
         old = fit_mechanism(basis, pdata_b, y_b, self.is_cat)
         # The test's knots see both periods, so that a parent whose range moved is covered in
         # both; its levels stay the before ones, since a level new in the after data has no
@@ -641,9 +726,10 @@ class FitUnit:
         pooled = {p: np.concatenate([pdata_b[p], pdata_a[p]]) for p in parents}
         y_pooled = np.concatenate([y_b, y_a])
         test_basis = self.models.make_basis(parents, pooled, y_pooled, self.categorical)
-        test_basis = replace(test_basis, levels=basis.levels)
+        test_basis = keep_linear(replace(test_basis, levels=basis.levels), self.linear)
         test = self.test(test_basis, pdata_b, pdata_a, y_b, y_a)
-        overlap = parent_overlap(pdata_b, pdata_a, parents, self.categorical)
+        ranged = [p for p in parents if p not in self.linear]  # own past extrapolates
+        overlap = parent_overlap(pdata_b, pdata_a, ranged, self.categorical)
         return NodeFit(basis, old, test, overlap)
 
 
@@ -681,12 +767,17 @@ def _batched(game: InterventionModel, engine: Engine) -> Callable[[list], list[f
     return evaluate
 
 
-def _graph_check(graph, prepared, alpha, seed, say):
+def _graph_check(graph, prepared, alpha, seed, say, mode: TimeMode | None = None):
     """The graph check of the before period: mixing periods would make changed mechanisms
-    look like dependences the graph lacks."""
+    look like dependences the graph lacks. In time mode, of its innovations."""
     from .check import check_graph
 
     say("checking the graph against the before data")
+    if mode is not None:
+        from .time_mode import innovations
+
+        data, graph = innovations(prepared.before, mode), contemporaneous(graph)
+        return check_graph(graph, data, alpha=alpha, seed=seed)
     return check_graph(
         graph, prepared.before, categorical=prepared.categorical, alpha=alpha, seed=seed
     )

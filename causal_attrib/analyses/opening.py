@@ -10,7 +10,9 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 
+from ..errors import InputError
 from ..inputs.graphs import LoadedGraph, read_graph, require_node
+from ..inputs.lags import is_temporal, lagged_edges
 from ..inputs.preparation import check_max_rows
 from ..inputs.tables import read_table
 
@@ -38,6 +40,7 @@ def open_analysis(
     *,
     max_rows: int | None = None,
     validate: bool = True,
+    temporal: bool = False,
 ) -> Opening:
     """Read an analysis' inputs in the order errors should be reported.
 
@@ -53,9 +56,18 @@ def open_analysis(
         The analysis' row cap, checked before anything is read.
     validate
         Reject graphs that are not DAGs (``check`` reports them instead).
+    temporal
+        The analysis runs in time-series mode, where edges may carry lags; otherwise a
+        lagged edge is an error (rows without a time order cannot have a delay).
     """
     check_max_rows(max_rows)
     loaded = read_graph(graph, validate=validate)
+    if not temporal and is_temporal(loaded.graph):
+        u, v, lag = lagged_edges(loaded.graph)[0]
+        raise InputError(
+            f"the graph has lagged edges ({u} -> {v} at lag {lag}); they need rows in time "
+            "order: pass --time-column"
+        )
     if target is not None:
         require_node(loaded.graph, target)
     frames = {label: read_table(source, label) for label, source in tables.items()}

@@ -20,6 +20,7 @@ from .options import (
     one_stdin,
     output_options,
     second_opinion,
+    time_options,
 )
 
 
@@ -27,7 +28,12 @@ from .options import (
 @graph_options
 @click.option("--before", "-b", help="Data of the earlier period (CSV, TSV, Parquet, JSONL).")
 @click.option("--after", "-a", help="Data of the later period.")
-@click.option("--data", "-d", help="One table holding both periods (with --period-column).")
+@click.option(
+    "--data",
+    "-d",
+    help="One table holding both periods (with --period-column, or --time-column and "
+    "--split-at or the windows).",
+)
 @click.option("--period-column", help="Column of --data telling the periods apart.")
 @click.option("--before-value", help="Value of --period-column that marks the before period.")
 @click.option("--after-value", help="Value of --period-column that marks the after period.")
@@ -106,6 +112,7 @@ from .options import (
     is_flag=True,
     help="Also check the graph against the before data (see `causal-attrib check`).",
 )
+@time_options
 @compare_option
 @model_options
 @output_options
@@ -125,6 +132,9 @@ def explain(console: Console, **opts) -> int:
     one_stdin(opts, ("graph", "before", "after", "data"))
     engine = engine_for(opts["jobs"], opts["scheduler"], segments=bool(opts["by"]))
     graph = read_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"])
+    if opts["time_column"] is not None:
+        return _explain_series(console, graph, opts)
+    _no_time_options(opts)
     before, after = _periods(opts)
     common = dict(
         statistic=opts["statistic"],
@@ -159,6 +169,54 @@ def explain(console: Console, **opts) -> int:
         result = run_explain(graph, before, after, opts["target"], **common)
         if opts["compare_dowhy"]:
             result = second_opinion(console, result, graph, before, after)
+    console.report(result, opts["fmt"], opts["output"])
+    return exit_code_for(check_failed=opts["fail_on_change"] and result.fails_change_gate())
+
+
+def _no_time_options(opts: dict) -> None:
+    given = [
+        o for o in ("split_at", "before_window", "after_window", "lags") if opts[o] is not None
+    ]
+    if given:
+        raise InputError(f"--{given[0].replace('_', '-')} needs --time-column (time-series mode)")
+
+
+def _explain_series(console: Console, graph, opts: dict) -> int:
+    """Time-series mode: one table cut by time, or two tables each a series."""
+    from ..analyses.explain import explain as run_explain
+    from ..inputs.periods import TimeSpec
+    from ..inputs.tables import read_table
+
+    for option in ("by", "compare_dowhy", "period_column", "before_value", "after_value"):
+        if opts[option]:
+            name = option.replace("_", "-")
+            raise InputError(f"--{name} is not available in time-series mode (--time-column)")
+    spec = TimeSpec(
+        opts["time_column"], opts["split_at"], opts["before_window"], opts["after_window"],
+        opts["lags"],
+    )  # fmt: skip
+    tables = {k: opts[k] for k in ("data", "before", "after") if opts[k] is not None}
+    tables = {k: read_table(v, f"--{k}") for k, v in tables.items()}
+    result = run_explain(
+        graph,
+        target=opts["target"],
+        time=spec,
+        statistic=opts["statistic"],
+        alpha=opts["alpha"],
+        min_effect=opts["min_effect"],
+        categorical=opts["categorical"],
+        dropna=opts["dropna"],
+        attribute_to=opts["attribute_to"],
+        bootstrap=opts["bootstrap"],
+        confidence=opts["confidence"],
+        n_samples=opts["samples"],
+        max_rows=opts["max_rows"],
+        check=opts["check_graph"],
+        engine=engine_for(opts["jobs"], opts["scheduler"], segments=False),
+        seed=opts["seed"],
+        progress=console.progress(),
+        **tables,
+    )
     console.report(result, opts["fmt"], opts["output"])
     return exit_code_for(check_failed=opts["fail_on_change"] and result.fails_change_gate())
 

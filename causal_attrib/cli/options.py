@@ -140,3 +140,31 @@ def second_opinion(console, result, graph, first, second, **inputs):
     if not console.quiet:
         console.say(f"DoWhy's {result.comparison.method} took {result.comparison.seconds:.1f} s")
     return result
+
+
+time_column_option = click.option(
+    "--time-column",
+    help="Time-series mode: rows are ordered by this column (numbers or ISO 8601 "
+    "timestamps); mechanisms get memory and edges may carry lags.",
+)
+lags_option = click.option(
+    "--lags",
+    type=int,
+    default=None,
+    help="Time-series mode: own and parents' past values each mechanism reads "
+    "[default: chosen by BIC, 0-6].",
+)
+
+
+def time_options(func: Callable) -> Callable:
+    """Options of a time-series ``explain``: the time column, how one table splits into
+    periods, and the lag order."""
+    return _stack(
+        [
+            time_column_option,
+            click.option("--split-at", help="With --data in time mode: after starts at this time."),
+            click.option("--before-window", help="With --data in time mode: START/END of before."),
+            click.option("--after-window", help="With --data in time mode: START/END of after."),
+            lags_option,
+        ]
+    )(func)

@@ -9,6 +9,7 @@ import networkx as nx
 
 from ..errors import InputError
 from .edges import add_edges
+from .lags import parse_lag
 
 _TOKEN = re.compile(
     r"""
@@ -168,8 +169,8 @@ class _DotParser:
             )
             pending += list(pairs)
             left = right
-        self.edge_attributes(line)  # checked before the edges count: dir=none is no edge
-        add_edges(self.graph, pending)
+        lag = self.edge_attributes(line)  # checked before the edges count: dir=none is none
+        add_edges(self.graph, pending, lag)
 
     def operand(self) -> list[str]:
         if self.peek() == "subgraph":
@@ -207,14 +208,17 @@ class _DotParser:
             self.expect("]")
         return found
 
-    def edge_attributes(self, line: int) -> None:
-        """An edge's attributes; ``dir=both`` or ``dir=none`` makes it not a causal edge."""
-        direction = self.attributes().get("dir", self.edge_dir).lower()
+    def edge_attributes(self, line: int) -> int:
+        """An edge's lag (``lag=1``; 0 without); ``dir=both`` or ``dir=none`` makes it not
+        a causal edge."""
+        found = self.attributes()
+        direction = found.get("dir", self.edge_dir).lower()
         if direction in ("both", "none"):
             raise InputError(
                 f"line {line}: an edge with dir={direction} is not a directed edge; a causal "
                 "graph needs cause -> effect (model a confounder as a node)"
             )
+        return parse_lag(found.get("lag"), f"line {line}")
 
 
 def parse_dot(text: str) -> nx.DiGraph:

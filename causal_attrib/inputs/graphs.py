@@ -22,6 +22,7 @@ from ..choices import GraphFormat, values
 from ..errors import InputError
 from .dot import parse_dot, strip_comments
 from .edges import REPEATED, add_edges
+from .lags import LAGS, contemporaneous, copy_lags, is_temporal, parse_lag
 from .names import closest, describe_nodes
 from .streams import read_stdin
 
@@ -164,10 +165,13 @@ def project_out(graph: nx.DiGraph, nodes: Iterable[str]) -> nx.DiGraph:
 
 
 def validate_dag(graph: nx.DiGraph) -> nx.DiGraph:
-    """Reject empty graphs, self-loops and cycles with a message that names the culprit."""
+    """Reject empty graphs, self-loops and cycles with a message that names the culprit.
+
+    In a temporal graph only the lag-0 edges must form a DAG: lagged edges may point back
+    (feedback over time) and a node may depend on its own past."""
     if graph.number_of_nodes() == 0:
         raise InputError("the graph has no nodes")
-    problem = dag_problem(graph)
+    problem = dag_problem(contemporaneous(graph) if is_temporal(graph) else graph)
     if problem:
         raise InputError(problem)
     return graph
@@ -288,6 +292,7 @@ def _parse_edgelist(text: str) -> nx.DiGraph:
             break
     else:
         raise InputError("an edge-list CSV needs 'cause' and 'effect' columns")
+    k = header.index("lag") if "lag" in header else None
     graph = nx.DiGraph()
     for lineno, row in enumerate(body, start=2):
         if len(row) <= max(i, j):
@@ -298,7 +303,8 @@ def _parse_edgelist(text: str) -> nx.DiGraph:
         if not u:
             raise InputError(f"edge list row {lineno} has an empty cause")
         if v:
-            add_edges(graph, [(u, v)])
+            lag = parse_lag(row[k] if k is not None and k < len(row) else "", f"row {lineno}")
+            add_edges(graph, [(u, v)], lag)
         else:
             graph.add_node(u)  # a row with only a cause declares an isolated node
     return graph
@@ -372,12 +378,17 @@ def _parse_json(text: str) -> nx.DiGraph:
     data = {**data, "directed": True, "multigraph": False}
     graph = _directed_copy(nx.node_link_graph(data, edges=edges_key), "JSON")
     links = data.get(edges_key) or []
-    pairs = [(str(e.get("source")), str(e.get("target"))) for e in links if isinstance(e, dict)]
-    seen: set[tuple[str, str]] = set()
-    for pair in pairs:
-        if pair in seen:
-            graph.graph.setdefault(REPEATED, []).append(pair)
-        seen.add(pair)
+    copy_lags(links, graph, "JSON")
+    keys = [
+        (str(e.get("source")), str(e.get("target")), str(e.get("lag") or 0))
+        for e in links
+        if isinstance(e, dict)
+    ]
+    seen: set[tuple[str, str, str]] = set()
+    for key in keys:
+        if key in seen:
+            graph.graph.setdefault(REPEATED, []).append(key[:2])
+        seen.add(key)
     return graph
 
 
@@ -392,5 +403,12 @@ def _directed_copy(graph: nx.Graph, kind: str) -> nx.DiGraph:
         raise InputError(f"the {kind} graph is undirected: a causal graph needs directed edges")
     out = nx.DiGraph()
     out.add_nodes_from(str(n) for n in graph.nodes)
-    out.add_edges_from((str(u), str(v)) for u, v in graph.edges())
+    for u, v, attrs in graph.edges(data=True):
+        out.add_edge(str(u), str(v))
+        given = attrs.get(LAGS, attrs.get("lag"))
+        if given is not None:  # lags kept (networkx graphs, GML and GraphML edge data)
+            listed = given if isinstance(given, list | tuple | set | frozenset) else [given]
+            lags = tuple(sorted({parse_lag(k, f"{kind} edge {u} -> {v}") for k in listed}))
+            if lags != (0,):
+                out.edges[str(u), str(v)][LAGS] = lags
     return out

@@ -94,7 +94,7 @@ def prepare_data(
     notes += _copy_notes(frames, cat_nodes)
     out = {}
     for name, frame in frames.items():
-        frame, note = _sample_rows(frame, max_rows, seed, f"{name} rows")
+        frame, note = sample_rows(frame, max_rows, seed, f"{name} rows")
         notes += [note] if note else []
         out[name] = _typed(frame, nodes, cat_nodes, name)
         if len(out[name]) < min_rows:
@@ -247,7 +247,7 @@ def prepare_anomaly_data(
     nodes = list(graph.nodes)
     match = _match({"reference": reference, "anomalies": anomalies}, nodes, categorical)
     reference, anomalies = match.frames["reference"], match.frames["anomalies"]
-    reference, note = _sample_rows(reference, max_rows, seed, "reference rows", "fitting")
+    reference, note = sample_rows(reference, max_rows, seed, "reference rows", "fitting")
     match.notes += [note] if note else []
     labels = _row_labels(anomalies, id_column)
     if target not in reference.columns:
@@ -432,7 +432,7 @@ def prepare_check_data(
             "independences"
         )
     notes += _copy_notes({"": frame}, cat_nodes)
-    frame, note = _sample_rows(frame, max_rows, seed, "rows", "testing")
+    frame, note = sample_rows(frame, max_rows, seed, "rows", "testing")
     notes += [note] if note else []
     typed = _typed(frame, measured, cat_nodes, "")
     return CheckData(typed, frozenset(cat_nodes), tuple(unmeasured), len(table), tuple(notes))
@@ -485,7 +485,7 @@ def check_max_rows(max_rows: int | None) -> None:
         raise InputError(f"--max-rows must be at least 10 (or 0 for all rows), not {max_rows}")
 
 
-def _sample_rows(
+def sample_rows(
     frame: pd.DataFrame,
     max_rows: int | None,
     seed: int,

@@ -50,6 +50,8 @@ class Basis:
     )
     squares: frozenset[str] = frozenset()
     products: tuple[tuple[str, str], ...] = ()
+    linear: frozenset[str] = frozenset()
+    """Parents kept linear (:func:`keep_linear`): no knots, squares, pairs or products."""
 
     @property
     def additive(self) -> bool:
@@ -154,6 +156,24 @@ class Basis:
         if parent in self.squares:
             out += coef[-1] * z**2
         return out
+
+
+def keep_linear(basis: Basis, names: Sequence[str] | frozenset[str]) -> Basis:
+    """``basis`` with ``names`` entering linearly only. A node's own past enters its
+    time-series mechanism this way, so that the mechanism simulates as a filter over the
+    whole series (:class:`~causal_attrib.models.interventions.TemporalInterventionModel`)
+    and extrapolates as an autoregression does."""
+    names = frozenset(names) & frozenset(basis.parents)
+    if not names:
+        return basis
+    return replace(
+        basis,
+        knots={p: k for p, k in basis.knots.items() if p not in names},
+        pairs={pair: k for pair, k in basis.pairs.items() if not set(pair) & names},
+        squares=basis.squares - names,
+        products=tuple(pr for pr in basis.products if not set(pr) & names),
+        linear=basis.linear | names,
+    )
 
 
 def rows_of(data: Data) -> int:

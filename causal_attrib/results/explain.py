@@ -119,6 +119,9 @@ class ExplainResult:
     check: CheckResult | None = None
     comparison: Comparison | None = None
     report_data: ReportData | None = field(default=None, repr=False, compare=False)
+    time_mode: Mapping[str, Any] | None = None
+    """Time-series mode: the time column, lag order (and how it was chosen), the periods'
+    windows and the simulations' burn-in; ``None`` for rows without a time order."""
 
     @property
     def observed_change(self) -> float:
@@ -206,6 +209,8 @@ class ExplainResult:
             "nodes": [n.to_dict() for n in self.nodes],
             "notes": list(self.notes),
         }
+        if self.time_mode is not None:
+            out["time_mode"] = dict(self.time_mode)
         if self.check is not None:
             out["graph_check"] = without_envelope(self.check.to_dict())
         if self.comparison is not None:

@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 from scipy import stats
 
-from ..models.bases import Basis, Data, GrowingModels, LinearModels, ModelFamily
+from ..models.bases import Basis, Data, GrowingModels, LinearModels, ModelFamily, keep_linear
 from ..models.linalg import CrossFit, solve_normal
 from ..models.mechanisms import fit_logistic
 from .overlap import common_range
@@ -101,7 +101,8 @@ class ConditionalChangeTest:
         # an unseen part of the same mechanism look alike, and the regressions' errors there
         # do not cancel. (A level new in one period stays: it has no old mechanism at all,
         # which is a change.)
-        ranged = [p for p in parents if p not in levels]
+        # (Parents kept linear, a node's own past, extrapolate as the model does: no box.)
+        ranged = [p for p in parents if p not in levels and p not in basis.linear]
         if ranged:
             # the same box for both periods: the intersection of their ranges (a row of
             # one period beyond it would make the period a step the regressions smooth)
@@ -117,7 +118,7 @@ class ConditionalChangeTest:
         y = y - y.mean()
         period = np.concatenate([np.zeros(n_b), np.ones(n_a)])
         regression = self.models.make_basis(parents, pooled, y, levels)
-        regression = replace(regression, levels=basis.levels)
+        regression = keep_linear(replace(regression, levels=basis.levels), basis.linear)
         n = n_b + n_a
         fit = CrossFit(regression.transform(pooled, n), self.folds)
         resid = fit.residuals(np.column_stack([y, period]))
