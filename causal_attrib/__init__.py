@@ -39,6 +39,8 @@ _LAZY = {
     "read_graph": "causal_attrib.inputs.graphs",
     "read_table": "causal_attrib.inputs.tables",
     "split_periods": "causal_attrib.inputs.tables",
+    "TimeSpec": "causal_attrib.inputs.periods",
+    "simulate_series": "causal_attrib.synthetic_series",
     "Statistic": "causal_attrib.stats.statistics",
     "parse_statistic": "causal_attrib.stats.statistics",
     "TailScorer": "causal_attrib.stats.scores",

@@ -186,8 +186,9 @@ def explain(
         target_level,
     )
     models = models or EXPLAIN_MODELS
+    default_test = ConditionalChangeTest(time_ordered=mode is not None)
     tests = ChangeTests(
-        change_test or ConditionalChangeTest(), categorical_change_test or CategoricalChangeTest()
+        change_test or default_test, categorical_change_test or CategoricalChangeTest()
     )
     fits = fit_and_test(g, prepared, models, tests, engine, say, mode)
     flags = flag_changes(fits, alpha, min_effect)

@@ -22,7 +22,7 @@ from ..models.bases import Basis, Data, GrowingModels, LinearModels, ModelFamily
 from ..models.linalg import CrossFit, solve_normal
 from ..models.mechanisms import fit_logistic
 from .overlap import common_range
-from .wald import wald_p
+from .wald import newey_west_lags, wald_p
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,8 @@ class ConditionalChangeTest:
     folds: int = 5
     scale: bool = True
     min_rows: int = 30
+    time_ordered: bool = False
+    """Rows come in time order (time-series mode): the Wald covariance is Newey-West's."""
 
     def __call__(self, basis, before, after, y_before, y_after) -> ChangeTestResult:  # noqa: D102
         parents, levels = basis.parents, frozenset(basis.levels)
@@ -126,14 +128,15 @@ class ConditionalChangeTest:
         linear = LinearModels().make_basis(parents, pooled, y, levels)
         features = replace(linear, levels=basis.levels).transform(pooled, n)
         weights = features * r_t[:, None]
-        parts = {"mean": wald_p(weights * r_y[:, None])}
+        hac = newey_west_lags(n) if self.time_ordered else 0
+        parts = {"mean": wald_p(weights * r_y[:, None], hac)}
         effect = {"mean": _effect(features, weights, r_y, n_b, float(np.std(r_y[:n_b])))}
         if self.scale:
             log_r = np.log(np.abs(r_y) + 0.2 * float(np.mean(np.abs(r_y))) + 1e-300)
             r_s = fit.residuals(log_r)
             # one direction (the period itself): the parents' directions add heavy-tailed
             # products that made this part reject twice as often as it should
-            parts["scale"] = wald_p(weights[:, :1] * r_s[:, None])
+            parts["scale"] = wald_p(weights[:, :1] * r_s[:, None], hac)
             effect["scale"] = _effect(features[:, :1], weights[:, :1], r_s, n_b, 1.0)
         if not parents:
             parts["shape"] = _ks_p(y_before, y_after)

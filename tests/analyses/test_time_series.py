@@ -1,0 +1,184 @@
+"""Time-series mode of explain: calibrated on autocorrelated series, right on lagged causes.
+
+Ground truth comes from :mod:`causal_attrib.synthetic_series`, whose generating process we
+control: AR(1) nodes with inputs, planted changes at a known step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from causal_attrib import explain
+from causal_attrib.errors import InputError
+from causal_attrib.inputs.periods import TimeSpec
+from causal_attrib.synthetic_series import Planted, service_graph, simulate_series
+
+SPLIT = TimeSpec("t", split_at="1000")
+SEEDS = range(12)
+
+
+def _flagged(frame: pd.DataFrame, graph, **kw) -> list[str]:
+    result = explain(graph, data=frame, target="web", time=SPLIT, n_samples=2000, **kw)
+    return [n.node for n in result.nodes if n.changed]
+
+
+@pytest.mark.parametrize(
+    "phi, cycle", [(0.5, None), (0.9, None), (0.97, None), (0.9, ("db", 288, 3.0))]
+)
+def test_no_change_flags_at_most_what_alpha_allows(phi, cycle):
+    # 12 seeds, 4 nodes, nothing changed: a run flags with probability <= alpha = 0.05, so
+    # 3 or more runs of 12 would happen by chance 2 % of the time
+    runs = sum(
+        bool(
+            _flagged(
+                simulate_series(service_graph(), phi=phi, cycle=cycle, seed=s), service_graph()
+            )
+        )
+        for s in SEEDS
+    )
+    assert runs <= 2
+
+
+def test_rows_as_independent_flag_autocorrelated_series_time_mode_does_not():
+    # the issue's measurement: phi = 0.9, nothing changed; i.i.d. rows flag nearly every run
+    iid_runs = time_runs = 0
+    for s in range(10):
+        frame = simulate_series(service_graph(), phi=0.9, seed=s)
+        before, after = frame[frame.t < 1000], frame[frame.t >= 1000]
+        iid = explain(service_graph(), before, after, "web", n_samples=2000)
+        iid_runs += any(n.changed for n in iid.nodes)
+        time_runs += bool(_flagged(frame, service_graph()))
+    assert iid_runs >= 8 and time_runs <= 2
+
+
+@pytest.mark.parametrize("node", ["db", "cache", "api"])
+def test_a_change_acting_through_lags_ranks_first(node):
+    graph = service_graph(lagged=True)
+    firsts = 0
+    for s in range(10):
+        frame = simulate_series(graph, planted=(Planted(node, "shift", 3.0, 1000),), seed=s)
+        result = explain(graph, data=frame, target="web", time=SPLIT, n_samples=2000)
+        firsts += result.nodes[0].node == node and result.nodes[0].changed
+    assert firsts >= 9
+
+
+def test_a_root_shift_reaches_the_target_through_memory_and_lags():
+    # the root's level moves by 3 innovation SDs; its whole effect (through the children's
+    # memory) must be attributed to it and match the observed change of the target's mean
+    graph = service_graph(lagged=True)
+    frame = simulate_series(graph, planted=(Planted("db", "shift", 3.0, 1000),), seed=5)
+    result = explain(graph, data=frame, target="web", time=SPLIT)
+    top = result.nodes[0]
+    assert top.node == "db" and top.share == pytest.approx(1.0, abs=0.05)
+    assert result.fitted_change == pytest.approx(result.observed_change, rel=0.25)
+
+
+def test_time_mode_reports_lags_windows_and_burn_in():
+    frame = simulate_series(service_graph(lagged=True), phi=0.9, seed=1)
+    result = explain(service_graph(lagged=True), data=frame, target="web", time=SPLIT)
+    mode = result.to_dict()["time_mode"]
+    assert mode["lags"] == 1 and mode["lags_from"] == "BIC"
+    assert min(mode["bic"], key=mode["bic"].get) == "1"
+    assert mode["windows"] == {
+        "before": {"start": "0", "end": "999"},
+        "after": {"start": "1000", "end": "1999"},
+    }
+    assert mode["burn_in"] >= 50
+    given = explain(
+        service_graph(lagged=True), data=frame, target="web", time=TimeSpec("t", "1000", lags=2)
+    )
+    assert given.time_mode["lags"] == 2 and given.time_mode["lags_from"] == "--lags"
+
+
+def test_same_seed_same_result_and_windows_equal_split():
+    frame = simulate_series(service_graph(), planted=(Planted("cache", "shift", 3.0),), seed=2)
+    a = explain(service_graph(), data=frame, target="web", time=SPLIT, n_samples=2000)
+    b = explain(
+        service_graph(),
+        data=frame.sample(frac=1.0, random_state=0),  # shuffled rows: sorted back by t
+        target="web",
+        time=TimeSpec("t", before_window="/1000", after_window="1000/"),
+        n_samples=2000,
+    )
+    assert a.to_dict()["nodes"] == b.to_dict()["nodes"]
+    assert any("not in time order" in n for n in b.notes)
+
+
+def test_two_tables_are_two_series():
+    frame = simulate_series(service_graph(), planted=(Planted("api", "shift", 3.0),), seed=4)
+    result = explain(
+        service_graph(),
+        frame[frame.t < 1000],
+        frame[frame.t >= 1000],
+        "web",
+        time=TimeSpec("t"),
+        n_samples=2000,
+    )
+    assert result.nodes[0].node == "api"
+    # each table is its own series: the after table's first rows have no past
+    assert any("left out" in n for n in result.notes)
+
+
+def test_gaps_are_never_bridged_by_a_lag():
+    frame = simulate_series(service_graph(), seed=0)
+    holey = frame.drop(index=range(300, 310)).reset_index(drop=True)
+    result = explain(service_graph(), data=holey, target="web", time=SPLIT, n_samples=2000)
+    assert any("gap(s)" in n for n in result.notes)
+    # the row right after the gap lacks its past: before rows = 1000 - 10 - 1 (first) - 1
+    assert result.rows["before"] == 1000 - 10 - 2
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda f: pd.concat([f, f.iloc[[5]]]), "repeat a time"),
+        (lambda f: f.assign(t=f.t.astype(str).radd("x")), "not a number or an ISO 8601"),
+        (lambda f: f.assign(db=f.db.astype(object).where(f.t != 7, "n/a")), "holds text"),
+        (lambda f: f.assign(db=f.db.where(f.t != 7)), "missing values"),
+    ],
+)
+def test_bad_series_get_one_clear_error(change, message):
+    frame = change(simulate_series(service_graph(), 400, seed=0))
+    with pytest.raises(InputError, match=message):
+        explain(service_graph(), data=frame, target="web", time=TimeSpec("t", split_at="200"))
+
+
+def test_timestamps_with_and_without_zones():
+    frame = simulate_series(service_graph(), 400, seed=0)
+    stamps = pd.date_range("2026-11-01", periods=400, freq="5min")
+    zoned = frame.assign(t=[s.isoformat() + "+00:00" for s in stamps])
+    result = explain(
+        service_graph(), data=zoned, target="web", time=TimeSpec("t", "2026-11-01T16:40:00Z")
+    )
+    assert result.time_mode["windows"]["after"]["start"] == "2026-11-01T16:40:00+00:00"
+    mixed = zoned.copy()
+    mixed.loc[3, "t"] = stamps[3].isoformat()
+    with pytest.raises(InputError, match="mixes timestamps with a zone"):
+        explain(service_graph(), data=mixed, target="web", time=TimeSpec("t", "2026-11-01T16:40"))
+
+
+def test_lagged_edges_need_time_mode():
+    frame = simulate_series(service_graph(lagged=True), 400, seed=0)
+    with pytest.raises(InputError, match="lagged edges"):
+        explain(service_graph(lagged=True), frame[:200], frame[200:], "web")
+
+
+def test_feedback_through_a_lagged_edge_is_simulated_step_by_step():
+    # web -> db one step later closes a loop: db and its descendants feed back
+    graph = service_graph()
+    graph.add_edge("web", "db", lags=(1,))
+    rng = np.random.default_rng(0)
+    n = 1200
+    x = {k: np.zeros(n) for k in ("db", "cache", "api", "web")}
+    for t in range(1, n):
+        shift = 1.0 if t >= 600 else 0.0
+        x["db"][t] = 0.5 * x["db"][t - 1] + 0.2 * x["web"][t - 1] + rng.normal() + shift
+        x["cache"][t] = 0.8 * x["db"][t] + rng.normal()
+        x["api"][t] = 0.5 * x["db"][t] + 0.7 * x["cache"][t] + rng.normal()
+        x["web"][t] = 0.5 * x["api"][t] + rng.normal()
+    frame = pd.DataFrame(x).assign(t=np.arange(n))
+    result = explain(graph, data=frame, target="web", time=TimeSpec("t", "600"), n_samples=1000)
+    assert result.nodes[0].node == "db" and result.nodes[0].changed
+    assert result.fitted_change == pytest.approx(result.observed_change, rel=0.3)
