@@ -91,7 +91,7 @@ def read_periods(
     if "--data" in tables:
         series = read_series(tables["--data"], spec.column, "the data")
         period = _cut(series, spec)
-        blocks = (_block(series, nodes, period, "the data", dropna),)
+        blocks = (node_block(series, nodes, period, "the data", dropna),)
         windows = {
             "before": span(series, period == BEFORE),
             "after": span(series, period == AFTER),
@@ -108,7 +108,7 @@ def read_periods(
             label = f"the {option[2:]} data"
             series = read_series(tables[option], spec.column, label)
             period = np.full(len(series.times), which)
-            blocks += (_block(series, nodes, period, label, dropna),)
+            blocks += (node_block(series, nodes, period, label, dropna),)
             windows[option[2:]] = span(series, period == which)
             notes += series.notes
     return Periods(blocks, windows, notes)
@@ -142,7 +142,7 @@ def _cut(series: Series, spec: TimeSpec) -> np.ndarray:
     return period
 
 
-def _block(
+def node_block(
     series: Series, nodes: Sequence[str], period: np.ndarray, label: str, dropna: bool
 ) -> Block:
     """The series' node columns as floats (time-series mode models continuous nodes)."""

@@ -119,6 +119,9 @@ class AnomalyResult:
     report_data: ReportData | None = field(default=None, repr=False, compare=False)
     comparison: Comparison | None = None
     below_threshold: bool = False
+    time_mode: Mapping[str, Any] | None = None
+    """Time-series mode: time column, lag order, and the incident window with how it was
+    chosen (and, for ``auto``, the evidence)."""
 
     @property
     def anomalous_rows(self) -> list[str]:
@@ -182,7 +185,9 @@ class AnomalyResult:
             "causes_below_threshold": self.below_threshold,
             "settings": dict(self.settings),
             "notes": list(self.notes),
-        } | ({"dowhy_comparison": self.comparison.to_dict()} if self.comparison else {})
+        } | ({"dowhy_comparison": self.comparison.to_dict()} if self.comparison else {}) | (
+            {"time_mode": dict(self.time_mode)} if self.time_mode is not None else {}
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """One row per (anomalous row, node) with contribution and node score."""
