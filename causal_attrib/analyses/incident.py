@@ -9,8 +9,10 @@ tier two minutes later is then the database's innovation, not the web tier's.
 The game, per incident row: the nodes in a coalition keep their observed innovations from
 the incident's start to that row, every other player's innovations are drawn afresh from
 its reference innovations, and the series is simulated forward from the observed history
-before the incident; the value is how much of the target's anomaly score the coalition's
-innovations explain. Nodes whose innovations stayed typical during the incident (score
+before the incident; the value is how much of the target's surprise given its history
+(its score against the simulation where every player's innovations are fresh) the
+coalition's observed innovations explain. The contributions add up to that surprise, so
+a row is explained even when its value alone looks ordinary for the time of day. Nodes whose innovations stayed typical during the incident (score
 below :data:`TYPICAL`) are not players: they keep their observed innovations throughout,
 which can only leave a small part of the score unattributed (reported per row).
 """
@@ -54,7 +56,7 @@ def attribute_incident(
     threshold: float = 3.0,
     direction: Direction | str = Direction.BOTH,
     models: ModelFamily | None = None,
-    n_samples: int = 500,
+    n_samples: int = 2000,
     n_permutations: int = 64,
     seed: int = 0,
     progress: Progress | None = None,
@@ -238,7 +240,7 @@ def detect_incident(values: np.ndarray, threshold: float, scorer: TailScorer) ->
             "give the incident's start (--incident START[/END])"
         )
     start = int(hits[0])
-    normal = scorer.fit(values[:start]).score(values) < alarm
+    normal = scorer.fit(values[:start]).score(values) < threshold  # clearly back
     after = np.flatnonzero(normal[start + 1 :])
     end = start + 1 + int(after[0]) if after.size else n
     evidence = {

@@ -127,14 +127,18 @@ class IncidentModel:
         say(f"attributing {len(chosen)} incident row(s) to {len(players)} node(s)")
         game = _Game(self, begin, last, players, n_samples, seed)
 
+        # the value of a coalition: how much of the target's surprise *given its history*
+        # (its score against the simulation where every player's luck is fresh) the
+        # coalition's observed innovations explain; all of them explain all of it
+        surprise = game.scores(frozenset(), chosen + shift, observed[chosen])
+
         def value(coalition: frozenset) -> np.ndarray:
-            return t_scores[chosen] - game.scores(coalition, chosen + shift, observed[chosen])
+            return surprise - game.scores(coalition, chosen + shift, observed[chosen])
 
         rng = np.random.default_rng([seed, 1])
         phi = shapley_values(
             players, value, max_exact=MAX_PLAYERS, n_permutations=n_permutations, rng=rng
         )
-        full = value(frozenset(players)) - value(frozenset()) if players else None
         attributed = {int(i): j for j, i in enumerate(chosen)}
         rows = []
         for i in range(stop - start):
@@ -147,8 +151,7 @@ class IncidentModel:
                 RootCause(p, float(phi[p][j]), float(np.max(innovation_scores[p][: i + shift + 1])))
                 for p in players
             )
-            left = float(t_scores[i] - full[j]) if full is not None else float(t_scores[i])
-            rows.append(RowResult(*head, causes, left, ()))
+            rows.append(RowResult(*head, causes, None, ()))
         return rows
 
 
@@ -254,8 +257,8 @@ class _Game:
         for i, row in enumerate(rows):
             if m.target in sims:
                 out[i] = m.target_scorer.score_sample(sims[m.target][row], observed[i])
-            else:
-                out[i] = m.target_scorer.score_one(observed[i])
+            else:  # no fresh luck reaches the target: it is what was observed
+                out[i] = 0.0
         return out
 
     def _value(self, node: str, a: int, sims) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..choices import AttributeRows, Direction, FitOn
+from ..errors import InputError
 from ..exit_codes import exit_code_for
 from .app import CONTEXT, run_command
 from .console import Console
@@ -12,21 +13,29 @@ from .options import (
     choice,
     compare_option,
     graph_options,
+    lags_option,
     max_rows_option,
     model_options,
     one_stdin,
     output_options,
     second_opinion,
+    time_column_option,
     top_option,
 )
 
 
 @click.command(context_settings=CONTEXT)
 @graph_options
-@click.option("--reference", "-r", required=True, help="Rows from normal operation.")
+@click.option("--reference", "-r", help="Rows from normal operation.")
+@click.option("--anomalies", "-a", help="Anomalous row(s): one outlier or an incident window.")
+@click.option("--data", "-d", help="Time-series mode: one series holding reference and incident.")
+@time_column_option
 @click.option(
-    "--anomalies", "-a", required=True, help="Anomalous row(s): one outlier or an incident window."
+    "--incident",
+    help="Time-series mode: START[/END] of the incident (the reference is before START), or "
+    "'auto' to find its onset from the target's series.",
 )
+@lags_option
 @click.option("--target", "-t", required=True, help="Node whose anomaly to explain.")
 @click.option(
     "--threshold",
@@ -90,8 +99,15 @@ def anomaly(console: Console, **opts) -> int:
     from ..inputs.graphs import read_graph
     from ..inputs.tables import read_table
 
-    one_stdin(opts, ("graph", "reference", "anomalies"))
+    one_stdin(opts, ("graph", "reference", "anomalies", "data"))
     graph = read_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"])
+    if opts["time_column"] is not None:
+        return _incident(console, graph, opts)
+    for option in ("data", "incident", "lags"):
+        if opts[option] is not None:
+            raise InputError(f"--{option} needs --time-column (time-series mode)")
+    if opts["reference"] is None or opts["anomalies"] is None:
+        raise InputError("give --reference and --anomalies (or --data with --time-column)")
     reference = read_table(opts["reference"], "--reference")
     anomalies = read_table(opts["anomalies"], "--anomalies")
     result = attribute_anomalies(
@@ -116,3 +132,53 @@ def anomaly(console: Console, **opts) -> int:
         result = second_opinion(console, result, graph, reference, anomalies, **inputs)
     console.report(result, opts["fmt"], opts["output"], top=opts["top"])
     return exit_code_for(check_failed=opts["fail_on_anomaly"] and bool(result.anomalous_rows))
+
+
+def _incident(console: Console, graph, opts: dict) -> int:
+    """Time-series mode: one series (``--data``), or the reference and the incident as two
+    tables whose rows join in time order (the incident starts at its first row)."""
+    from ..analyses.incident import attribute_incident
+    from ..inputs.tables import read_table
+
+    for option in ("compare_dowhy", "id_column", "categorical"):
+        if opts[option]:
+            name = option.replace("_", "-")
+            raise InputError(f"--{name} is not available in time-series mode (--time-column)")
+    if opts["data"] is not None:
+        if opts["reference"] or opts["anomalies"]:
+            raise InputError("give --data, or --reference and --anomalies, not both")
+        table, incident = read_table(opts["data"], "--data"), opts["incident"] or "auto"
+    elif opts["reference"] is None or opts["anomalies"] is None:
+        raise InputError("time-series mode needs --data, or --reference and --anomalies")
+    else:
+        if opts["incident"] is not None:
+            raise InputError("--incident cuts --data; with --anomalies the incident is that table")
+        reference = read_table(opts["reference"], "--reference")
+        anomalies = read_table(opts["anomalies"], "--anomalies")
+        table, incident = _joined(reference, anomalies, opts["time_column"])
+    result = attribute_incident(
+        graph,
+        table,
+        opts["target"],
+        time_column=opts["time_column"],
+        incident=incident,
+        lags=opts["lags"],
+        threshold=opts["threshold"],
+        direction=opts["direction"],
+        n_samples=opts["samples"],
+        n_permutations=opts["permutations"],
+        seed=opts["seed"],
+        progress=console.progress(),
+    )
+    console.report(result, opts["fmt"], opts["output"], top=opts["top"])
+    return exit_code_for(check_failed=opts["fail_on_anomaly"] and bool(result.anomalous_rows))
+
+
+def _joined(reference, anomalies, column: str):
+    """The two tables as one series and the incident's start (the anomalies' first time)."""
+    import pandas as pd
+
+    from ..inputs.series import read_series
+
+    first = read_series(anomalies, column, "the anomalies data")
+    return pd.concat([reference, anomalies], ignore_index=True), first.axis.format(first.times[0])
