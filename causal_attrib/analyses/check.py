@@ -33,6 +33,7 @@ from ..engine import one_blas_thread
 from ..errors import InputError
 from ..inputs.graphs import dag_cycle, dag_problem
 from ..inputs.names import describe_nodes
+from ..inputs.periods import TimeSpec
 from ..inputs.preparation import CheckData, prepare_check_data
 from ..limits import MAX_COUNT, MAX_PERMUTATIONS, require_count, require_seed
 from ..progress import Progress, Ticker, silent
@@ -50,6 +51,7 @@ from ..stats.fdr import q_values_of_tested
 from ..stats.independence import BoundTest, GcmTest, IndependenceTest
 from ..stats.sampling import every_permutation
 from .opening import GraphSource, TableSource, open_analysis
+from .time_mode import series_innovations
 
 
 @one_blas_thread
@@ -68,6 +70,7 @@ def check_graph(
     max_rows: int | None = 20_000,
     seed: int = 0,
     progress: Progress | None = None,
+    time: TimeSpec | None = None,
 ) -> CheckResult:
     """Test whether the data are consistent with the causal graph, and how far to trust it.
 
@@ -110,11 +113,14 @@ def check_graph(
     _check_options(alpha, n_permutations, max_suggestions, seed)
     say = progress or silent
     test = test or GcmTest()
-    opening = open_analysis(graph, {"--data": data}, target, max_rows=max_rows, validate=False)
-    graph = opening.graph
-    prepared = prepare_check_data(
-        graph, opening.tables["--data"], categorical, dropna, max_rows, seed
+    temporal = time is not None
+    opening = open_analysis(
+        graph, {"--data": data}, target, max_rows=max_rows, validate=False, temporal=temporal
     )
+    graph, table = opening.graph, opening.tables["--data"]
+    if temporal:  # the within-step graph, checked on innovations (autocorrelation removed)
+        graph, table = series_innovations(graph, table, time, dropna)
+    prepared = prepare_check_data(graph, table, categorical, dropna, max_rows, seed)
     settings = {
         "alpha": alpha,
         "test": test.name,

@@ -12,7 +12,8 @@ its reference innovations, and the series is simulated forward from the observed
 before the incident; the value is how much of the target's surprise given its history
 (its score against the simulation where every player's innovations are fresh) the
 coalition's observed innovations explain. The contributions add up to that surprise, so
-a row is explained even when its value alone looks ordinary for the time of day. Nodes whose innovations stayed typical during the incident (score
+a row is explained even when its value alone looks ordinary for the time of day. Nodes
+whose innovations stayed typical during the incident (score
 below :data:`TYPICAL`) are not players: they keep their observed innovations throughout,
 which can only leave a small part of the score unattributed (reported per row).
 """

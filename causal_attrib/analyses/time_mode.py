@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..inputs.lags import Feature, lag_features, lag_name, summary_graph
-from ..inputs.periods import Periods, TimeSpec, lagged_data, read_periods
+from ..inputs.lags import Feature, contemporaneous, lag_features, lag_name, summary_graph
+from ..inputs.periods import Periods, TimeSpec, lagged_data, node_block, read_periods
 from ..inputs.preparation import PreparedData
+from ..inputs.series import read_series
 from ..limits import require_count
 from ..models.linalg import least_squares
 from .lag_order import MAX_AUTO_LAGS, choose_lags
@@ -124,3 +125,25 @@ def innovations(rows: pd.DataFrame, mode: TimeMode) -> pd.DataFrame:
         y = rows[node].to_numpy(float)
         out[node] = y - design @ least_squares(design, y)[0]
     return pd.DataFrame(out, columns=nodes)
+
+
+def series_innovations(
+    graph: nx.DiGraph, table: pd.DataFrame, spec: TimeSpec, dropna: bool = False
+) -> tuple[nx.DiGraph, pd.DataFrame]:
+    """``check`` in time-series mode: the lag-0 graph and the innovations of the whole
+    series (every node's residual on every node's past, :func:`innovations`). Checking
+    autocorrelated values as independent rows would call every wandering node dependent;
+    lagged edges themselves are not tested."""
+    if spec.split_at or spec.before_window or spec.after_window:
+        raise InputError("check reads one series: leave out --split-at and the windows")
+    series = read_series(table, spec.column, "the data")
+    period = np.zeros(len(series.times), dtype=int)
+    block = node_block(series, list(graph.nodes), period, "the data", dropna)
+    periods = Periods((block,), {}, series.notes)
+    lags = spec.lags
+    if lags is None:
+        lags = choose_lags(graph, periods, MAX_AUTO_LAGS)[0]
+    features = lag_features(graph, max(lags, 1))
+    rows = lagged_data(periods, features, min_rows=10, one_period=True).before
+    mode = TimeMode(features, max(lags, 1), spec.lags is None)
+    return contemporaneous(graph), innovations(rows, mode)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import click
 
+from ..errors import InputError
 from ..exit_codes import exit_code_for
 from .app import CONTEXT, run_command
 from .console import Console
 from .options import (
     graph_options,
+    lags_option,
     max_rows_option,
     model_options,
     one_stdin,
     output_options,
+    time_column_option,
     top_option,
 )
 
@@ -50,6 +53,8 @@ from .options import (
     is_flag=True,
     help="Exit 1 unless the verdict is consistent (or untestable).",
 )
+@time_column_option
+@lags_option
 @model_options
 @output_options
 @run_command
@@ -69,9 +74,17 @@ def check(console: Console, **opts) -> int:
 
     one_stdin(opts, ("graph", "data"))
     graph = read_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"], validate=False)
+    time = None
+    if opts["time_column"] is not None:
+        from ..inputs.periods import TimeSpec
+
+        time = TimeSpec(opts["time_column"], lags=opts["lags"])
+    elif opts["lags"] is not None:
+        raise InputError("--lags needs --time-column (time-series mode)")
     result = check_graph(
         graph,
         opts["data"],
+        time=time,
         target=opts["target"],
         categorical=opts["categorical"],
         alpha=opts["alpha"],

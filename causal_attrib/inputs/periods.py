@@ -184,11 +184,13 @@ def lagged_data(
     max_rows: int | None = None,
     seed: int = 0,
     min_rows: int = 10,
+    one_period: bool = False,
 ) -> PreparedData:
     """Each period's rows with the node columns and every lag column the mechanisms read.
 
     Rows without their whole past (a block's first rows, rows after a gap or a missing
-    value) are left out and counted; then each period is sampled to ``max_rows``.
+    value) are left out and counted; then each period is sampled to ``max_rows``. With
+    ``one_period`` (``check``), every row is in the before period and the after one is empty.
     """
     needed = sorted({f for feats in features.values() for f in feats if f[1] > 0})
     frames: dict[int, list[pd.DataFrame]] = {BEFORE: [], AFTER: []}
@@ -212,7 +214,7 @@ def lagged_data(
         totals.append(len(frame) + dropped[which])
         frame, note = sample_rows(frame, max_rows, seed, f"{name} rows")
         notes += [note] if note else []
-        if len(frame) < min_rows:
+        if len(frame) < min_rows and not (one_period and which == AFTER):
             raise InputError(
                 f"the {name} period has {len(frame)} row(s) with their whole past; at least "
                 f"{min_rows} are needed (fewer --lags, or a longer period)"

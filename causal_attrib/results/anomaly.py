@@ -173,20 +173,22 @@ class AnomalyResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (the CLI's ``--format json`` is exactly this, serialised)."""
-        return {
-            **envelope(self.command),
-            "target": self.target,
-            "summary": self.summary,
-            "threshold": _num(self.threshold),
-            "row_threshold": _num(self.row_threshold),
-            "anomalous_rows": self.anomalous_rows,
-            "anomalies": [r.to_dict() for r in self.rows],
-            "causes": [c.to_dict() for c in self.causes],
-            "causes_below_threshold": self.below_threshold,
-            "settings": dict(self.settings),
-            "notes": list(self.notes),
-        } | ({"dowhy_comparison": self.comparison.to_dict()} if self.comparison else {}) | (
-            {"time_mode": dict(self.time_mode)} if self.time_mode is not None else {}
+        return (
+            {
+                **envelope(self.command),
+                "target": self.target,
+                "summary": self.summary,
+                "threshold": _num(self.threshold),
+                "row_threshold": _num(self.row_threshold),
+                "anomalous_rows": self.anomalous_rows,
+                "anomalies": [r.to_dict() for r in self.rows],
+                "causes": [c.to_dict() for c in self.causes],
+                "causes_below_threshold": self.below_threshold,
+                "settings": dict(self.settings),
+                "notes": list(self.notes),
+            }
+            | ({"dowhy_comparison": self.comparison.to_dict()} if self.comparison else {})
+            | ({"time_mode": dict(self.time_mode)} if self.time_mode is not None else {})
         )
 
     def to_frame(self) -> pd.DataFrame:

@@ -182,3 +182,18 @@ def test_feedback_through_a_lagged_edge_is_simulated_step_by_step():
     result = explain(graph, data=frame, target="web", time=TimeSpec("t", "600"), n_samples=1000)
     assert result.nodes[0].node == "db" and result.nodes[0].changed
     assert result.fitted_change == pytest.approx(result.observed_change, rel=0.3)
+
+
+def test_check_in_time_mode_tests_innovations_not_wandering_levels():
+    from causal_attrib import check_graph
+
+    graph = service_graph(lagged=True)
+    frame = simulate_series(graph, 2000, phi=0.9, seed=0)
+    as_rows = check_graph(service_graph(), frame.drop(columns="t"))
+    in_time = check_graph(graph, frame, time=TimeSpec("t"))
+    assert as_rows.failed and not in_time.failed
+    # a missing lag-0 edge still shows on the innovations
+    wrong = service_graph(lagged=True)
+    wrong.remove_edge("api", "web")
+    wrong.add_edge("cache", "web")
+    assert check_graph(wrong, frame, time=TimeSpec("t")).failed
