@@ -18,8 +18,6 @@ import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
 
-from .inputs.lags import contemporaneous, edge_lags
-
 
 @dataclass(frozen=True)
 class Planted:
@@ -101,9 +99,15 @@ def simulate_series(
 
 def _feeding(graph: nx.DiGraph) -> nx.DiGraph:
     """The graph over which nodes are generated in order (every edge, lags ignored)."""
-    out = contemporaneous(graph)
+    out = nx.DiGraph()
+    out.add_nodes_from(graph.nodes)
     out.add_edges_from((u, v) for u, v in graph.edges if u != v)
     return out
+
+
+def edge_lags(graph: nx.DiGraph, u: str, v: str) -> tuple[int, ...]:
+    """The lags of edge ``u -> v`` as graphs keep them (attribute ``lags``, default 0)."""
+    return tuple(graph.edges[u, v].get("lags", (0,)))
 
 
 def _plant(u: np.ndarray, planted: Planted, phi: float) -> None:

@@ -19,6 +19,7 @@ BASE = {
     "progress",
     "engine",
     "synthetic",
+    "synthetic_series",
 }
 ALLOWED = {
     "base": {"base"},
