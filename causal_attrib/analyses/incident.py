@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.stats import norm
@@ -110,7 +110,7 @@ def attribute_incident(
     else:
         bic = {}
     say("fitting mechanisms with memory")
-    model = IncidentModel.fit(opening.graph, block, target, lags, models or ANOMALY_MODELS, scorer)
+    model = fit_clean(opening.graph, block, target, lags, models or ANOMALY_MODELS, scorer)
     labels = [series.axis.format(t) for t in series.times]
     rows = model.attribute(window, labels, threshold, n_samples, n_permutations, seed, say)
     causes = rank_causes(rows)
@@ -139,6 +139,23 @@ def attribute_incident(
         target, tuple(rows), causes, float(threshold), row_threshold, settings, notes, report,
         below_threshold=not any(r.anomalous for r in rows) and bool(causes), time_mode=time_mode,
     )  # fmt: skip
+
+
+def fit_clean(graph, block: Block, target, lags, models, scorer) -> IncidentModel:
+    """The incident model fitted on a reference that ends before the incident's lookback:
+    a cause may act some steps before the target reacts (the lookback), and rows where it
+    already acted would teach the mechanisms that the incident is normal (an explosive
+    autoregression fitted on a spike's first steps)."""
+    first = IncidentModel.fit(graph, block, target, lags, models, scorer)
+    start = int(np.argmax(block.period != BEFORE))
+    cut = start - first.lookback
+    if first.lookback == 0 or cut < MIN_REFERENCE:
+        return first
+    period = block.period.copy()
+    period[cut:start] = -1  # neither reference nor incident: history only
+    model = IncidentModel.fit(graph, Block(block.values, block.times, block.axis, period),
+                              target, lags, models, scorer)  # fmt: skip
+    return replace(model, lookback=max(model.lookback, first.lookback))
 
 
 def _check(threshold, n_samples, n_permutations, seed, lags) -> None:
@@ -218,11 +235,13 @@ ONSET_LAGS = 3
 def detect_incident(values: np.ndarray, threshold: float, scorer: TailScorer) -> IncidentWindow:
     """The incident's onset and end from the target's series alone.
 
-    A monitoring series wanders, so its values are a poor alarm; what is new at each step
-    is not. The target is prewhitened by an autoregression of order :data:`ONSET_LAGS`
-    fitted on the whole series (an incident is a minority of rows), its residuals are
-    scored against their own distribution, and the onset is the first residual whose score
-    reaches ``threshold + ln(rows)`` after :data:`MIN_REFERENCE` rows. The incident lasts
+    A monitoring series wanders, so its values alone are a poor alarm. The target is
+    prewhitened by an autoregression of order :data:`ONSET_LAGS` fitted on the whole series
+    (an incident is a minority of rows) and its residuals are scored by their robust
+    z-score (a sudden step); its values are scored the same way (a level no normal row
+    reached). The incident is around the strongest alarm (the larger of both scores, at
+    least ``threshold + ln(rows)``, after :data:`MIN_REFERENCE` rows); its onset is the
+    first of the rows before that alarm that all stay above ``threshold``, and it lasts
     until the target's value is back within what the rows before the onset saw.
     """
     n = len(values)
@@ -232,18 +251,20 @@ def detect_incident(values: np.ndarray, threshold: float, scorer: TailScorer) ->
     scores = np.maximum(steps, levels)
     scores[: max(MIN_REFERENCE, ONSET_LAGS)] = 0.0
     alarm = threshold + math.log(n)
-    hits = np.flatnonzero(scores >= alarm)
-    if not hits.size:
-        best = int(np.argmax(scores))
+    peak = int(np.argmax(scores))
+    if scores[peak] < alarm:
         raise InputError(
             f"--incident auto found no onset: the target's most unusual step scores "
-            f"{float(scores[best]):.3g} (row {best + 1}), below the alarm level {alarm:.3g}; "
+            f"{float(scores[peak]):.3g} (row {peak + 1}), below the alarm level {alarm:.3g}; "
             "give the incident's start (--incident START[/END])"
         )
-    start = int(hits[0])
+    start = peak  # back from the strongest alarm while the target stays unusual
+    while start - 1 >= MIN_REFERENCE and scores[start - 1] >= threshold:
+        start -= 1
     normal = scorer.fit(values[:start]).score(values) < threshold  # clearly back
-    after = np.flatnonzero(normal[start + 1 :])
-    end = start + 1 + int(after[0]) if after.size else n
+    after = np.flatnonzero(normal[peak + 1 :])
+    end = peak + 1 + int(after[0]) if after.size else n
+    hits = np.flatnonzero(scores >= alarm)
     evidence = {
         "rows": n,
         "method": f"robust z-scores of the target's AR({ONSET_LAGS}) residuals and values "
