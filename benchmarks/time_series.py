@@ -82,17 +82,24 @@ def lagged(seeds: range) -> None:
 
 
 def random_temporal_dag(n: int, rng: np.random.Generator) -> tuple[nx.DiGraph, str]:
-    """A random DAG over n nodes, each edge at lag 0, 1 or 2; the target is the last node."""
+    """A random DAG over n nodes where every node reaches the last one (the target): each
+    node gets one or two parents among the earlier ones, and each node without a child gets
+    a later one; each edge acts at lag 0, 1 or 2."""
     names = [f"s{i:02d}" for i in range(n)]
     g = nx.DiGraph()
     g.add_nodes_from(names)
+
+    def link(i: int, j: int) -> None:
+        lag = int(rng.integers(0, 3))
+        g.add_edge(names[i], names[j], **({"lags": (lag,)} if lag else {}))
+
     for j in range(1, n):
-        for i in rng.choice(j, size=min(j, rng.integers(1, 3)), replace=False):
-            lag = int(rng.integers(0, 3))
-            g.add_edge(names[i], names[j], **({"lags": (lag,)} if lag else {}))
-    target = names[-1]
-    keep = nx.ancestors(g, target) | {target}
-    return g.subgraph(keep).copy(), target
+        for i in rng.choice(j, size=min(j, int(rng.integers(1, 3))), replace=False):
+            link(int(i), j)
+    for i in range(n - 1):
+        if not g.out_degree(names[i]):
+            link(i, int(rng.integers(i + 1, n)))
+    return g, names[-1]
 
 
 def baro_rank(frame, at: int, nodes) -> list[str]:
@@ -106,25 +113,30 @@ def baro_rank(frame, at: int, nodes) -> list[str]:
     return sorted(scores, key=lambda k: -scores[k])
 
 
-def incidents(seeds: range, n_nodes: int = 12) -> None:
+def incidents(seeds: range, n_nodes: int = 20, spike: float = 10.0) -> None:
     print(
-        f"\n3. RCAEval-style incidents: random temporal DAGs ({n_nodes} nodes), a spike of 30 "
-        "innovation SDs for 3 steps in one ancestor of the target"
+        f"\n3. RCAEval-style incidents: random temporal DAGs ({n_nodes} nodes), a spike of "
+        f"{spike:g} "
+        "innovation SDs for 3 steps in a node at most two hops above the target"
     )
     hits = {"ours, explicit": [], "ours, auto": [], "BARO (no graph)": []}
+    visible = onsets = 0
     rng = np.random.default_rng(7)
     for s in seeds:
         graph, target = random_temporal_dag(n_nodes, rng)
-        culprit = str(rng.choice(sorted(graph.nodes)))
+        near = nx.single_target_shortest_path_length(graph, target, cutoff=2)
+        culprit = str(rng.choice(sorted(n for n, d in dict(near).items() if d > 0)))
         frame = simulate_series(
-            graph, 1200, phi=0.8, seed=s, planted=(Planted(culprit, "spike", 30.0, 1000, 3),)
+            graph, 1200, phi=0.8, seed=s, planted=(Planted(culprit, "spike", spike, 1000, 3),)
         )
         r = attribute_incident(graph, frame, target, time_column="t", incident="1000/1030")
         hits["ours, explicit"].append([c.node for c in r.causes])
+        visible += bool(r.anomalous_rows)
         try:
             r = attribute_incident(graph, frame, target, time_column="t")
             hits["ours, auto"].append([c.node for c in r.causes])
-        except InputError:
+            onsets += 1
+        except InputError:  # the target never reaches the alarm level: exit 2, "give START"
             hits["ours, auto"].append([])
         hits["BARO (no graph)"].append(baro_rank(frame, 1000, list(graph.nodes)))
         for ranking in hits.values():
@@ -133,18 +145,15 @@ def incidents(seeds: range, n_nodes: int = 12) -> None:
     for name, rows in hits.items():
         at = [float(np.mean([c in r[:k] for r, c in rows])) for k in range(1, 6)]
         print(f"{name:<18} {at[0]:>6.2f} {at[2]:>6.2f} {np.mean(at):>6.2f}")
+    print(
+        f"(the target is anomalous in the incident window in {visible} of {len(seeds)} cases; "
+        f"--incident auto finds an onset in {onsets}, and exits 2 in the others)"
+    )
 
 
 def speed(n_nodes: int = 50, n_steps: int = 10_000, lags=(1, 2, 3, 5)) -> None:
     print(f"\n4. speed: explain in time mode, {n_nodes} nodes x {n_steps:,} steps (median of 3)")
-    rng = np.random.default_rng(3)
-    graph, target = random_temporal_dag(n_nodes * 2, rng)
-    while graph.number_of_nodes() < n_nodes:
-        graph, target = random_temporal_dag(n_nodes * 2, rng)
-    keep = (
-        sorted(graph.nodes)[-n_nodes:] if graph.number_of_nodes() > n_nodes else list(graph.nodes)
-    )
-    graph = graph.subgraph(set(keep) | {target}).copy()
+    graph, target = random_temporal_dag(n_nodes, np.random.default_rng(3))
     frame = simulate_series(
         graph, n_steps, phi=0.8, planted=(Planted(target, "shift", 2.0, n_steps // 2),)
     )

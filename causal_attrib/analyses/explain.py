@@ -46,7 +46,7 @@ from ..stats.sampling import latin_uniforms
 from ..stats.shapley import shapley_values
 from ..stats.statistics import Statistic, parse_statistic, target_measure
 from .opening import GraphSource, TableSource, open_analysis
-from .time_mode import TimeMode, open_time_series
+from .time_mode import TimeMode, open_time_series, series_report
 
 MAX_BURN = 5000
 """Most steps a time-mode simulation runs before measuring (see
@@ -220,7 +220,7 @@ def explain(
         notes=tuple(_notes(opening, prepared, game, alpha, bootstrap, confidence)),
         fitted_change_interval=change_interval,
         check=_graph_check(g, prepared, alpha, seed, say, mode) if check else None,
-        report_data=_report_data(g, prepared, [target, *top_nodes(nodes, target)]),
+        report_data=_report_data(g, prepared, [target, *top_nodes(nodes, target)], mode),
         time_mode=mode.to_dict() | {"burn_in": game.burn} if mode else None,
     )
 
@@ -260,10 +260,14 @@ def _open(graph, before, after, data, target, time, categorical, dropna, max_row
     return opening, prepared, None
 
 
-def _report_data(graph: nx.DiGraph, prepared: PreparedData, shown: list[str]) -> ReportData:
-    """The graph and the shown nodes' values in both periods, for the HTML report."""
+def _report_data(
+    graph: nx.DiGraph, prepared: PreparedData, shown: list[str], mode: TimeMode | None = None
+) -> ReportData:
+    """The graph and the shown nodes' values in both periods (and, in time mode, their
+    series), for the HTML report."""
     values = {n: (prepared.before[n].to_numpy(), prepared.after[n].to_numpy()) for n in shown}
-    return ReportData(graph, values)
+    extra = series_report(mode.periods, shown) if mode and mode.periods else {}
+    return ReportData(graph, values, **extra)
 
 
 @dataclass(frozen=True)

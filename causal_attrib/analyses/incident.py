@@ -133,6 +133,9 @@ def attribute_incident(
         opening.graph,
         {n: (v[: window.start], v[window.start : window.end]) for n, v in values.items()},
         periods=("reference", "incident"),
+        series=values,
+        windows=((0, window.start, "reference"), (window.start, window.end, "incident")),
+        span=(series.axis.format(series.times[0]), series.axis.format(series.times[-1])),
     )
     row_threshold = float(threshold) + math.log(max(1, window.end - window.start))
     return AnomalyResult(

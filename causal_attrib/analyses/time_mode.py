@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..inputs.lags import Feature, contemporaneous, lag_features, lag_name, summary_graph
-from ..inputs.periods import Periods, TimeSpec, lagged_data, node_block, read_periods
+from ..inputs.periods import AFTER, BEFORE, Periods, TimeSpec, lagged_data, node_block, read_periods
 from ..inputs.preparation import PreparedData
 from ..inputs.series import read_series
 from ..limits import require_count
@@ -56,6 +56,8 @@ class TimeMode:
     bic: dict[int, float] = field(default_factory=dict)
     windows: dict[str, dict[str, str]] = field(default_factory=dict)
     column: str = ""
+    periods: Periods | None = field(default=None, repr=False, compare=False)
+    """The series as read (for pictures of the result)."""
 
     def parents(self, node: str) -> tuple[str, ...]:
         """The columns ``node``'s mechanism reads."""
@@ -109,7 +111,7 @@ def open_time_series(
         lags, bic = spec.lags, {}
     features = lag_features(graph, lags)
     prepared = lagged_data(periods, features, max_rows, seed)
-    mode = TimeMode(features, lags, spec.lags is None, bic, periods.windows, spec.column)
+    mode = TimeMode(features, lags, spec.lags is None, bic, periods.windows, spec.column, periods)
     return prepared, mode
 
 
@@ -147,3 +149,21 @@ def series_innovations(
     rows = lagged_data(periods, features, min_rows=10, one_period=True).before
     mode = TimeMode(features, max(lags, 1), spec.lags is None)
     return contemporaneous(graph), innovations(rows, mode)
+
+
+def series_report(periods: Periods, shown: list[str]) -> dict:
+    """What a picture of a time-mode result needs: the shown nodes' whole series (blocks
+    one after the other), each period's row range, and the first and last time."""
+    series = {
+        n: np.concatenate([b.values[n].to_numpy(float) for b in periods.blocks]) for n in shown
+    }
+    windows, offset = [], 0
+    for block in periods.blocks:
+        for which, label in ((BEFORE, "before"), (AFTER, "after")):
+            rows = np.flatnonzero(block.period == which)
+            if rows.size:
+                windows.append((offset + int(rows[0]), offset + int(rows[-1]) + 1, label))
+        offset += len(block.times)
+    first, last = periods.blocks[0], periods.blocks[-1]
+    span = (first.axis.format(first.times[0]), last.axis.format(last.times[-1]))
+    return {"series": series, "windows": tuple(windows), "span": span}

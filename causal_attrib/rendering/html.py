@@ -54,6 +54,7 @@ from .svg import (
     graph_figure,
     histogram,
     score_bar,
+    series_chart,
 )
 
 _CSS = """
@@ -146,6 +147,7 @@ def _explain(result: ExplainResult, top: int) -> tuple[str, str]:
     else:
         parts.append('<p class="note">No mechanism upstream of the target changed.</p>')
 
+    parts += _series(data, (BEFORE, AFTER))
     if data is not None and data.samples:
         parts.append("<h2>Distributions before and after</h2>")
         figures = []
@@ -169,6 +171,20 @@ def _explain(result: ExplainResult, top: int) -> tuple[str, str]:
     parts += _comparison(result.comparison, top)
     parts.append(_settings_section(result.settings, result.rows, result.notes))
     return title, "\n".join(parts)
+
+
+def _series(data, colours: tuple[str, str]) -> list[str]:
+    """Time-series mode: the shown nodes' series with the periods (or the incident) shaded."""
+    if data is None or not data.series:
+        return []
+    windows = [
+        (start, end, colours[min(k, 1)], label)
+        for k, (start, end, label) in enumerate(data.windows)
+    ]
+    charts = [
+        series_chart(node, values, windows, data.span) for node, values in data.series.items()
+    ]
+    return ["<h2>Series</h2>", *charts]
 
 
 def _comparison(comparison, top: int) -> list[str]:
@@ -307,6 +323,7 @@ def _anomaly(result: AnomalyResult, top: int) -> tuple[str, str]:
         _table(["row", "target value", "score", "", "anomalous", "top cause"], rows, raw={3})
     )
 
+    parts += _series(data, (BEFORE, CHANGED))
     if data is not None and data.samples:
         parts.append("<h2>Reference distributions and the anomalous values</h2>")
         figures = [

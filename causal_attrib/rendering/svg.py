@@ -517,6 +517,73 @@ def histogram(
     return "".join(out)
 
 
+def series_chart(
+    title: str,
+    values: np.ndarray,
+    windows: Sequence[tuple[int, int, str, str]],
+    span: tuple[str, str],
+    width: int = 760,
+    height: int = 170,
+    points: int = 600,
+) -> str:
+    """One node's series in time order, with its periods (or incident) shaded.
+
+    Long series are drawn as the mean of each of ``points`` buckets over a band from the
+    bucket's minimum to its maximum, so a spike stays visible at any length."""
+    y = np.asarray(values, dtype=float)
+    n = len(y)
+    buckets = np.array_split(np.arange(n), min(points, max(n, 1)))
+    finite = y[np.isfinite(y)]
+    lo, hi = (float(np.min(finite)), float(np.max(finite))) if finite.size else (0.0, 1.0)
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    left, right, top, bottom = 48, 10, 22, 34
+    pw, ph = width - left - right, height - top - bottom
+
+    def sx(i: float) -> float:
+        return left + i / max(n - 1, 1) * pw
+
+    def sy(v: float) -> float:
+        return top + ph - (v - lo) / (hi - lo) * ph
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)} '
+        f'over time" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+        f'<text x="{left}" y="14" font-size="13" font-weight="600">{escape(title)}</text>'
+    ]
+    for start, end, colour, label in windows:
+        x0, x1 = sx(start), sx(max(end - 1, start))
+        out.append(
+            f'<rect x="{x0:.1f}" y="{top}" width="{max(x1 - x0, 2):.1f}" height="{ph}" '
+            f'fill="{colour}" fill-opacity="0.13"><title>{escape(label)}</title></rect>'
+        )
+    mids = [int(b[len(b) // 2]) for b in buckets if len(b)]
+    lows = [float(np.nanmin(y[b])) for b in buckets if len(b)]
+    highs = [float(np.nanmax(y[b])) for b in buckets if len(b)]
+    means = [float(np.nanmean(y[b])) for b in buckets if len(b)]
+    if len(buckets) < n:
+        band = [f"{sx(i):.1f},{sy(v):.1f}" for i, v in zip(mids, highs, strict=True)]
+        band += [
+            f"{sx(i):.1f},{sy(v):.1f}" for i, v in reversed(list(zip(mids, lows, strict=True)))
+        ]
+        out.append(f'<polygon points="{" ".join(band)}" fill="#333" fill-opacity="0.15"/>')
+    line = " ".join(f"{sx(i):.1f},{sy(v):.1f}" for i, v in zip(mids, means, strict=True))
+    out.append(f'<polyline points="{line}" fill="none" stroke="#333" stroke-width="1.1"/>')
+    for t in _ticks(lo, hi, 3):
+        out.append(
+            f'<text x="{left - 4}" y="{sy(t) + 3:.1f}" font-size="10" text-anchor="end">'
+            f"{escape(number(t, 3))}</text>"
+        )
+    out.append(
+        f'<text x="{left}" y="{top + ph + 14}" font-size="10">{escape(span[0])}</text>'
+        f'<text x="{left + pw}" y="{top + ph + 14}" font-size="10" text-anchor="end">'
+        f"{escape(span[1])}</text>"
+    )
+    out.append(_svg_keys([(c, label) for _, _, c, label in windows], left, height))
+    out.append("</svg>")
+    return "".join(out)
+
+
 def _svg_keys(keys: Iterable[tuple[str, str]], x: float, height: float) -> str:
     """A one-line legend of colour swatches along the bottom of a chart."""
     out = []

@@ -85,6 +85,12 @@ class RowResult:
         }
 
 
+def _incident_words(incident: Mapping[str, Any]) -> str:
+    """How a time-mode summary names the incident window."""
+    how = "found automatically" if incident["auto"] else "as given"
+    return f" of the incident {incident['start']} to {incident['end']} ({how})"
+
+
 @dataclass(frozen=True)
 class AnomalyResult:
     """Everything :func:`attribute_anomalies` found; ``to_dict()`` is the CLI's JSON.
@@ -150,6 +156,8 @@ class AnomalyResult:
         n = len(self.rows)
         k = len(self.anomalous_rows)
         rows = "row" if n == 1 else "rows"
+        if self.time_mode is not None:
+            rows += _incident_words(self.time_mode["incident"])
         if k == 0:
             head = (
                 f"`{self.target}` is not significantly anomalous in the {n} {rows} given "

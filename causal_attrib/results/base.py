@@ -83,8 +83,18 @@ class ReportData:
         reference/anomalous rows): the target and the nodes that matter most.
     periods
         Names of the two tables, for legends.
+    series
+        Time-series mode: per shown node, its whole series in time order.
+    windows
+        Time-series mode: ``(first row, end row, label)`` of each period or incident,
+        half-open row ranges of ``series``.
+    span
+        Time-series mode: the first and last time of ``series``, as written.
     """
 
     graph: nx.DiGraph
     samples: Mapping[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     periods: tuple[str, str] = ("before", "after")
+    series: Mapping[str, np.ndarray] = field(default_factory=dict)
+    windows: tuple[tuple[int, int, str], ...] = ()
+    span: tuple[str, str] = ("", "")

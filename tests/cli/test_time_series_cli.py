@@ -115,3 +115,14 @@ def test_lagged_edges_may_point_back_lag_zero_may_not(tmp_path):
     worse.write_text("cause,effect,lag\na,b,1.5\n")
     with pytest.raises(Exception, match="lag '1.5' is not a whole number"):
         load_graph(worse)
+
+
+def test_html_report_draws_the_series_with_both_periods(cli, series, tmp_path):
+    graph, data, _ = series
+    out_file = tmp_path / "r.html"
+    args = ["explain", "-g", graph, "-d", data, "--time-column", "t", "--split-at", "1000"]
+    out = cli(*args, "-t", "web", "--samples", "2000", "-f", "html", "-o", out_file)
+    assert out.exit_code == 0
+    page = out_file.read_text()
+    assert "<h2>Series</h2>" in page and 'aria-label="web over time"' in page
+    assert "<title>before</title>" in page and "<title>after</title>" in page
