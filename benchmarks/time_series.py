@@ -113,7 +113,7 @@ def baro_rank(frame, at: int, nodes) -> list[str]:
     return sorted(scores, key=lambda k: -scores[k])
 
 
-def incidents(seeds: range, n_nodes: int = 20, spike: float = 10.0) -> None:
+def incidents(seeds: range, n_nodes: int = 20, spike: float = 30.0) -> None:
     print(
         f"\n3. RCAEval-style incidents: random temporal DAGs ({n_nodes} nodes), a spike of "
         f"{spike:g} "
