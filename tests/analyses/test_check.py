@@ -373,3 +373,21 @@ def test_categorical_levels_with_equal_counts_are_chosen_by_name():
     np.testing.assert_array_equal(bound.rows("x", "x")[0], (x == "b").astype(float))
     np.testing.assert_array_equal(bound.rows("x", "x")[1], (x == "c").astype(float))
     np.testing.assert_array_equal(shuffled.rows("x", "x")[0], (x[::-1] == "b").astype(float))
+
+
+def test_the_baseline_on_a_row_sample_gives_the_verdicts_of_all_rows(monkeypatch):
+    # issue 22: the relabelling baseline scores a seeded sample of BASELINE_ROWS rows
+    import causal_attrib.analyses.check as check_module
+    from causal_attrib.synthetic import make_graph, simulate
+
+    rng = np.random.default_rng(4)
+    graph = make_graph("er", 12, rng)
+    data, _ = simulate(graph, 6000, rng)
+    wrong = nx.relabel_nodes(graph, dict(zip(graph, reversed(list(graph)), strict=True)))
+    sampled = [check_graph(g, data, n_permutations=30) for g in (graph, wrong)]
+    monkeypatch.setattr(check_module, "BASELINE_ROWS", 10**9)
+    full = [check_graph(g, data, n_permutations=30) for g in (graph, wrong)]
+    for a, b in zip(sampled, full, strict=True):
+        assert a.verdict == b.verdict
+        assert a.implications == b.implications  # the graph's own tests use every row
+    assert sampled[0].baseline.better_than > sampled[1].baseline.better_than
