@@ -183,3 +183,25 @@ def test_below_threshold_windows_still_rank_the_cause_as_a_lead():
     assert result.anomalous_rows == [] and result.below_threshold
     assert result.top_cause == "db"
     assert "not significantly anomalous" in result.summary
+
+
+def test_large_games_prune_typical_nodes_and_measure_what_that_leaves(monkeypatch):
+    # issue 22: beyond PRUNE_FROM measured ancestors, nodes with typical noise stay random
+    # instead of being walked; the culprit must still lead, and what the players leave
+    # unexplained (all the typical nodes could claim) is reported and small
+    import causal_attrib.analyses.anomaly as anomaly_module
+    from causal_attrib.synthetic import make_outlier_scenario
+
+    for seed in (3, 5):
+        sc = make_outlier_scenario("er", 70, 1000, seed, size=20, n_anomalies=2)
+        kw = dict(attribute="all", n_permutations=20, n_samples=500)
+        pruned = attribute_anomalies(sc.graph, sc.reference, sc.anomalies, sc.target, **kw)
+        with monkeypatch.context() as m:
+            m.setattr(anomaly_module, "PRUNE_FROM", 10**6)
+            full = attribute_anomalies(sc.graph, sc.reference, sc.anomalies, sc.target, **kw)
+        assert pruned.top_cause == full.top_cause == sc.culprit
+        for p, f in zip(pruned.rows, full.rows, strict=True):
+            assert len(p.root_causes) < len(f.root_causes) / 3  # far fewer players walked
+            total = sum(c.contribution for c in p.root_causes) + p.unattributed
+            assert total == pytest.approx(p.target_score, abs=1e-9)  # nothing lost
+            assert 0 <= p.unattributed < 0.3 * p.target_score
