@@ -43,10 +43,14 @@ from ..stats.change_tests import (
 from ..stats.fdr import benjamini_hochberg
 from ..stats.overlap import LOW_OVERLAP, parent_overlap
 from ..stats.sampling import latin_uniforms
-from ..stats.shapley import shapley_values
+from ..stats.shapley import ShapleyEstimate, shapley_estimate
 from ..stats.statistics import Statistic, parse_statistic, target_measure
 from .opening import GraphSource, TableSource, open_analysis
 from .time_mode import TimeMode, open_time_series, series_report
+
+SHAPLEY_TOLERANCE = 0.01
+"""With sampled orderings, stop once every contribution's standard error is at most this
+share of the fitted change (or at ``n_permutations`` orderings)."""
 
 MAX_BURN = 5000
 """Most steps a time-mode simulation runs before measuring (see
@@ -197,15 +201,20 @@ def explain(
     )
     shapley = ShapleySettings(max_exact_players, n_permutations, game.shapley_seed)
     say(game.describe(shapley))
-    phi, fitted = attribute(game, shapley, engine)
+    estimate, fitted = attribute(game, shapley, engine)
+    phi = estimate.values
     bootstrap_out = Bootstrap(bootstrap, confidence, game.boot_seed)
     intervals, change_interval = bootstrap_out.run(game, shapley, engine, say)
     extrapolated = extrapolated_players(game.graph, target, fits, game.players)
-    nodes = rank_nodes(fits, flags, phi, fitted, game.relevant, intervals, extrapolated)
+    nodes = rank_nodes(
+        fits, flags, phi, fitted, game.relevant, intervals, extrapolated, estimate.errors
+    )
     options = dict(alpha=alpha, min_effect=min_effect, n_samples=n_samples, bootstrap=bootstrap)
     options |= dict(confidence=confidence, seed=seed, dropna=dropna, max_rows=max_rows)
     exact = len(game.players) <= max_exact_players
     settings = _settings(stat, attribute_to, models, prepared, exact, options)
+    if estimate.orderings:
+        settings["orderings"] = estimate.orderings
     return ExplainResult(
         target=target,
         statistic=stat.name,
@@ -217,7 +226,10 @@ def explain(
         nodes=tuple(nodes),
         settings=settings,
         rows=_rows(prepared),
-        notes=tuple(_notes(opening, prepared, game, alpha, bootstrap, confidence)),
+        notes=(
+            *_notes(opening, prepared, game, alpha, bootstrap, confidence),
+            *_precision_note(estimate, fitted),
+        ),
         fitted_change_interval=change_interval,
         check=_graph_check(g, prepared, alpha, seed, say, mode) if check else None,
         report_data=_report_data(g, prepared, [target, *top_nodes(nodes, target)], mode),
@@ -474,29 +486,38 @@ class ShapleySettings:
     max_exact: int
     n_permutations: int
     seed: int
+    tolerance: float = SHAPLEY_TOLERANCE
 
     def values(
         self, players: list[str], game: InterventionModel | TemporalInterventionModel,
         engine: Engine,
     ) -> dict[str, float]:  # fmt: skip
         """Shapley values of ``players`` in ``game``, coalitions valued on ``engine``."""
-        return shapley_values(
+        return self.estimate(players, game, engine).values
+
+    def estimate(
+        self, players: list[str], game: InterventionModel | TemporalInterventionModel,
+        engine: Engine,
+    ) -> ShapleyEstimate:  # fmt: skip
+        """Shapley values with standard errors when orderings are sampled."""
+        return shapley_estimate(
             players,
             game.value,
             max_exact=self.max_exact,
             n_permutations=self.n_permutations,
             rng=np.random.default_rng(self.seed),
             evaluate=None if engine.local else _batched(game, engine),
+            tolerance=self.tolerance,
         )
 
 
 def attribute(
     game: ExplainGame, shapley: ShapleySettings, engine: Engine
-) -> tuple[dict[str, float], tuple[float, float]]:
+) -> tuple[ShapleyEstimate, tuple[float, float]]:
     """Shapley values of the players on the data, and the fitted statistic before (no
     swap) and after (every player swapped)."""
     model = game.build()
-    phi = shapley.values(game.players, model, engine)
+    phi = shapley.estimate(game.players, model, engine)
     return phi, (model.value(frozenset()), model.value(frozenset(game.players)))
 
 
@@ -567,6 +588,7 @@ def rank_nodes(
     relevant: set[str],
     intervals: Mapping[str, tuple[float, float]],
     extrapolated: set[str] = frozenset(),
+    errors: Mapping[str, float] | None = None,
 ) -> list[NodeResult]:
     """Every node's result, largest contribution first (then smallest q-value, then name)."""
     fitted_change = fitted[1] - fitted[0]
@@ -592,6 +614,7 @@ def rank_nodes(
                 effects=dict(fit.test.effects),
                 overlap=fit.overlap,
                 extrapolated=node in extrapolated,
+                standard_error=errors.get(node) if errors else None,
             )
         )
     nodes.sort(key=lambda n: (-abs(_num(n.contribution)), n.q_value, n.node))
@@ -623,6 +646,23 @@ def extrapolated_players(
     low = {n for n, f in fits.items() if f.overlap is not None and f.overlap < LOW_OVERLAP}
     on_way = nx.ancestors(graph, target) | {target}
     return {p for p in players if low & ((nx.descendants(graph, p) & on_way) | {p})}
+
+
+def _precision_note(estimate: ShapleyEstimate, fitted: tuple[float, float]) -> list[str]:
+    """Say when sampled orderings left a standard error above the tolerance."""
+    if not estimate.errors:
+        return []
+    worst = max(estimate.errors.values())
+    scale = abs(fitted[1] - fitted[0])
+    if worst <= SHAPLEY_TOLERANCE * scale:
+        return []
+    return [
+        f"contributions are averaged over {estimate.orderings} sampled orderings; the largest "
+        f"standard error is {worst:.3g} ({worst / scale:.1%} of the fitted change): raise "
+        "--permutations for more precision"
+        if scale
+        else f"contributions are averaged over {estimate.orderings} sampled orderings"
+    ]
 
 
 def _rows(prepared: PreparedData) -> dict[str, int]:

@@ -51,6 +51,9 @@ class NodeResult:
     extrapolated
         Whether this contribution rests on a fit evaluated outside its data: a node on
         the way from this one to the target has overlap below 0.9.
+    standard_error
+        Monte Carlo standard error of ``contribution`` when orderings were sampled (more
+        than ``max_exact_players`` players); ``None`` for exact values.
     """
 
     node: str
@@ -67,6 +70,7 @@ class NodeResult:
     effects: Mapping[str, float] = field(default_factory=dict)
     overlap: float | None = None
     extrapolated: bool = False
+    standard_error: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the ``nodes`` items of the JSON report)."""
@@ -88,6 +92,8 @@ class NodeResult:
         if self.interval is not None:
             out["interval_low"] = _num(self.interval[0])
             out["interval_high"] = _num(self.interval[1])
+        if self.standard_error is not None:
+            out["standard_error"] = _num(self.standard_error)
         return out
 
 

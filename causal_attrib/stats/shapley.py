@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
@@ -26,45 +27,113 @@ def shapley_values(
     rng: np.random.Generator | None = None,
     evaluate: Callable[[list[frozenset]], list[float]] | None = None,
 ) -> dict[str, float]:
-    """Shapley values of a set function over ``players``.
+    """Shapley values of a set function over ``players`` (see :func:`shapley_estimate`,
+    here with every sampled ordering used)."""
+    return shapley_estimate(
+        players, value, max_exact=max_exact, n_permutations=n_permutations, rng=rng,
+        evaluate=evaluate,
+    ).values  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ShapleyEstimate:
+    """Shapley values, and for sampled orderings their standard errors and how many
+    orderings were used (``errors`` is ``None`` for exact values)."""
+
+    values: dict[str, float]
+    errors: dict[str, float] | None = None
+    orderings: int = 0
+
+
+ORDERING_BATCH = 32
+"""Orderings sampled between two checks of the standard errors (16 antithetic pairs)."""
+
+
+def shapley_estimate(
+    players: Sequence[str],
+    value: Callable[[frozenset], float],
+    *,
+    max_exact: int = 10,
+    n_permutations: int = 256,
+    rng: np.random.Generator | None = None,
+    evaluate: Callable[[list[frozenset]], list[float]] | None = None,
+    tolerance: float = 0.0,
+) -> ShapleyEstimate:
+    """Shapley values of a set function over ``players``, with standard errors when sampled.
 
     Exact (all 2^k coalitions) for ``k <= max_exact`` players; otherwise an average over
-    ``n_permutations`` random orderings, half of them the reverse of the other half
-    (antithetic pairs). Both satisfy efficiency: the values add up to v(all) - v(none).
+    random orderings in antithetic pairs (each followed by its reverse). Both satisfy
+    efficiency: the values add up to v(all) - v(none). A sampled value's standard error
+    comes from the spread of its marginal contributions over the pairs (a pair's mean is
+    one draw, since a pair's two orderings are not independent).
 
-    The coalitions needed are listed first and valued in one call of ``evaluate`` (default:
-    ``value`` on each in turn), so an engine can value them in parallel batches; the sums
-    run in a fixed order afterwards, so the result does not depend on where they ran.
+    Orderings are drawn in batches of :data:`ORDERING_BATCH`, up to ``n_permutations``;
+    with ``tolerance > 0`` sampling stops once every standard error is at most
+    ``tolerance`` times ``|v(all) - v(none)|``. Each batch's coalitions are listed first
+    and valued in one call of ``evaluate`` (default: ``value`` on each in turn), so an
+    engine can value them in parallel; the sums run in a fixed order afterwards, so the
+    result does not depend on where they ran.
     """
     players = list(players)
     k = len(players)
     if k == 0:
-        return {}
-    exact = k <= max_exact
-    orders: list[list[str]] = []
-    if exact:
+        return ShapleyEstimate({})
+    evaluate = evaluate or (lambda coalitions: [value(c) for c in coalitions])
+    if k <= max_exact:
         needed = [frozenset(c) for size in range(k + 1) for c in combinations(players, size)]
-    else:
-        orders = sample_orderings(players, n_permutations, rng or np.random.default_rng(0))
-        seen: dict[frozenset, None] = {frozenset(): None}
-        for order in orders:
-            for i in range(1, k + 1):
-                seen[frozenset(order[:i])] = None
-        needed = list(seen)
-    valued = evaluate(needed) if evaluate is not None else [value(c) for c in needed]
-    v = dict(zip(needed, valued, strict=True))
+        return ShapleyEstimate(_exact(players, dict(zip(needed, evaluate(needed), strict=True))))
+    rng = rng or np.random.default_rng(0)
+    v: dict[frozenset, float] = {}
     phi = dict.fromkeys(players, 0.0)
-    if exact:
-        return _exact(players, v)
+    pairs: list[dict[str, float]] = []
+    used = 0
+    while used < max(2, n_permutations):
+        orders = sample_orderings(players, min(ORDERING_BATCH, n_permutations - used), rng)
+        _value_new(orders, v, evaluate)
+        for first, second in zip(orders[::2], orders[1::2], strict=True):
+            pair = _marginals(first, v)
+            for p, x in _marginals(second, v).items():
+                phi[p] += pair[p]
+                phi[p] += x
+                pair[p] = (pair[p] + x) / 2.0
+            pairs.append(pair)
+        used += len(orders)
+        errors = _errors(players, pairs)
+        scale = abs(v[frozenset(players)] - v[frozenset()])
+        if tolerance > 0 and max(errors.values()) <= tolerance * scale:
+            break
+    return ShapleyEstimate({p: t / used for p, t in phi.items()}, errors, used)
+
+
+def _value_new(orders, v: dict[frozenset, float], evaluate) -> None:
+    """Value the coalitions along ``orders`` that ``v`` does not hold yet."""
+    seen: dict[frozenset, None] = {}
     for order in orders:
-        coalition: frozenset = frozenset()
+        for i in range(len(order) + 1):
+            c = frozenset(order[:i])
+            if c not in v:
+                seen[c] = None
+    needed = list(seen)
+    v.update(zip(needed, evaluate(needed), strict=True))
+
+
+def _marginals(order: Sequence[str], v: dict[frozenset, float]) -> dict[str, float]:
+    """Each player's marginal contribution along one ordering."""
+    out, coalition = {}, frozenset()
+    previous = v[coalition]
+    for player in order:
+        coalition = coalition | {player}
+        out[player] = v[coalition] - previous
         previous = v[coalition]
-        for player in order:
-            coalition = coalition | {player}
-            current = v[coalition]
-            phi[player] += current - previous
-            previous = current
-    return {p: total / len(orders) for p, total in phi.items()}
+    return out
+
+
+def _errors(players: Sequence[str], pairs: list[dict[str, float]]) -> dict[str, float]:
+    """Standard error of each player's mean marginal contribution over the pairs."""
+    n = len(pairs)
+    if n < 2:
+        return dict.fromkeys(players, math.inf)
+    return {p: float(np.std([d[p] for d in pairs], ddof=1) / math.sqrt(n)) for p in players}
 
 
 def _exact(players: list[str], v: dict[frozenset, float]) -> dict[str, float]:

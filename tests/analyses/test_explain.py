@@ -249,3 +249,22 @@ def test_a_child_whose_parent_left_its_range_is_not_flagged_and_a_note_says_why(
     assert r.changed_nodes == ["x"]
     assert r.nodes[0].node == "x"
     assert any("no common range of parents" in note and "y" in note for note in r.notes)
+
+
+def test_sampled_orderings_report_standard_errors_and_stop_early():
+    # issue 22: with more players than exact Shapley takes, each contribution carries its
+    # Monte Carlo standard error, and sampling stops once they are within 1 % of the change
+    from causal_attrib.synthetic import make_scenario
+
+    sc = make_scenario("tree", 20, 2000, 2, n_changes=5)
+    result = explain(sc.graph, sc.before, sc.after, sc.target, max_exact_players=2, n_samples=4000)
+    players = [n for n in result.nodes if n.changed and n.ancestor]
+    assert len(players) > 2 and result.settings["shapley"] == "permutation"
+    assert all(n.standard_error is not None for n in players)
+    assert "standard_error" in result.to_dict()["nodes"][0]
+    worst = max(n.standard_error for n in players)
+    assert worst <= 0.01 * abs(result.fitted_change) or result.settings["orderings"] == 256
+    exact = explain(sc.graph, sc.before, sc.after, sc.target, n_samples=4000)
+    for n in players:
+        match = next(m for m in exact.nodes if m.node == n.node)
+        assert abs(n.contribution - match.contribution) <= 4 * n.standard_error + 1e-9

@@ -100,3 +100,43 @@ def test_two_changes_split_additively_in_linear_model():
     got = {n.node: n.contribution for n in r.nodes}
     assert got["X1"] == pytest.approx(only1, abs=0.1 + 0.1 * abs(only1))
     assert got["X3"] == pytest.approx(only3, abs=0.1 + 0.1 * abs(only3))
+
+
+def test_sampled_shapley_values_come_with_honest_standard_errors():
+    # issue 22: a 12-player game with interactions, valued exactly and by sampling
+    from causal_attrib.stats.shapley import shapley_estimate
+
+    players = [f"p{i}" for i in range(12)]
+    weight = {p: 1.0 + i for i, p in enumerate(players)}
+
+    def value(s: frozenset) -> float:
+        total = sum(weight[p] for p in s)
+        return total**1.5 + (5.0 if {"p0", "p11"} <= s else 0.0)
+
+    exact = shapley_estimate(players, value, max_exact=12).values
+    sampled = shapley_estimate(
+        players, value, max_exact=4, n_permutations=256, rng=np.random.default_rng(1)
+    )
+    assert sampled.orderings == 256 and sampled.errors is not None
+    within = [abs(sampled.values[p] - exact[p]) <= 3.5 * sampled.errors[p] for p in players]
+    assert sum(within) >= 11  # 3.5 standard errors: a miss is a one-in-two-thousand event
+    assert sum(sampled.values.values()) == pytest.approx(
+        value(frozenset(players)) - value(frozenset())
+    )
+    fewer = shapley_estimate(
+        players, value, max_exact=4, n_permutations=64, rng=np.random.default_rng(1)
+    )
+    assert max(fewer.errors.values()) > max(sampled.errors.values())
+
+
+def test_sampling_stops_once_the_errors_are_within_tolerance():
+    from causal_attrib.stats.shapley import ORDERING_BATCH, shapley_estimate
+
+    players = [f"p{i}" for i in range(15)]
+    additive = shapley_estimate(
+        players, lambda s: float(len(s)), max_exact=4, n_permutations=512,
+        rng=np.random.default_rng(0), tolerance=0.01,
+    )  # fmt: skip
+    assert additive.orderings == ORDERING_BATCH  # every marginal is 1: no error to wait for
+    assert all(v == pytest.approx(1.0) for v in additive.values.values())
+    assert all(e == 0 for e in additive.errors.values())
