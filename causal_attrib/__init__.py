@@ -25,6 +25,7 @@ _LAZY = {
     "to_dowhy": "causal_attrib.bridges.dowhy",
     "explain_segments": "causal_attrib.analyses.segments",
     "attribute_anomalies": "causal_attrib.analyses.anomaly",
+    "attribute_incident": "causal_attrib.analyses.incident",
     "check_graph": "causal_attrib.analyses.check",
     "intrinsic_influence": "causal_attrib.analyses.influence",
     "InfluenceResult": "causal_attrib.results.influence",
