@@ -355,27 +355,35 @@ class NoiseModel:
         return pinned, node_score
 
 
-PRUNE_FROM = 50
-"""Players per row from which nodes with typical noise are pruned (see :func:`split_players`)."""
+PRUNE_FROM = 15
+"""Measured nodes per row from which nodes with typical noise are pruned (see
+:func:`typical_pruned`)."""
 
-TYPICAL = 2.0
+TYPICAL = 1.0
 """A node's own noise score (nats) below which its noise counts as typical: inside the central
-86 % of its reference noise."""
+63 % of its reference noise."""
+
+MAX_PLAYERS = 20
+"""Most players per row in a pruned game: the nodes with the most unusual noise."""
 
 
 def typical_pruned(nodes: list[str], node_score: Mapping[str, float | None]) -> list[str]:
     """The row's players.
 
-    With more than :data:`PRUNE_FROM` measured nodes, those whose own noise was typical
-    (score below :data:`TYPICAL`) are not players: their noise stays random in every
-    coalition, as an unmeasured node's does, so orderings only walk the unusual nodes (a
-    200-node graph with one culprit walks a handful). What this can cost is measured, not
-    assumed: the score the players leave unexplained with every one of them pinned (the
-    row's ``unattributed``) is what the typical nodes could have claimed, at most.
+    With more than :data:`PRUNE_FROM` measured nodes, only the (at most
+    :data:`MAX_PLAYERS`) nodes whose own noise was the most unusual, and not typical
+    (score at least :data:`TYPICAL`), are players; the others' noise stays random in every
+    coalition, as an unmeasured node's does. Orderings then walk a handful of nodes instead
+    of hundreds. What this can cost is measured, not assumed: the score the players leave
+    unexplained with every one of them pinned (the row's ``unattributed``) is what the
+    pruned nodes could have claimed, at most.
     """
     if len(nodes) <= PRUNE_FROM:
         return nodes
-    return [n for n in nodes if (node_score.get(n) or 0.0) >= TYPICAL]
+    score = {n: node_score.get(n) or 0.0 for n in nodes}
+    unusual = sorted((n for n in nodes if score[n] >= TYPICAL), key=lambda n: (-score[n], n))
+    keep = set(unusual[:MAX_PLAYERS])
+    return [n for n in nodes if n in keep]
 
 
 def _fit_node(data: AnomalyData, node, parents, models, fill, pooled: bool) -> Mechanism:

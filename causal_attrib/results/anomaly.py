@@ -59,8 +59,9 @@ class RowResult:
         Players ranked by contribution (empty when the row was not attributed).
     unattributed
         Part of the score no player got: what nodes the row does not measure leave (their
-        noise stays random), and, in rows with more than 50 measured ancestors, the nodes
-        whose own noise was typical (not players: their noise stays random too).
+        noise stays random), and, in rows with more than 15 measured ancestors, the nodes
+        whose own noise was typical or not among the 20 most unusual (not players: their
+        noise stays random too).
     unmeasured
         Ancestors of the target (or the target) that the row does not measure.
     """
