@@ -187,6 +187,12 @@ def _series(data, colours: tuple[str, str]) -> list[str]:
     return ["<h2>Series</h2>", *charts]
 
 
+def _delay_words(graph) -> str:
+    """The legend's words for dashed edges, when the graph has delayed ones."""
+    delayed = any(0 not in d.get("lags", (0,)) for *_, d in graph.edges(data=True))
+    return " Dashed edges act with a delay (hover for the lag)." if delayed else ""
+
+
 def _comparison(comparison, top: int) -> list[str]:
     """The second opinion: DoWhy's ranking beside ours (nothing without one)."""
     if comparison is None:
@@ -241,7 +247,8 @@ def _explain_graph(result: ExplainResult, graph) -> list[str]:
             ],
             f"Colour depth is the size of the contribution; a thick "
             f'<span style="color:{CHANGED}">red border</span> marks a changed mechanism; '
-            "dashed nodes cannot influence the target; the target has a bold label.",
+            "dashed nodes cannot influence the target; the target has a bold label."
+            + _delay_words(graph),
         )
     )
     return out
@@ -375,7 +382,7 @@ def _anomaly_graph(result: AnomalyResult, graph) -> list[str]:
         _legend(
             [(diverging(1.0), "share of the blame"), (diverging(-1.0), "negative share")],
             f'A thick <span style="color:{CHANGED}">red border</span> marks a node with '
-            "at least 5 % of the blame; the target has a bold label.",
+            "at least 5 % of the blame; the target has a bold label." + _delay_words(graph),
         )
     )
     return out

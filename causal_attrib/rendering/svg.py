@@ -191,6 +191,9 @@ def graph_figure(
             f'<p class="note">The graph has {graph.number_of_nodes()} nodes; graphs over '
             f"{MAX_DRAWN_NODES} are not drawn.</p>"
         )
+    graph, placed, delayed = _layout_of_delays(graph)
+    extra = [*extra, *delayed]
+    edges = {**placed, **(edges or {})}
     style = {n: styles.get(n, NodeStyle()) for n in graph.nodes}
     widths = {n: _node_width(str(n), style[n].sublabel) for n in graph.nodes}
     pos, routes = layered_routes(graph, widths)
@@ -226,6 +229,34 @@ def graph_figure(
         out.append(_node(n, pos[n], widths[n], style[n]))
     out.append("</svg></div>")
     return "".join(out)
+
+
+def _layout_of_delays(
+    graph: nx.DiGraph,
+) -> tuple[nx.DiGraph, dict[tuple[str, str], EdgeStyle], list[tuple[str, str, EdgeStyle]]]:
+    """A temporal graph's layout: lag-0 edges, plus each delayed edge that points down
+    (drawn dashed in the layers); delayed edges that point back (feedback) are drawn dashed
+    on top. A node's own past is not drawn (every node reads it)."""
+    delayed = sorted(
+        (u, v, tuple(d["lags"]))
+        for u, v, d in graph.edges(data=True)
+        if "lags" in d and 0 not in d["lags"]
+    )
+    if not delayed:
+        return graph, {}, []
+    layout = graph.copy()
+    layout.remove_edges_from((u, v) for u, v, _ in delayed)
+    placed, back = {}, []
+    for u, v, lags in delayed:
+        style = EdgeStyle(dashed=True, tooltip=f"{u} -> {v} at lag {', '.join(map(str, lags))}")
+        if u == v:
+            continue
+        if nx.has_path(layout, v, u):
+            back.append((u, v, style))
+        else:
+            layout.add_edge(u, v)
+            placed[(u, v)] = style
+    return layout, placed, back
 
 
 def _ports(graph, pos, widths, routes) -> dict[tuple, list[tuple[float, float]]]:

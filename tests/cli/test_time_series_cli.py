@@ -126,3 +126,21 @@ def test_html_report_draws_the_series_with_both_periods(cli, series, tmp_path):
     page = out_file.read_text()
     assert "<h2>Series</h2>" in page and 'aria-label="web over time"' in page
     assert "<title>before</title>" in page and "<title>after</title>" in page
+
+
+def test_html_draws_delayed_and_feedback_edges_dashed(cli, tmp_path):
+    # a lag-1 edge back from web to db closes a loop a layered layout cannot place
+    frame = simulate_series(service_graph(lagged=True), 600, seed=0)
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    graph = tmp_path / "fb.dot"
+    graph.write_text(DOT.replace("api -> web }", "api -> web; web -> db [lag=1] }"))
+    out_file = tmp_path / "r.html"
+    args = ["explain", "-g", graph, "-d", tmp_path / "s.csv", "--time-column", "t"]
+    out = cli(
+        *args, "--split-at", "300", "-t", "web", "--samples", "500", "-f", "html", "-o", out_file
+    )
+    assert out.exit_code == 0, out.stderr
+    page = out_file.read_text()
+    assert "<title>web -&gt; db at lag 1</title>" in page  # the feedback edge, on top
+    assert "<title>db -&gt; api at lag 2</title>" in page  # a delayed edge in the layers
+    assert "Dashed edges act with a delay" in page
