@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.stats import norm
 
-from ..choices import Direction, parse_choice
+from ..choices import Direction, FitOn, parse_choice
 from ..engine import one_blas_thread
 from ..errors import InputError
 from ..inputs.periods import AFTER, BEFORE, Block, Periods, node_block
@@ -56,6 +56,7 @@ def attribute_incident(
     lags: int | None = None,
     threshold: float = 3.0,
     direction: Direction | str = Direction.BOTH,
+    fit_on: FitOn | str = FitOn.BOTH,
     models: ModelFamily | None = None,
     n_samples: int = 2000,
     n_permutations: int = 64,
@@ -80,8 +81,9 @@ def attribute_incident(
         The reference is the series before START.
     lags
         Past values each mechanism reads (``None``: chosen by BIC on the reference).
-    threshold, direction
-        As in :func:`~causal_attrib.analyses.anomaly.attribute_anomalies`.
+    threshold, direction, fit_on
+        As in :func:`~causal_attrib.analyses.anomaly.attribute_anomalies`: by default the
+        mechanisms are fitted on the reference and the incident rows.
     models
         Model family (default :data:`~causal_attrib.models.bases.ANOMALY_MODELS`).
     n_samples
@@ -94,6 +96,7 @@ def attribute_incident(
         Called with a short message at the start of each slow step.
     """
     direction = parse_choice(Direction, direction, "direction")
+    fit_on = parse_choice(FitOn, fit_on, "fit_on")
     _check(threshold, n_samples, n_permutations, seed, lags)
     say = progress or silent
     opening = open_analysis(graph, {"--data": data}, target, temporal=True)
@@ -110,12 +113,13 @@ def attribute_incident(
     else:
         bic = {}
     say("fitting mechanisms with memory")
-    model = fit_clean(opening.graph, block, target, lags, models or ANOMALY_MODELS, scorer)
+    pooled = fit_on is FitOn.BOTH
+    model = fit_clean(opening.graph, block, target, lags, models or ANOMALY_MODELS, scorer, pooled)
     labels = [series.axis.format(t) for t in series.times]
     rows = model.attribute(window, labels, threshold, n_samples, n_permutations, seed, say)
     causes = rank_causes(rows)
     settings = {
-        "threshold": _num(threshold), "direction": direction.value, "fit_on": "reference",
+        "threshold": _num(threshold), "direction": direction.value, "fit_on": fit_on.value,
         "attribute": "anomalous", "models": getattr(models or ANOMALY_MODELS, "name", "auto"),
         "samples": n_samples, "permutations": n_permutations, "seed": seed, "max_rows": None,
         "reference_rows": int(window.start), "anomalous_rows": len(rows),
@@ -144,12 +148,12 @@ def attribute_incident(
     )  # fmt: skip
 
 
-def fit_clean(graph, block: Block, target, lags, models, scorer) -> IncidentModel:
+def fit_clean(graph, block: Block, target, lags, models, scorer, pooled=True) -> IncidentModel:
     """The incident model fitted on a reference that ends before the incident's lookback:
     a cause may act some steps before the target reacts (the lookback), and rows where it
     already acted would teach the mechanisms that the incident is normal (an explosive
     autoregression fitted on a spike's first steps)."""
-    first = IncidentModel.fit(graph, block, target, lags, models, scorer)
+    first = IncidentModel.fit(graph, block, target, lags, models, scorer, pooled)
     start = int(np.argmax(block.period != BEFORE))
     cut = start - first.lookback
     if first.lookback == 0 or cut < MIN_REFERENCE:
@@ -157,7 +161,7 @@ def fit_clean(graph, block: Block, target, lags, models, scorer) -> IncidentMode
     period = block.period.copy()
     period[cut:start] = -1  # neither reference nor incident: history only
     model = IncidentModel.fit(graph, Block(block.values, block.times, block.axis, period),
-                              target, lags, models, scorer)  # fmt: skip
+                              target, lags, models, scorer, pooled)  # fmt: skip
     return replace(model, lookback=max(model.lookback, first.lookback))
 
 

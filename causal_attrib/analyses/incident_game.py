@@ -15,7 +15,7 @@ import numpy as np
 
 from ..choices import Direction
 from ..inputs.lags import contemporaneous, lag_features, lag_name, summary_graph
-from ..inputs.periods import BEFORE, Block
+from ..inputs.periods import AFTER, BEFORE, Block
 from ..models.bases import ModelFamily, keep_linear
 from ..models.interventions import ar_coefficients, largest_root
 from ..models.mechanisms import AdditiveNoiseMechanism, EmpiricalMechanism, Mechanism, pick
@@ -62,9 +62,13 @@ class IncidentModel:
     @classmethod
     def fit(
         cls, graph: nx.DiGraph, block: Block, target: str, lags: int, models: ModelFamily,
-        scorer: TailScorer,
+        scorer: TailScorer, pooled: bool = True,
     ) -> IncidentModel:  # fmt: skip
-        """Fit each influencer of ``target`` on the reference rows with their whole past."""
+        """Fit each influencer of ``target`` on the rows with their whole past: the
+        reference and, when ``pooled``, the incident (the mechanisms did not change, only
+        innovations were unusual, and the incident is where a parent moved far enough to
+        show how much its child follows it). Innovation distributions come from the
+        reference alone."""
         features = lag_features(graph, lags)
         summary = summary_graph(features)
         relevant = nx.ancestors(summary, target) | {target}
@@ -74,14 +78,16 @@ class IncidentModel:
         values = {n: block.values[n].to_numpy(dtype=float) for n in block.values.columns}
         columns = _lag_columns(block, values, features, relevant)
         reference = block.period == BEFORE
+        fitted = reference | (block.period == AFTER)
         node_scorer = TailScorer(direction=Direction.BOTH)
         mechanisms, innovations, scorers, ref = {}, {}, {}, {}
         for node in order:
             names = [lag_name(p, k) for p, k in features[node]]
-            present = [np.isfinite(columns[c]) for c in [node, *names]]
-            complete = reference & np.all(present, axis=0)
+            present = np.all([np.isfinite(columns[c]) for c in [node, *names]], axis=0)
+            complete = reference & present
+            fit_rows = (fitted & present) if pooled else complete
             mechanisms[node], innovations[node] = _fit_node(
-                node, names, columns, complete, models, features[node]
+                node, names, columns, fit_rows, models, features[node]
             )
             ref[node] = np.sort(innovations[node][complete])
             scorers[node] = node_scorer.fit(ref[node])
@@ -210,8 +216,8 @@ def _lag_columns(block: Block, values, features, relevant) -> dict[str, np.ndarr
 
 
 def _fit_node(node, names, columns, complete, models: ModelFamily, feats):
-    """A node's mechanism (fitted on the complete reference rows) and its innovations on
-    every row (NaN where its past is missing)."""
+    """A node's mechanism (fitted on the ``complete`` rows) and its innovations on every
+    row (NaN where its past is missing)."""
     y = columns[node]
     if not names:
         mech = EmpiricalMechanism.fit(y[complete])

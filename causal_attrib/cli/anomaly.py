@@ -165,6 +165,7 @@ def _incident(console: Console, graph, opts: dict) -> int:
         lags=opts["lags"],
         threshold=opts["threshold"],
         direction=opts["direction"],
+        fit_on=opts["fit_on"],
         n_samples=opts["samples"],
         n_permutations=opts["permutations"],
         seed=opts["seed"],
