@@ -80,6 +80,18 @@ def explain_figures(result: ExplainResult) -> list[tuple[str, str]]:
             f"(change {number(result.fitted_change)} = sum of contributions)",
         ),
         ("unexplained gap", number(result.gap)),
+    ] + time_figures(result.time_mode)
+
+
+def time_figures(mode) -> list[tuple[str, str]]:
+    """Time-series mode in one line: the lag order, how it was chosen, and the windows."""
+    if not mode:
+        return []
+    windows = mode.get("windows", {})
+    spans = [f"{k} {w['start']} to {w['end']}" for k, w in windows.items()]
+    how = "by BIC" if mode["lags_from"] == "BIC" else "given"
+    return [
+        ("time series", f"{mode['time_column']}, lags {mode['lags']} ({how}); " + "; ".join(spans))
     ]
 
 
