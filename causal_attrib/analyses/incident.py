@@ -40,7 +40,7 @@ from ..results.anomaly import AnomalyResult, rank_causes
 from ..results.base import ReportData
 from ..results.base import stable_float as _num
 from ..stats.scores import TailScorer
-from .incident_game import IncidentModel
+from .incident_game import MAX_INCIDENT_ROWS, IncidentModel
 from .lag_order import MAX_AUTO_LAGS, choose_lags
 from .opening import GraphSource, TableSource, open_analysis
 
@@ -131,6 +131,12 @@ def attribute_incident(
         "incident": window.to_dict(series),
     }  # fmt: skip
     notes = (*opening.notes, *series.notes, *window.notes, *model.notes)
+    if window.end - window.start > MAX_INCIDENT_ROWS:
+        notes += (
+            f"the incident has {window.end - window.start} rows; the first "
+            f"{MAX_INCIDENT_ROWS} are scored and attributed (where it starts is where its "
+            "causes show; give --incident START/END for a later part)",
+        )
     shown = [target, *(c.node for c in causes if c.node != target)][:5]
     values = {n: block.values[n].to_numpy() for n in shown}
     report = ReportData(

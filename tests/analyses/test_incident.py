@@ -113,3 +113,12 @@ def test_bad_incidents_one_line_exit_2(cli, tmp_path, incident, message):
     assert out.exit_code == 2 and message in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
     assert np.isfinite(frame.web).all()
+
+
+def test_a_long_incident_is_attributed_where_it_starts_and_says_so():
+    from causal_attrib.analyses.incident_game import MAX_INCIDENT_ROWS
+
+    frame = _spike(2)
+    result = attribute_incident(GRAPH, frame, "web", time_column="t", incident="600")
+    assert len(result.rows) == MAX_INCIDENT_ROWS
+    assert any(f"the first {MAX_INCIDENT_ROWS} are scored" in n for n in result.notes)
