@@ -506,7 +506,7 @@ class ShapleySettings:
             max_exact=self.max_exact,
             n_permutations=self.n_permutations,
             rng=np.random.default_rng(self.seed),
-            evaluate=None if engine.local else _batched(game, engine),
+            evaluate=None if engine.local and engine.jobs == 1 else _batched(game, engine),
             tolerance=self.tolerance,
         )
 

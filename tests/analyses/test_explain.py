@@ -268,3 +268,17 @@ def test_sampled_orderings_report_standard_errors_and_stop_early():
     for n in players:
         match = next(m for m in exact.nodes if m.node == n.node)
         assert abs(n.contribution - match.contribution) <= 4 * n.standard_error + 1e-9
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_coalitions_valued_on_threads_give_the_same_answer(exact):
+    # issue 22: with more than one worker, coalitions are valued in parallel batches; the
+    # values and every figure of the report must not depend on it
+    from causal_attrib.synthetic import make_scenario
+
+    sc = make_scenario("er", 30, 1000, 5, n_changes=9)
+    kw = dict(n_samples=2000, max_exact_players=10 if exact else 2)
+    one = explain(sc.graph, sc.before, sc.after, sc.target, n_jobs=1, **kw)
+    two = explain(sc.graph, sc.before, sc.after, sc.target, n_jobs=2, **kw)
+    assert one.to_dict() == two.to_dict()
+    assert sum(n.changed and n.ancestor for n in one.nodes) > 6  # > 64 coalitions: batched
