@@ -66,6 +66,8 @@ class InterventionModel:
         self.target = target
         self.measure = measure
         self._cache: dict[tuple[str, frozenset], np.ndarray] = {}
+        self._terms: dict[tuple, np.ndarray] = {}
+        self._noise: dict[tuple[str, bool], np.ndarray] = {}
         self._values: dict[frozenset, float] = {}
 
     def value(self, coalition: frozenset) -> float:
@@ -73,8 +75,9 @@ class InterventionModel:
         coalition = frozenset(coalition) & self.players
         if coalition not in self._values:
             self._values[coalition] = self.measure(self.simulate(coalition))
-            if len(self._cache) > 4096:  # bound memory on very large games
+            if len(self._cache) + len(self._terms) > 4096:  # bound memory on large games
                 self._cache.clear()
+                self._terms.clear()
         return self._values[coalition]
 
     def simulate(self, coalition: frozenset) -> np.ndarray:
@@ -88,12 +91,32 @@ class InterventionModel:
             if cached is not None:
                 values[node] = cached
                 continue
-            data = {p: values[p] for p in self.parents[node]}
-            mech = self.new[node] if node in key[1] else self.old[node]  # key[1]: players only
-            values[node] = mech.sample(data, self.uniforms[node])
+            swapped = node in key[1]  # key[1]: players only
+            mech = self.new[node] if swapped else self.old[node]
+            if getattr(mech, "separable", False) and len(self.parents[node]) > 1:
+                values[node] = self._summed(node, mech, swapped, coalition, values)
+            else:
+                data = {p: values[p] for p in self.parents[node]}
+                values[node] = mech.sample(data, self.uniforms[node])
             if node != self.target:
                 self._cache[key] = values[node]
         return values[self.target]
+
+    def _summed(self, node, mech, swapped: bool, coalition: frozenset, values) -> np.ndarray:
+        """A separable node's values as the sum of one term per parent, each cached per the
+        players above that parent: when one parent moved, one term is recomputed instead of
+        the node's whole design."""
+        out = np.full(len(self.uniforms[node]), mech.coef[0])
+        for p in self.parents[node]:
+            key = (node, swapped, p, coalition & self.upstream[p])
+            term = self._terms.get(key)
+            if term is None:
+                term = self._terms[key] = mech.term(p, values[p])
+            out += term
+        noise = self._noise.get((node, swapped))
+        if noise is None:
+            noise = self._noise[(node, swapped)] = mech.noise_sample(self.uniforms[node])
+        return out + noise
 
 
 RHO_MAX = 0.995
