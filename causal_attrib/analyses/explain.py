@@ -269,7 +269,9 @@ def _open(graph, before, after, data, target, time, categorical, dropna, max_row
         max_rows=max_rows,
         seed=seed,
     )
-    return opening, prepared, None
+    # the tables as read are not needed once prepared: at 1,000 nodes x 100,000 rows per
+    # period they are 1.6 GB the analysis would otherwise carry to its end
+    return replace(opening, tables={}), prepared, None
 
 
 def _report_data(

@@ -135,7 +135,9 @@ def explain(console: Console, **opts) -> int:
     if opts["time_column"] is not None:
         return _explain_series(console, graph, opts)
     _no_time_options(opts)
-    before, after = _periods(opts)
+    # without --by or --compare-dowhy the library reads the files itself, so it holds the
+    # only copy of the tables and frees them once prepared (1.6 GB at 1,000 x 100,000)
+    before, after = _periods(opts, read=bool(opts["by"] or opts["compare_dowhy"]))
     common = dict(
         statistic=opts["statistic"],
         alpha=opts["alpha"],
@@ -155,6 +157,7 @@ def explain(console: Console, **opts) -> int:
     )
     if opts["by"] and opts["compare_dowhy"]:
         raise InputError("--compare-dowhy compares one analysis: leave out --by")
+
     if opts["by"]:
         result = explain_segments(
             graph,
@@ -230,8 +233,9 @@ def engine_for(jobs: int | None, scheduler: str | None, segments: bool) -> Engin
     return Engine(EngineKind.PROCESSES if segments else EngineKind.THREADS, jobs)
 
 
-def _periods(opts: dict):
-    """Read the before/after tables from either layout, rejecting mixed or partial use."""
+def _periods(opts: dict, read: bool = True):
+    """Read the before/after tables from either layout, rejecting mixed or partial use
+    (with ``read=False``, two files are left for the analysis to read)."""
     from ..inputs.tables import read_table, split_periods
 
     pair = opts["before"] is not None or opts["after"] is not None
@@ -248,4 +252,6 @@ def _periods(opts: dict):
         raise InputError("--period-column and its values go with --data, not --before/--after")
     if opts["before"] is None or opts["after"] is None:
         raise InputError("give both --before and --after (or --data with --period-column)")
+    if not read:
+        return opts["before"], opts["after"]
     return read_table(opts["before"], "--before"), read_table(opts["after"], "--after")

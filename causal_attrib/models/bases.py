@@ -136,6 +136,28 @@ class Basis:
             j += width
         return out
 
+    def pair_slices(self) -> dict[tuple[str, str], slice]:
+        """Which coefficients belong to each pair's hinge terms (they follow the parents')."""
+        out, j = {}, 1 + sum(self._width(p) for p in self.parents)
+        for pair, (d, t) in self.pairs.items():
+            out[pair] = slice(j, j + len(d) + len(t))
+            j += len(d) + len(t)
+        return out
+
+    def pair_term(
+        self, pair: tuple[str, str], xa: np.ndarray, xb: np.ndarray, coef: np.ndarray
+    ) -> np.ndarray:
+        """One pair's part of the prediction (``coef`` is that pair's slice): with
+        :meth:`term` per parent, the whole prediction of a basis without products."""
+        out = np.zeros(len(xa))
+        j = 0
+        directions = self.directions(pair, {pair[0]: xa, pair[1]: xb})
+        for z, knots in zip(directions, self.pairs[pair], strict=True):
+            for k in knots:
+                out += coef[j] * np.maximum(z - k, 0.0)
+                j += 1
+        return out
+
     def term(self, parent: str, x: np.ndarray, coef: np.ndarray) -> np.ndarray:
         """One parent's additive part of the prediction; ``coef`` is that parent's slice.
 

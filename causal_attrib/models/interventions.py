@@ -93,7 +93,7 @@ class InterventionModel:
                 continue
             swapped = node in key[1]  # key[1]: players only
             mech = self.new[node] if swapped else self.old[node]
-            if getattr(mech, "separable", False) and len(self.parents[node]) > 1:
+            if getattr(mech, "decomposable", False) and len(self.parents[node]) > 1:
                 values[node] = self._summed(node, mech, swapped, coalition, values)
             else:
                 data = {p: values[p] for p in self.parents[node]}
@@ -103,15 +103,27 @@ class InterventionModel:
         return values[self.target]
 
     def _summed(self, node, mech, swapped: bool, coalition: frozenset, values) -> np.ndarray:
-        """A separable node's values as the sum of one term per parent, each cached per the
-        players above that parent: when one parent moved, one term is recomputed instead of
-        the node's whole design."""
+        """A node's values as the sum of one term per parent and per pair of parents, each
+        cached per the players above those parents: when one parent moved, its terms are
+        recomputed instead of the node's whole design."""
         out = np.full(len(self.uniforms[node]), mech.coef[0])
         for p in self.parents[node]:
             key = (node, swapped, p, coalition & self.upstream[p])
             term = self._terms.get(key)
             if term is None:
                 term = self._terms[key] = mech.term(p, values[p])
+            out += term
+        for a, b in mech.basis.pairs:
+            key = (
+                node,
+                swapped,
+                (a, b),
+                coalition & self.upstream[a],
+                coalition & self.upstream[b],
+            )
+            term = self._terms.get(key)
+            if term is None:
+                term = self._terms[key] = mech.pair_term((a, b), values[a], values[b])
             out += term
         noise = self._noise.get((node, swapped))
         if noise is None:

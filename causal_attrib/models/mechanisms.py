@@ -141,6 +141,21 @@ class AdditiveNoiseMechanism:
         """Which coefficients belong to each parent (computed once: simulations ask often)."""
         return self.basis.slices()
 
+    @property
+    def decomposable(self) -> bool:
+        """Whether the prediction is a sum of one :meth:`term` per parent and one
+        :meth:`pair_term` per pair (no products)."""
+        return not self.basis.products
+
+    def pair_term(self, pair: tuple[str, str], xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
+        """One pair's part of the prediction (see :meth:`Basis.pair_term`)."""
+        return self.basis.pair_term(pair, xa, xb, self.coef[self.pair_slices[pair]])
+
+    @functools.cached_property
+    def pair_slices(self) -> dict[tuple[str, str], slice]:
+        """Which coefficients belong to each pair (computed once)."""
+        return self.basis.pair_slices()
+
 
 @dataclass(frozen=True)
 class LevelNoise:

@@ -639,7 +639,7 @@ def test_sigterm_stops_the_local_worker_processes(tmp_path):
     command = [sys.executable, "-m", "causal_attrib", "explain", "-q",
                "-g", str(tmp_path / "g.dot"), "-b", str(tmp_path / "before.csv"),
                "-a", str(tmp_path / "after.csv"), "-t", "c",
-               "--by", "region", "--jobs", "2", "--bootstrap", "400"]  # fmt: skip
+               "--by", "region", "--jobs", "2", "--bootstrap", "5000"]  # fmt: skip
     main = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     def children(pid: int) -> set[int]:

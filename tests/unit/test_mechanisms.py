@@ -107,12 +107,13 @@ def test_cross_validation_picks_quadratic_for_a_product_and_splines_for_a_satura
     assert saturation.family == "spline"
 
 
-def test_separable_nodes_simulate_as_the_sum_of_cached_parent_terms():
+@pytest.mark.parametrize("family", ["splines", "pairs"])
+def test_nodes_simulate_as_the_sum_of_cached_parent_and_pair_terms(family):
     # issue 22: a separable node's values are summed from per-parent terms cached per the
     # players above each parent; they must equal the whole design's prediction
     import networkx as nx
 
-    from causal_attrib.models.bases import SplineModels
+    from causal_attrib.models.bases import PairwiseModels, SplineModels
     from causal_attrib.models.interventions import InterventionModel
     from causal_attrib.models.mechanisms import fit_mechanism
 
@@ -129,12 +130,14 @@ def test_separable_nodes_simulate_as_the_sum_of_cached_parent_terms():
         for node in ("a", "b", "c", "t"):
             parents = tuple(sorted(g.predecessors(node)))
             pdata = {p: data[p] for p in parents}
-            basis = SplineModels().make_basis(parents, pdata, data[node], frozenset())
+            models = SplineModels() if family == "splines" else PairwiseModels()
+            basis = models.make_basis(parents, pdata, data[node], frozenset())
             out[node] = fit_mechanism(basis, pdata, data[node] + shift, False)
         return out
 
     old, new = mechanisms(0.0), mechanisms(1.0)
-    assert old["c"].separable and len(old["c"].basis.parents) == 2
+    assert old["c"].decomposable and len(old["c"].basis.parents) == 2
+    assert bool(old["c"].basis.pairs) == (family == "pairs")
     uniforms = {k: rng.random(2000) for k in data}
     model = InterventionModel(g, "t", old, new, ["a", "c"], uniforms, np.mean)
     for coalition in (frozenset(), frozenset({"a"}), frozenset({"a", "c"}), frozenset({"c"})):
