@@ -60,6 +60,7 @@ def read_table(source: str | Path | pd.DataFrame, label: str = "data") -> pd.Dat
             handle = name
         if fmt == "parquet":
             frame = pd.read_parquet(handle)
+            _release_arrow_memory()
         elif fmt == "jsonl":
             if not isinstance(handle, io.BytesIO):
                 with open(handle, "rb") as fh:
@@ -232,3 +233,13 @@ def split_periods(
                 f"(values present: {seen})"
             )
     return before.reset_index(drop=True), after.reset_index(drop=True)
+
+
+def _release_arrow_memory() -> None:
+    """Return the memory Arrow used while reading Parquet to the system. pandas copies
+    the columns out, but Arrow's allocator keeps the freed buffers: at 100,000 rows x
+    1,000 columns that is about 1 GB per table held for the whole analysis."""
+    import pyarrow
+
+    pyarrow.default_memory_pool().release_unused()
+
