@@ -16,6 +16,7 @@ from .options import (
     lags_option,
     max_rows_option,
     model_options,
+    not_in_time_mode,
     one_stdin,
     output_options,
     second_opinion,
@@ -140,10 +141,7 @@ def _incident(console: Console, graph, opts: dict) -> int:
     from ..analyses.incident import attribute_incident
     from ..inputs.tables import read_table
 
-    for option in ("compare_dowhy", "id_column", "categorical"):
-        if opts[option]:
-            name = option.replace("_", "-")
-            raise InputError(f"--{name} is not available in time-series mode (--time-column)")
+    not_in_time_mode(opts, ("compare_dowhy", "id_column", "categorical"))
     if opts["data"] is not None:
         if opts["reference"] or opts["anomalies"]:
             raise InputError("give --data, or --reference and --anomalies, not both")

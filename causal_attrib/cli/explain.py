@@ -17,6 +17,7 @@ from .options import (
     graph_options,
     max_rows_option,
     model_options,
+    not_in_time_mode,
     one_stdin,
     output_options,
     second_opinion,
@@ -132,29 +133,13 @@ def explain(console: Console, **opts) -> int:
     one_stdin(opts, ("graph", "before", "after", "data"))
     engine = engine_for(opts["jobs"], opts["scheduler"], segments=bool(opts["by"]))
     graph = read_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"])
+    common = _analysis_options(console, opts, engine)
     if opts["time_column"] is not None:
-        return _explain_series(console, graph, opts)
+        return _explain_series(console, graph, opts, common)
     _no_time_options(opts)
     # without --by or --compare-dowhy the library reads the files itself, so it holds the
     # only copy of the tables and frees them once prepared (1.6 GB at 1,000 x 100,000)
     before, after = _periods(opts, read=bool(opts["by"] or opts["compare_dowhy"]))
-    common = dict(
-        statistic=opts["statistic"],
-        alpha=opts["alpha"],
-        min_effect=opts["min_effect"],
-        categorical=opts["categorical"],
-        target_level=opts["target_level"],
-        dropna=opts["dropna"],
-        attribute_to=opts["attribute_to"],
-        bootstrap=opts["bootstrap"],
-        confidence=opts["confidence"],
-        n_samples=opts["samples"],
-        max_rows=opts["max_rows"],
-        check=opts["check_graph"],
-        engine=engine,
-        seed=opts["seed"],
-        progress=console.progress(),
-    )
     if opts["by"] and opts["compare_dowhy"]:
         raise InputError("--compare-dowhy compares one analysis: leave out --by")
 
@@ -184,30 +169,14 @@ def _no_time_options(opts: dict) -> None:
         raise InputError(f"--{given[0].replace('_', '-')} needs --time-column (time-series mode)")
 
 
-def _explain_series(console: Console, graph, opts: dict) -> int:
-    """Time-series mode: one table cut by time, or two tables each a series."""
-    from ..analyses.explain import explain as run_explain
-    from ..inputs.periods import TimeSpec
-    from ..inputs.tables import read_table
-
-    for option in ("by", "compare_dowhy", "period_column", "before_value", "after_value"):
-        if opts[option]:
-            name = option.replace("_", "-")
-            raise InputError(f"--{name} is not available in time-series mode (--time-column)")
-    spec = TimeSpec(
-        opts["time_column"], opts["split_at"], opts["before_window"], opts["after_window"],
-        opts["lags"],
-    )  # fmt: skip
-    tables = {k: opts[k] for k in ("data", "before", "after") if opts[k] is not None}
-    tables = {k: read_table(v, f"--{k}") for k, v in tables.items()}
-    result = run_explain(
-        graph,
-        target=opts["target"],
-        time=spec,
+def _analysis_options(console: Console, opts: dict, engine: Engine) -> dict:
+    """The options every form of ``explain`` passes to the library."""
+    return dict(
         statistic=opts["statistic"],
         alpha=opts["alpha"],
         min_effect=opts["min_effect"],
         categorical=opts["categorical"],
+        target_level=opts["target_level"],
         dropna=opts["dropna"],
         attribute_to=opts["attribute_to"],
         bootstrap=opts["bootstrap"],
@@ -215,11 +184,26 @@ def _explain_series(console: Console, graph, opts: dict) -> int:
         n_samples=opts["samples"],
         max_rows=opts["max_rows"],
         check=opts["check_graph"],
-        engine=engine_for(opts["jobs"], opts["scheduler"], segments=False),
+        engine=engine,
         seed=opts["seed"],
         progress=console.progress(),
-        **tables,
     )
+
+
+def _explain_series(console: Console, graph, opts: dict, common: dict) -> int:
+    """Time-series mode: one table cut by time, or two tables each a series."""
+    from ..analyses.explain import explain as run_explain
+    from ..inputs.periods import TimeSpec
+    from ..inputs.tables import read_table
+
+    not_in_time_mode(opts, ("by", "compare_dowhy", "period_column", "before_value", "after_value"))
+    spec = TimeSpec(
+        opts["time_column"], opts["split_at"], opts["before_window"], opts["after_window"],
+        opts["lags"],
+    )  # fmt: skip
+    tables = {k: opts[k] for k in ("data", "before", "after") if opts[k] is not None}
+    tables = {k: read_table(v, f"--{k}") for k, v in tables.items()}
+    result = run_explain(graph, target=opts["target"], time=spec, **common, **tables)
     console.report(result, opts["fmt"], opts["output"])
     return exit_code_for(check_failed=opts["fail_on_change"] and result.fails_change_gate())
 

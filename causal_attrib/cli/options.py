@@ -168,3 +168,11 @@ def time_options(func: Callable) -> Callable:
             lags_option,
         ]
     )(func)
+
+
+def not_in_time_mode(opts: dict, names: tuple[str, ...]) -> None:
+    """Refuse options time-series mode does not take, naming the first one given."""
+    for option in names:
+        if opts[option]:
+            name = option.replace("_", "-")
+            raise InputError(f"--{name} is not available in time-series mode (--time-column)")
