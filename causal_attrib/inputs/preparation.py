@@ -23,6 +23,7 @@ import pandas as pd
 from ..errors import InputError
 from .graphs import project_out
 from .names import closest, describe_nodes
+from .tables import release_reader_memory
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ def prepare_data(
     # per period each copy is 1.6 GB, so no third copy is held while the typed one is built
     del before, after
     match.frames.clear()
+    release_reader_memory()
     for name, frame in frames.items():
         _reject_empty(name, frame)
     frames = _complete_rows(frames, dropna, notes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
@@ -242,4 +243,11 @@ def _release_arrow_memory() -> None:
     import pyarrow
 
     pyarrow.default_memory_pool().release_unused()
+
+
+def release_reader_memory() -> None:
+    """Return to the system what readers freed since (tables dropped once prepared may
+    have been Arrow's); nothing to do when no Parquet file was read."""
+    if "pyarrow" in sys.modules:
+        _release_arrow_memory()
 
