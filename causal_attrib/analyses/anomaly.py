@@ -138,7 +138,7 @@ def attribute_anomalies(
     """
     fit_on = parse_choice(FitOn, fit_on, "fit_on")
     attribute = parse_choice(AttributeRows, attribute, "attribute")
-    _check_options(threshold, n_samples, n_permutations, seed)
+    check_anomaly_options(threshold, n_samples, n_permutations, seed)
     say = progress or silent
     opening = open_analysis(
         graph, {"--reference": reference, "--anomalies": anomalies}, target, max_rows=max_rows
@@ -205,7 +205,8 @@ def most_unusual(rows: list[RowResult]) -> set[int]:
     return {i for _, i in sorted(scored, key=lambda t: (-t[0], t[1]))[:MOST_UNUSUAL]}
 
 
-def _check_options(threshold, n_samples: int, n_permutations: int, seed: int) -> None:
+def check_anomaly_options(threshold, n_samples: int, n_permutations: int, seed: int) -> None:
+    """Refuse option values an anomaly attribution cannot use (rows or incidents alike)."""
     if not (isinstance(threshold, int | float) and np.isfinite(threshold) and threshold >= 0):
         raise InputError(f"threshold must be a non-negative number, not {threshold!r}")
     require_count(n_samples, "--samples", 100, MAX_SAMPLES)

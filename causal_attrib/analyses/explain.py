@@ -46,7 +46,7 @@ from ..stats.sampling import latin_uniforms
 from ..stats.shapley import ShapleyEstimate, shapley_estimate
 from ..stats.statistics import Statistic, parse_statistic, target_measure
 from .opening import GraphSource, TableSource, open_analysis
-from .time_mode import TimeMode, open_time_series, series_report
+from .time_mode import TimeMode, innovations, open_time_series, series_report
 
 SHAPLEY_TOLERANCE = 0.01
 """With sampled orderings, stop once every contribution's standard error is at most this
@@ -820,8 +820,6 @@ def _graph_check(graph, prepared, alpha, seed, say, mode: TimeMode | None = None
 
     say("checking the graph against the before data")
     if mode is not None:
-        from .time_mode import innovations
-
         data, graph = innovations(prepared.before, mode), contemporaneous(graph)
         return check_graph(graph, data, alpha=alpha, seed=seed)
     return check_graph(

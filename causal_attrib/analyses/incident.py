@@ -32,7 +32,7 @@ from ..engine import one_blas_thread
 from ..errors import InputError
 from ..inputs.periods import AFTER, BEFORE, Block, Periods, node_block
 from ..inputs.series import Series, parse_time, read_series
-from ..limits import MAX_PERMUTATIONS, MAX_SAMPLES, require_count, require_seed
+from ..limits import require_count
 from ..models.bases import ANOMALY_MODELS, ModelFamily
 from ..models.linalg import least_squares
 from ..progress import Progress, silent
@@ -40,9 +40,11 @@ from ..results.anomaly import AnomalyResult, rank_causes
 from ..results.base import ReportData
 from ..results.base import stable_float as _num
 from ..stats.scores import TailScorer
+from .anomaly import check_anomaly_options
 from .incident_game import MAX_INCIDENT_ROWS, IncidentModel
 from .lag_order import MAX_AUTO_LAGS, choose_lags
 from .opening import GraphSource, TableSource, open_analysis
+from .time_mode import MAX_LAGS
 
 
 @one_blas_thread
@@ -97,7 +99,9 @@ def attribute_incident(
     """
     direction = parse_choice(Direction, direction, "direction")
     fit_on = parse_choice(FitOn, fit_on, "fit_on")
-    _check(threshold, n_samples, n_permutations, seed, lags)
+    check_anomaly_options(threshold, n_samples, n_permutations, seed)
+    if lags is not None:
+        require_count(lags, "--lags", 0, MAX_LAGS)
     say = progress or silent
     opening = open_analysis(graph, {"--data": data}, target, temporal=True)
     series = read_series(opening.tables["--data"], time_column, "the data")
@@ -130,7 +134,7 @@ def attribute_incident(
         "bic": {str(k): round(v, 3) for k, v in sorted(bic.items())},
         "incident": window.to_dict(series),
     }  # fmt: skip
-    notes = (*opening.notes, *series.notes, *window.notes, *model.notes)
+    notes = (*opening.notes, *series.notes)
     if window.end - window.start > MAX_INCIDENT_ROWS:
         notes += (
             f"the incident has {window.end - window.start} rows; the first "
@@ -171,16 +175,6 @@ def fit_clean(graph, block: Block, target, lags, models, scorer, pooled=True) ->
     return replace(model, lookback=max(model.lookback, first.lookback))
 
 
-def _check(threshold, n_samples, n_permutations, seed, lags) -> None:
-    if not (isinstance(threshold, int | float) and np.isfinite(threshold) and threshold >= 0):
-        raise InputError(f"threshold must be a non-negative number, not {threshold!r}")
-    require_count(n_samples, "--samples", 100, MAX_SAMPLES)
-    require_count(n_permutations, "--permutations", 2, MAX_PERMUTATIONS)
-    require_seed(seed)
-    if lags is not None:
-        require_count(lags, "--lags", 0, 100)
-
-
 @dataclass(frozen=True)
 class IncidentWindow:
     """The incident's rows ``start <= i < end`` of the series, how they were chosen, and
@@ -188,15 +182,14 @@ class IncidentWindow:
 
     start: int
     end: int
+    rows: int
     auto: bool
     evidence: Mapping[str, object]
-    notes: tuple[str, ...] = ()
 
     @property
     def periods(self) -> np.ndarray:
         """Reference rows (:data:`BEFORE`), incident rows (:data:`AFTER`), and later rows."""
-        n = self.evidence["rows"]
-        out = np.full(n, -1)
+        out = np.full(self.rows, -1)
         out[: self.start] = BEFORE
         out[self.start : self.end] = AFTER
         return out
@@ -210,7 +203,7 @@ class IncidentWindow:
             "auto": self.auto,
             "reference_rows": self.start,
             "incident_rows": self.end - self.start,
-            "evidence": {k: v for k, v in self.evidence.items() if k != "rows"},
+            "evidence": dict(self.evidence),
         }
 
 
@@ -238,7 +231,7 @@ def incident_window(
             f"--incident {text!r} leaves {lo} reference row(s) before it; at least "
             f"{MIN_REFERENCE} are needed to learn what normal looks like"
         )
-    return IncidentWindow(lo, hi, False, {"rows": n, "method": "given"})
+    return IncidentWindow(lo, hi, n, False, {"method": "given"})
 
 
 ONSET_LAGS = 3
@@ -279,7 +272,6 @@ def detect_incident(values: np.ndarray, threshold: float, scorer: TailScorer) ->
     end = peak + 1 + int(after[0]) if after.size else n
     hits = np.flatnonzero(scores >= alarm)
     evidence = {
-        "rows": n,
         "method": f"robust z-scores of the target's AR({ONSET_LAGS}) residuals and values "
         "over the whole series; the incident lasts while its value stays outside what came "
         "before",
@@ -288,7 +280,7 @@ def detect_incident(values: np.ndarray, threshold: float, scorer: TailScorer) ->
         "onset_score": round(float(scores[start]), 3),
         "alarms": int(hits.size),
     }
-    return IncidentWindow(start, max(end, start + 1), True, evidence)
+    return IncidentWindow(start, max(end, start + 1), n, True, evidence)
 
 
 def robust_scores(values: np.ndarray, reference: np.ndarray, direction: Direction) -> np.ndarray:

@@ -55,9 +55,8 @@ class IncidentModel:
     reference: dict[str, np.ndarray] = field(default_factory=dict)
     """Sorted reference innovations per node: what fresh draws are drawn from."""
     lookback: int = 0
-    """Steps before an incident whose innovations still count (the longest chain of lags
-    to the target)."""
-    notes: tuple[str, ...] = field(default=())
+    """Steps before an incident whose innovations still count: the longest chain of lags to
+    the target plus the steps the slowest memory takes to fade to a tenth."""
 
     @classmethod
     def fit(
