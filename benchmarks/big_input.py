@@ -2,6 +2,7 @@
 
     python benchmarks/big_input.py                # 1,000,000 rows x 30 columns per period
     python benchmarks/big_input.py --rows 200000  # quicker
+    python benchmarks/big_input.py --wide         # 1,000 nodes x 100,000 rows per period, Parquet
 
 Prints, for each case, the wall time and the peak RSS of a fresh ``causal-attrib`` process
 (measured by a wrapper process with ``resource``), the exit code, and what the tool said on
@@ -44,7 +45,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows per period")
     parser.add_argument("--columns", type=int, default=30)
+    parser.add_argument("--wide", action="store_true",
+                        help="only explain on a wide graph in Parquet (default 1,000 nodes x "
+                             "100,000 rows per period; --columns and --rows override)")  # fmt: skip
     args = parser.parse_args()
+    if args.wide:
+        wide(args.columns if args.columns != 30 else 1000, min(args.rows, 100_000))
+        return
 
     from causal_attrib.synthetic import make_scenario
 
@@ -100,6 +107,26 @@ def main() -> None:
 
     for name, r in results.items():
         print(f"{name}: {json.dumps(r)}")
+
+
+def wide(nodes: int, rows: int) -> None:
+    """Peak memory of ``explain`` when the tables themselves are large: wide Parquet files,
+    every row used (below the default row cap)."""
+    from causal_attrib.synthetic import make_scenario
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        s = make_scenario("er", nodes, rows, 1, nonlinear=True)
+        s.before.to_parquet(root / "before.parquet")
+        s.after.to_parquet(root / "after.parquet")
+        (root / "g.json").write_text(json.dumps(nx.node_link_data(s.graph, edges="edges")))
+        print(f"{nodes} nodes x {rows:,} rows per period (Parquet); changed: {s.changed}")
+        r = measure(cli("explain", "-g", root / "g.json", "-b", root / "before.parquet",
+                        "-a", root / "after.parquet", "-t", s.target, "-f", "json",
+                        "-o", root / "out.json", "--quiet"))  # fmt: skip
+        if r["exit"] == 0:
+            r["top"] = json.loads((root / "out.json").read_text())["nodes"][0]["node"]
+        print(f"explain: {json.dumps(r)}")
 
 
 if __name__ == "__main__":

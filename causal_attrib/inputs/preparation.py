@@ -89,10 +89,10 @@ def prepare_data(
     frames = {k: f[nodes].reset_index(drop=True) for k, f in match.frames.items()}
     cat_nodes, notes = _typing(match, frames, nodes, extra_from=match.frames.values())
     # the tables as given are not needed beyond this point; at 1,000 nodes x 100,000 rows
-    # per period each copy is 1.6 GB, so no third copy is held while the typed one is built
+    # per period each copy is 0.8 GB, so no third copy is held while the typed one is built
+    # (the selected columns may still share the reader's buffers until then)
     del before, after
     match.frames.clear()
-    release_reader_memory()
     for name, frame in frames.items():
         _reject_empty(name, frame)
     frames = _complete_rows(frames, dropna, notes)
@@ -103,11 +103,13 @@ def prepare_data(
         frame, note = sample_rows(frame, max_rows, seed, f"{name} rows")
         notes += [note] if note else []
         out[name] = _typed(frame, nodes, cat_nodes, name)
+        frames[name] = frame = None  # the selected columns may still be Arrow's buffers
         if len(out[name]) < min_rows:
             raise InputError(
                 f"the {name} data has {len(out[name])} usable row(s); at least {min_rows} are "
                 "needed to fit and test mechanisms"
             )
+    release_reader_memory()  # now nothing of the tables as read is left
     notes += _unseen_level_notes(out["before"], out["after"], cat_nodes)
     return PreparedData(out["before"], out["after"], frozenset(cat_nodes), tuple(notes), totals)
 

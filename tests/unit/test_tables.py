@@ -144,3 +144,25 @@ def test_a_quoted_newline_in_the_header_is_valid_csv(tmp_path):
     semicolons.write_text('"a;\nb";c\n1,5;2\n3,25;4\n')
     frame = read_table(semicolons)
     assert list(frame.columns) == ["a;\nb", "c"] and frame.iloc[:, 0].tolist() == [1.5, 3.25]
+
+
+def test_reader_memory_is_returned_once_no_buffer_of_the_tables_is_left(tmp_path, monkeypatch):
+    """Selecting the graph's columns can keep the Parquet reader's buffers: returning
+    Arrow's memory before the typed copies exist returned nothing, and at 1,000 nodes x
+    100,000 rows the freed buffers (1.5 GB) stayed resident through the whole fit."""
+    import pyarrow
+
+    import causal_attrib.inputs.preparation as preparation
+
+    frame(n=5000).to_parquet(tmp_path / "b.parquet")
+    frame(n=5000, seed=1).to_parquet(tmp_path / "a.parquet")
+    held = []
+    monkeypatch.setattr(
+        preparation, "release_reader_memory", lambda: held.append(pyarrow.total_allocated_bytes())
+    )
+    read = [read_table(tmp_path / "b.parquet"), read_table(tmp_path / "a.parquet")]
+    table_bytes = pyarrow.total_allocated_bytes()
+    assert table_bytes > 2 * 3 * 5000 * 8  # the tables are Arrow's buffers
+    prepared = preparation.prepare_data(G, read.pop(0), read.pop(0))  # theirs alone
+    assert held and held[-1] < table_bytes / 100, (held, table_bytes)
+    assert len(prepared.before) == 5000
