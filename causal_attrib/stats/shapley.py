@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import combinations
+from itertools import combinations, permutations
 
 import numpy as np
 
@@ -48,6 +48,10 @@ class ShapleyEstimate:
 ORDERING_BATCH = 32
 """Orderings sampled between two checks of the standard errors (16 antithetic pairs)."""
 
+STRATIFIED_PLAYERS = 4
+"""After the first batch, orderings are stratified by the relative order of this many
+players, those with the largest standard errors (12 strata of antithetic pairs)."""
+
 
 def shapley_estimate(
     players: Sequence[str],
@@ -69,10 +73,13 @@ def shapley_estimate(
 
     Orderings are drawn in batches of :data:`ORDERING_BATCH`, up to ``n_permutations``;
     with ``tolerance > 0`` sampling stops once every standard error is at most
-    ``tolerance`` times ``|v(all) - v(none)|``. Each batch's coalitions are listed first
-    and valued in one call of ``evaluate`` (default: ``value`` on each in turn), so an
-    engine can value them in parallel; the sums run in a fixed order afterwards, so the
-    result does not depend on where they ran.
+    ``tolerance`` times ``|v(all) - v(none)|``. After the first batch, the orderings are
+    stratified (:class:`Strata`) by the relative order of the players whose errors were
+    largest: their errors come from how they interact with each other, which an antithetic
+    pair cancels for two players but not for three or more. Each batch's coalitions are
+    listed first and valued in one call of ``evaluate`` (default: ``value`` on each in
+    turn), so an engine can value them in parallel; the sums run in a fixed order
+    afterwards, so the result does not depend on where they ran.
     """
     players = list(players)
     k = len(players)
@@ -84,25 +91,106 @@ def shapley_estimate(
         return ShapleyEstimate(_exact(players, dict(zip(needed, evaluate(needed), strict=True))))
     rng = rng or np.random.default_rng(0)
     v: dict[frozenset, float] = {}
-    phi = dict.fromkeys(players, 0.0)
-    pairs: list[dict[str, float]] = []
-    used = 0
-    while used < max(2, n_permutations):
-        orders = sample_orderings(players, min(ORDERING_BATCH, n_permutations - used), rng)
+    pairs: list[tuple[dict[str, float], dict[str, float]]] = []  # (first, second) marginals
+    strata: Strata | None = None
+    cap = max(2, n_permutations)
+    while len(pairs) * 2 < cap:
+        room = min(ORDERING_BATCH, cap - 2 * len(pairs))
+        if strata is None or room < 2 * len(strata.orders):
+            orders = sample_orderings(players, room, rng)
+        else:
+            orders = strata.sample(players, room, rng)
         _value_new(orders, v, evaluate)
-        for first, second in zip(orders[::2], orders[1::2], strict=True):
-            pair = _marginals(first, v)
-            for p, x in _marginals(second, v).items():
-                phi[p] += pair[p]
-                phi[p] += x
-                pair[p] = (pair[p] + x) / 2.0
-            pairs.append(pair)
-        used += len(orders)
-        errors = _errors(players, pairs)
+        pairs += [
+            (_marginals(a, v), _marginals(b, v))
+            for a, b in zip(orders[::2], orders[1::2], strict=True)
+        ]
+        values, errors = _estimate(players, pairs, strata)
         scale = abs(v[frozenset(players)] - v[frozenset()])
         if tolerance > 0 and max(errors.values()) <= tolerance * scale:
             break
-    return ShapleyEstimate({p: t / used for p, t in phi.items()}, errors, used)
+        if strata is None and 2 < STRATIFIED_PLAYERS < k:  # pairs cancel two players' own
+            strata = Strata.of(sorted(players, key=lambda p: -errors[p])[:STRATIFIED_PLAYERS])
+            values, errors = _estimate(players, pairs, strata)
+    return ShapleyEstimate(values, errors, 2 * len(pairs))
+
+
+@dataclass(frozen=True)
+class Strata:
+    """Antithetic pairs grouped by the relative order of a few players.
+
+    An ordering and its reverse put these players in reverse relative orders, so a pair
+    falls in one of ``len(orders)`` equally likely strata (the players' orders up to
+    reversal). Sampling each stratum equally often removes the variance that comes from
+    which relative order chance picked; the estimate weights the strata equally, so pairs
+    drawn before the strata were chosen count too, in the stratum they fell in.
+    """
+
+    players: tuple[str, ...]
+    orders: tuple[tuple[str, ...], ...]
+    """One relative order per stratum (the other is its reverse)."""
+
+    @classmethod
+    def of(cls, players: Sequence[str]) -> Strata:
+        """The strata of these players' relative orders."""
+        orders = [o for o in permutations(players) if o <= o[::-1]]
+        return cls(tuple(players), tuple(orders))
+
+    def stratum(self, ordering: Sequence[str]) -> int:
+        """The stratum of the pair that starts with ``ordering``."""
+        seen = tuple(p for p in ordering if p in self.players)
+        return self.orders.index(min(seen, seen[::-1]))
+
+    def sample(self, players: Sequence[str], room: int, rng: np.random.Generator) -> list:
+        """Whole rounds of antithetic pairs, one pair per stratum in each round (at most
+        ``room`` orderings): a random ordering whose stratified players are put, in its
+        slots for them, in the stratum's order."""
+        out: list[list[str]] = []
+        for _ in range(max(1, room // (2 * len(self.orders)))):
+            for order in self.orders:
+                perm = [players[j] for j in rng.permutation(len(players))]
+                slots = iter(order)
+                perm = [next(slots) if p in self.players else p for p in perm]
+                out += [perm, perm[::-1]]
+        return out
+
+
+def _estimate(
+    players: Sequence[str], pairs: list[tuple[dict, dict]], strata: Strata | None
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Values and standard errors from the pairs' marginals: the mean of the strata's
+    means, and its error from the pairs' spread within strata (one stratum: plain)."""
+    groups: dict[int, list[int]] = {}
+    for i, (first, _) in enumerate(pairs):
+        groups.setdefault(strata.stratum(list(first)) if strata else 0, []).append(i)
+    if strata is None or len(groups) < len(strata.orders):  # a stratum not sampled yet
+        groups = {0: list(range(len(pairs)))}
+    h = len(groups)
+    values, errors = {}, {}
+    for p in players:
+        sums = {g: _sum_pairs(pairs, rows, p) for g, rows in groups.items()}
+        values[p] = sum(sums[g] / (2 * len(rows)) for g, rows in groups.items()) / h
+        spread = sum(
+            ((pairs[i][0][p] + pairs[i][1][p]) / 2 - sums[g] / (2 * len(rows))) ** 2
+            for g, rows in groups.items()
+            for i in rows
+        )
+        dof = len(pairs) - h
+        if dof < 1:
+            errors[p] = math.inf
+            continue
+        inverse = sum(1 / len(rows) for rows in groups.values())
+        errors[p] = math.sqrt(spread / dof * inverse) / h
+    return values, errors
+
+
+def _sum_pairs(pairs: list[tuple[dict, dict]], rows: list[int], player: str) -> float:
+    """A player's marginals summed over these pairs, one ordering after the other."""
+    total = 0.0
+    for i in rows:
+        total += pairs[i][0][player]
+        total += pairs[i][1][player]
+    return total
 
 
 def _value_new(orders, v: dict[frozenset, float], evaluate) -> None:
@@ -126,14 +214,6 @@ def _marginals(order: Sequence[str], v: dict[frozenset, float]) -> dict[str, flo
         out[player] = v[coalition] - previous
         previous = v[coalition]
     return out
-
-
-def _errors(players: Sequence[str], pairs: list[dict[str, float]]) -> dict[str, float]:
-    """Standard error of each player's mean marginal contribution over the pairs."""
-    n = len(pairs)
-    if n < 2:
-        return dict.fromkeys(players, math.inf)
-    return {p: float(np.std([d[p] for d in pairs], ddof=1) / math.sqrt(n)) for p in players}
 
 
 def _exact(players: list[str], v: dict[frozenset, float]) -> dict[str, float]:
