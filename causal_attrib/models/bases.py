@@ -144,11 +144,30 @@ class Basis:
             j += len(d) + len(t)
         return out
 
+    @property
+    def interactions(self) -> tuple[tuple[str, str], ...]:
+        """The pairs of parents with a part of their own: hinges, a product, or both."""
+        return (*self.pairs, *(pr for pr in self.products if pr not in self.pairs))
+
+    def product_columns(self) -> dict[tuple[str, str], int]:
+        """The design column of each product (they come last)."""
+        first = self.n_features - len(self.products)
+        return {pair: first + k for k, pair in enumerate(self.products)}
+
+    def product_term(
+        self, pair: tuple[str, str], xa: np.ndarray, xb: np.ndarray, coef: float
+    ) -> np.ndarray:
+        """One product's part of the prediction (``coef`` is its coefficient)."""
+        (ca, sa), (cb, sb) = self.scales[pair[0]], self.scales[pair[1]]
+        out = np.subtract(xa, ca, dtype=float)
+        out *= coef / sa
+        out *= np.subtract(xb, cb, dtype=float) / sb
+        return out
+
     def pair_term(
         self, pair: tuple[str, str], xa: np.ndarray, xb: np.ndarray, coef: np.ndarray
     ) -> np.ndarray:
-        """One pair's part of the prediction (``coef`` is that pair's slice): with
-        :meth:`term` per parent, the whole prediction of a basis without products."""
+        """One pair's hinge part of the prediction (``coef`` is that pair's slice)."""
         out, hinge = np.zeros(len(xa)), np.empty(len(xa))
         j = 0
         directions = self.directions(pair, {pair[0]: xa, pair[1]: xb})

@@ -113,7 +113,7 @@ class InterventionModel:
             if term is None:
                 term = self._terms[key] = mech.term(p, values[p])
             out += term
-        for a, b in mech.basis.pairs:
+        for a, b in mech.interactions:
             key = (
                 node,
                 swapped,
@@ -123,7 +123,7 @@ class InterventionModel:
             )
             term = self._terms.get(key)
             if term is None:
-                term = self._terms[key] = mech.pair_term((a, b), values[a], values[b])
+                term = self._terms[key] = mech.interaction_term((a, b), values[a], values[b])
             out += term
         noise = self._noise.get((node, swapped))
         if noise is None:

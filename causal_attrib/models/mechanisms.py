@@ -141,20 +141,36 @@ class AdditiveNoiseMechanism:
         """Which coefficients belong to each parent (computed once: simulations ask often)."""
         return self.basis.slices()
 
-    @property
-    def decomposable(self) -> bool:
-        """Whether the prediction is a sum of one :meth:`term` per parent and one
-        :meth:`pair_term` per pair (no products)."""
-        return not self.basis.products
+    decomposable: ClassVar[bool] = True
+    """The prediction is a sum of one :meth:`term` per parent and one
+    :meth:`interaction_term` per pair of parents with a part of their own."""
 
-    def pair_term(self, pair: tuple[str, str], xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
-        """One pair's part of the prediction (see :meth:`Basis.pair_term`)."""
-        return self.basis.pair_term(pair, xa, xb, self.coef[self.pair_slices[pair]])
+    @functools.cached_property
+    def interactions(self) -> tuple[tuple[str, str], ...]:
+        """The pairs of parents with a part of their own (see :meth:`Basis.interactions`)."""
+        return self.basis.interactions
+
+    def interaction_term(self, pair: tuple[str, str], xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
+        """One pair's part of the prediction: its hinges (:meth:`Basis.pair_term`), its
+        product (:meth:`Basis.product_term`), or both."""
+        hinges = self.pair_slices.get(pair)
+        product = self.product_columns.get(pair)
+        if hinges is None:
+            return self.basis.product_term(pair, xa, xb, self.coef[product])
+        out = self.basis.pair_term(pair, xa, xb, self.coef[hinges])
+        if product is not None:
+            out += self.basis.product_term(pair, xa, xb, self.coef[product])
+        return out
 
     @functools.cached_property
     def pair_slices(self) -> dict[tuple[str, str], slice]:
-        """Which coefficients belong to each pair (computed once)."""
+        """Which coefficients belong to each pair's hinges (computed once)."""
         return self.basis.pair_slices()
+
+    @functools.cached_property
+    def product_columns(self) -> dict[tuple[str, str], int]:
+        """Which coefficient belongs to each product (computed once)."""
+        return self.basis.product_columns()
 
 
 @dataclass(frozen=True)

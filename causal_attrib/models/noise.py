@@ -3,9 +3,9 @@ the game ``anomaly`` values with Shapley values, walked one ordering at a time.
 
 Along an ordering only the descendants of the node just added are re-simulated, with the
 same draws for every coalition (common random numbers). Nodes whose prediction is a sum of
-one term per parent (:attr:`separable`) keep those terms, so when one parent's draws change
-only its term is recomputed; the random-noise draws and the empty coalition's values are
-computed once and shared by every row and ordering.
+one term per parent and one per pair of parents (:attr:`summed`) keep those terms, so when
+one parent's draws change only its terms are recomputed; the random-noise draws and the
+empty coalition's values are computed once and shared by every row and ordering.
 """
 
 from __future__ import annotations
@@ -15,6 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from .mechanisms import FixedNoise, Mechanism
+
+Term = str | tuple[str, str]
+"""A part of a summed node's prediction: one parent's term, or a pair's."""
+
+
+def _decomposable(mechanism: Mechanism) -> bool:
+    return bool(getattr(mechanism, "decomposable", False))
 
 
 class NoiseWalker:
@@ -44,24 +51,32 @@ class NoiseWalker:
     ):
         self.order, self.parents, self.mechanisms = order, parents, mechanisms
         self.descendants, self.uniforms = descendants, uniforms
-        self.separable = {n for n in order if mechanisms[n].separable}
-        self.noise = {n: mechanisms[n].noise_sample(uniforms[n]) for n in self.separable}
+        self.summed = {n for n in order if parents[n] and _decomposable(mechanisms[n])}
+        self.noise = {n: mechanisms[n].noise_sample(uniforms[n]) for n in self.summed}
         self.values: dict[str, np.ndarray] = {}
-        self.terms: dict[str, dict[str, np.ndarray]] = {}
+        self.terms: dict[str, dict[Term, np.ndarray]] = {}
         self.fx: dict[str, np.ndarray] = {}
         for node in order:
-            if node in self.separable:
-                self.terms[node] = {p: self._term(node, p, self.values[p]) for p in parents[node]}
+            if node in self.summed:
+                parts = self._parts(node)
+                self.terms[node] = {t: self._term(node, t, self.values) for t in parts}
                 self.fx[node] = self._sum(node, self.terms[node])
                 self.values[node] = self.fx[node] + self.noise[node]
             else:
                 data = {p: self.values[p] for p in parents[node]}
                 self.values[node] = mechanisms[node].sample(data, uniforms[node])
 
-    def _term(self, node: str, parent: str, x: np.ndarray) -> np.ndarray:
-        return self.mechanisms[node].term(parent, x)
+    def _parts(self, node: str) -> list[Term]:
+        """A summed node's terms: its parents, then its pairs of parents."""
+        return [*self.parents[node], *self.mechanisms[node].interactions]
 
-    def _sum(self, node: str, terms: Mapping[str, np.ndarray]) -> np.ndarray:
+    def _term(self, node: str, part: Term, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        mech = self.mechanisms[node]
+        if isinstance(part, tuple):
+            return mech.interaction_term(part, values[part[0]], values[part[1]])
+        return mech.term(part, values[part])
+
+    def _sum(self, node: str, terms: Mapping[Term, np.ndarray]) -> np.ndarray:
         out = np.full(len(self.uniforms[node]), self.mechanisms[node].coef[0])
         for t in terms.values():
             out += t
@@ -80,23 +95,24 @@ class NoiseWalker:
         of ``measure`` of the target as its noise is pinned); return the grand coalition's
         value."""
         values, fx = dict(self.values), dict(self.fx)
-        terms: dict[str, dict[str, np.ndarray]] = {}
+        terms: dict[str, dict[Term, np.ndarray]] = {}
         coalition: set[str] = set()
         previous = empty_value
         for player in ordering:
             coalition.add(player)
             changed: set[str] = set()
             for node in self.descendants[player]:
-                moved = [p for p in self.parents[node] if p in changed]
+                moved = {p for p in self.parents[node] if p in changed}
                 if node != player and not moved:
                     continue
-                if node in self.separable:
+                if node in self.summed:
                     if moved:
                         local = terms.get(node)
                         if local is None:
                             local = terms[node] = dict(self.terms[node])
-                        for p in moved:
-                            local[p] = self._term(node, p, values[p])
+                        for part in local:
+                            if part in moved or (isinstance(part, tuple) and set(part) & moved):
+                                local[part] = self._term(node, part, values)
                         fx[node] = self._sum(node, local)
                     noise = pinned[node].noise if node in coalition else self.noise[node]
                     values[node] = fx[node] + noise

@@ -107,13 +107,20 @@ def test_cross_validation_picks_quadratic_for_a_product_and_splines_for_a_satura
     assert saturation.family == "spline"
 
 
-@pytest.mark.parametrize("family", ["splines", "pairs"])
+def _family(name: str):
+    from causal_attrib.models.bases import PairwiseModels, QuadraticModels, SplineModels
+
+    return {"splines": SplineModels(), "pairs": PairwiseModels(), "quadratic": QuadraticModels()}[
+        name
+    ]
+
+
+@pytest.mark.parametrize("family", ["splines", "pairs", "quadratic"])
 def test_nodes_simulate_as_the_sum_of_cached_parent_and_pair_terms(family):
     # issue 22: a separable node's values are summed from per-parent terms cached per the
     # players above each parent; they must equal the whole design's prediction
     import networkx as nx
 
-    from causal_attrib.models.bases import PairwiseModels, SplineModels
     from causal_attrib.models.interventions import InterventionModel
     from causal_attrib.models.mechanisms import fit_mechanism
 
@@ -130,14 +137,14 @@ def test_nodes_simulate_as_the_sum_of_cached_parent_and_pair_terms(family):
         for node in ("a", "b", "c", "t"):
             parents = tuple(sorted(g.predecessors(node)))
             pdata = {p: data[p] for p in parents}
-            models = SplineModels() if family == "splines" else PairwiseModels()
-            basis = models.make_basis(parents, pdata, data[node], frozenset())
+            basis = _family(family).make_basis(parents, pdata, data[node], frozenset())
             out[node] = fit_mechanism(basis, pdata, data[node] + shift, False)
         return out
 
     old, new = mechanisms(0.0), mechanisms(1.0)
     assert old["c"].decomposable and len(old["c"].basis.parents) == 2
     assert bool(old["c"].basis.pairs) == (family == "pairs")
+    assert bool(old["c"].basis.products) == (family == "quadratic")
     uniforms = {k: rng.random(2000) for k in data}
     model = InterventionModel(g, "t", old, new, ["a", "c"], uniforms, np.mean)
     for coalition in (frozenset(), frozenset({"a"}), frozenset({"a", "c"}), frozenset({"c"})):
@@ -147,3 +154,46 @@ def test_nodes_simulate_as_the_sum_of_cached_parent_and_pair_terms(family):
             mech = new[node] if node in coalition else old[node]
             values[node] = mech.sample({p: values[p] for p in g.predecessors(node)}, uniforms[node])
         np.testing.assert_allclose(by_terms, values["t"], rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("family", ["splines", "pairs", "quadratic"])
+def test_the_anomaly_walk_sums_terms_as_the_whole_design_predicts(family):
+    # issue 22: the noise walker re-simulates a node from the terms of the parents that
+    # moved (products and pairs too); every step must match simulating the node whole
+    import networkx as nx
+
+    from causal_attrib.models.mechanisms import FixedNoise, fit_mechanism
+    from causal_attrib.models.noise import NoiseWalker
+
+    rng = np.random.default_rng(2)
+    n = 600
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    c = a * b + np.maximum(a, b) + 0.3 * rng.normal(size=n)
+    data = {"a": a, "b": b, "c": c}
+    g = nx.DiGraph([("a", "c"), ("b", "c")])
+    order, parents = ["a", "b", "c"], {"a": (), "b": (), "c": ("a", "b")}
+    mechanisms = {}
+    for node in order:
+        pdata = {p: data[p] for p in parents[node]}
+        basis = _family(family).make_basis(parents[node], pdata, data[node], frozenset())
+        mechanisms[node] = fit_mechanism(basis, pdata, data[node], False)
+    assert bool(mechanisms["c"].basis.products) == (family == "quadratic")
+    uniforms = {k: rng.random(1000) for k in order}
+    descendants = {k: [k, *sorted(nx.descendants(g, k))] for k in order}
+    walker = NoiseWalker(order, parents, mechanisms, descendants, uniforms)
+    assert "c" in walker.summed
+    row = {"a": 2.5, "b": -1.0, "c": 4.0}
+    pinned = {}
+    for node in order:
+        pdata = {p: np.array([row[p]]) for p in parents[node]}
+        noise = mechanisms[node].noise_of(pdata, np.array([row[node]]))[0]
+        pinned[node] = FixedNoise(mechanisms[node], noise)
+    seen = []
+    phi = dict.fromkeys(order, 0.0)
+    walker.walk(["b", "a", "c"], pinned, "c", lambda x: seen.append(x.copy()) or 0.0, 0.0, phi)
+    for coalition, got in zip(({"b"}, {"a", "b"}, {"a", "b", "c"}), seen, strict=True):
+        values = {}
+        for node in order:
+            mech = pinned[node] if node in coalition else mechanisms[node]
+            values[node] = mech.sample({p: values[p] for p in parents[node]}, uniforms[node])
+        np.testing.assert_allclose(got, values["c"], rtol=1e-10, atol=1e-10)
