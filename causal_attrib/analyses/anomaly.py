@@ -56,7 +56,7 @@ from ..results.base import ReportData
 from ..results.base import stable_float as _num
 from ..stats.sampling import latin_uniforms
 from ..stats.scores import ConditionalLevelScorer, FittedTail, LevelScorer, TailScorer
-from ..stats.shapley import orderings, shapley_along_orderings
+from ..stats.shapley import shapley_walked
 from .opening import GraphSource, TableSource, open_analysis
 
 NoiseScorer = FittedTail | LevelScorer | ConditionalLevelScorer
@@ -328,9 +328,13 @@ class NoiseModel:
         def walk(ordering, phi: dict[str, float]) -> float:
             return walker.walk(ordering, pinned, self.target, measure, t_score, phi)
 
-        phi, grand = shapley_along_orderings(players, orderings(players, n_permutations, rng), walk)
+        estimate, grand = shapley_walked(
+            players, walk, n_permutations=n_permutations, rng=rng,
+            tolerance=SHAPLEY_TOLERANCE, scale=abs(t_score),
+        )  # fmt: skip
         left = t_score if grand is None else float(grand)  # the random nodes' part
-        causes = ranked(RootCause(n, phi[n], node_score[n]) for n in players)
+        phi, errors = estimate.values, estimate.errors or {}
+        causes = ranked(RootCause(n, phi[n], node_score[n], errors.get(n)) for n in players)
         return RowResult(label, x_t, t_score, anomalous, causes, left, unmeasured)
 
     def _pin(self, row, measured) -> tuple[dict[str, FixedNoise], dict[str, float | None]]:
@@ -355,6 +359,10 @@ class NoiseModel:
             node_score[node] = self.scorers[node].score_noise(pdata, x, noise)
         return pinned, node_score
 
+
+SHAPLEY_TOLERANCE = 0.01
+"""With sampled orderings, a row stops once every contribution's standard error is at most
+this share of the row's target score (or at ``n_permutations`` orderings)."""
 
 PRUNE_FROM = 15
 """Measured nodes per row from which nodes with typical noise are pruned (see

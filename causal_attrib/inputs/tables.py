@@ -250,4 +250,3 @@ def release_reader_memory() -> None:
     have been Arrow's); nothing to do when no Parquet file was read."""
     if "pyarrow" in sys.modules:
         _release_arrow_memory()
-

@@ -26,19 +26,26 @@ class RootCause:
         Shapley share of the target's anomaly score owed to this node's own noise.
     score
         The node's own anomaly score: how unusual its value was *given its parents*.
+    standard_error
+        Of ``contribution``, when a row's orderings were sampled (``None``: every ordering
+        was walked, or a mean over rows).
     """
 
     node: str
     contribution: float
     score: float | None
+    standard_error: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {
+        out = {
             "node": self.node,
             "contribution": _num(self.contribution),
             "score": _num(self.score),
         }
+        if self.standard_error is not None:
+            out["standard_error"] = _num(self.standard_error)
+        return out
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """Shapley values, for every game the tool plays.
 
-``explain`` values coalitions of swapped mechanisms (:func:`shapley_values`: exact over all
-coalitions for a few players, else sampled orderings); ``anomaly`` walks orderings of pinned
-noises (:func:`shapley_along_orderings`). Both draw orderings here, in antithetic pairs, and
-both satisfy efficiency: the values add up to v(all) - v(none).
+``explain`` values coalitions of swapped mechanisms (:func:`shapley_estimate`: exact over
+all coalitions for a few players, else sampled orderings); ``anomaly`` walks orderings of
+pinned noises (:func:`shapley_walked`: every ordering for a few players, else sampled).
+Sampled orderings come in antithetic pairs, stratified once the players with the largest
+errors are known, with a standard error per player, until the errors are small enough.
+Every estimate satisfies efficiency: the values add up to v(all) - v(none).
 """
 
 from __future__ import annotations
@@ -91,25 +93,54 @@ def shapley_estimate(
         return ShapleyEstimate(_exact(players, dict(zip(needed, evaluate(needed), strict=True))))
     rng = rng or np.random.default_rng(0)
     v: dict[frozenset, float] = {}
-    pairs: list[tuple[dict[str, float], dict[str, float]]] = []  # (first, second) marginals
+
+    def pairs_of(orders: list[list[str]]) -> list[Pair]:
+        _value_new(orders, v, evaluate)
+        return [
+            Pair(a, _marginals(a, v), _marginals(b, v))
+            for a, b in zip(orders[::2], orders[1::2], strict=True)
+        ]
+
+    def scale() -> float:
+        return abs(v[frozenset(players)] - v[frozenset()])
+
+    return _sampled(players, pairs_of, n_permutations, rng, tolerance, scale)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """An antithetic pair: the first ordering, and each player's marginal contribution
+    along it and along its reverse."""
+
+    order: Sequence[str]
+    first: dict[str, float]
+    second: dict[str, float]
+
+
+def _sampled(
+    players: list[str],
+    pairs_of: Callable[[list[list[str]]], list[Pair]],
+    n_permutations: int,
+    rng: np.random.Generator,
+    tolerance: float,
+    scale: Callable[[], float],
+) -> ShapleyEstimate:
+    """Sample antithetic pairs of orderings in batches until every standard error is
+    within ``tolerance * scale()`` or ``n_permutations`` orderings were walked; after the
+    first batch, stratified by the players with the largest errors (:class:`Strata`)."""
+    pairs: list[Pair] = []
     strata: Strata | None = None
     cap = max(2, n_permutations)
     while len(pairs) * 2 < cap:
         room = min(ORDERING_BATCH, cap - 2 * len(pairs))
         if strata is None or room < 2 * len(strata.orders):
-            orders = sample_orderings(players, room, rng)
+            pairs += pairs_of(sample_orderings(players, room, rng))
         else:
-            orders = strata.sample(players, room, rng)
-        _value_new(orders, v, evaluate)
-        pairs += [
-            (_marginals(a, v), _marginals(b, v))
-            for a, b in zip(orders[::2], orders[1::2], strict=True)
-        ]
+            pairs += pairs_of(strata.sample(players, room, rng))
         values, errors = _estimate(players, pairs, strata)
-        scale = abs(v[frozenset(players)] - v[frozenset()])
-        if tolerance > 0 and max(errors.values()) <= tolerance * scale:
+        if tolerance > 0 and max(errors.values()) <= tolerance * scale():
             break
-        if strata is None and 2 < STRATIFIED_PLAYERS < k:  # pairs cancel two players' own
+        if strata is None and 2 < STRATIFIED_PLAYERS < len(players):  # pairs cancel two
             strata = Strata.of(sorted(players, key=lambda p: -errors[p])[:STRATIFIED_PLAYERS])
             values, errors = _estimate(players, pairs, strata)
     return ShapleyEstimate(values, errors, 2 * len(pairs))
@@ -156,13 +187,13 @@ class Strata:
 
 
 def _estimate(
-    players: Sequence[str], pairs: list[tuple[dict, dict]], strata: Strata | None
+    players: Sequence[str], pairs: list[Pair], strata: Strata | None
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Values and standard errors from the pairs' marginals: the mean of the strata's
     means, and its error from the pairs' spread within strata (one stratum: plain)."""
     groups: dict[int, list[int]] = {}
-    for i, (first, _) in enumerate(pairs):
-        groups.setdefault(strata.stratum(list(first)) if strata else 0, []).append(i)
+    for i, pair in enumerate(pairs):
+        groups.setdefault(strata.stratum(pair.order) if strata else 0, []).append(i)
     if strata is None or len(groups) < len(strata.orders):  # a stratum not sampled yet
         groups = {0: list(range(len(pairs)))}
     h = len(groups)
@@ -171,7 +202,7 @@ def _estimate(
         sums = {g: _sum_pairs(pairs, rows, p) for g, rows in groups.items()}
         values[p] = sum(sums[g] / (2 * len(rows)) for g, rows in groups.items()) / h
         spread = sum(
-            ((pairs[i][0][p] + pairs[i][1][p]) / 2 - sums[g] / (2 * len(rows))) ** 2
+            ((pairs[i].first[p] + pairs[i].second[p]) / 2 - sums[g] / (2 * len(rows))) ** 2
             for g, rows in groups.items()
             for i in rows
         )
@@ -184,12 +215,12 @@ def _estimate(
     return values, errors
 
 
-def _sum_pairs(pairs: list[tuple[dict, dict]], rows: list[int], player: str) -> float:
+def _sum_pairs(pairs: list[Pair], rows: list[int], player: str) -> float:
     """A player's marginals summed over these pairs, one ordering after the other."""
     total = 0.0
     for i in rows:
-        total += pairs[i][0][player]
-        total += pairs[i][1][player]
+        total += pairs[i].first[player]
+        total += pairs[i].second[player]
     return total
 
 
@@ -242,6 +273,51 @@ def sample_orderings(
     return orders
 
 
+def shapley_walked(
+    players: Sequence[str],
+    walk: Callable[[Sequence[str], dict[str, float]], float],
+    *,
+    n_permutations: int,
+    rng: np.random.Generator,
+    tolerance: float = 0.0,
+    scale: float = 0.0,
+) -> tuple[ShapleyEstimate, float | None]:
+    """Shapley values of a game walked one ordering at a time, and the grand coalition's
+    value.
+
+    ``walk(ordering, phi)`` adds each player's marginal contribution along ``ordering`` to
+    ``phi`` and returns the value once every player has joined. Games whose coalitions
+    share most of their work along an ordering (re-simulating only what a new player
+    changes) are cheaper this way than valued coalition by coalition.
+
+    Every ordering is walked when there are at most ``n_permutations`` (exact values);
+    otherwise orderings are sampled as in :func:`shapley_estimate`, with standard errors,
+    stopping once every error is at most ``tolerance * scale``.
+    """
+    players = list(players)
+    every = every_permutation(len(players), n_permutations)
+    grand: list[float] = []
+    if every is not None:
+        phi = dict.fromkeys(players, 0.0)
+        for order in every:
+            grand.append(walk([players[j] for j in order], phi))
+        values = {p: x / max(len(every), 1) for p, x in phi.items()}
+        return ShapleyEstimate(values), (grand[-1] if grand else None)
+
+    def walked(order: Sequence[str]) -> dict[str, float]:
+        phi = dict.fromkeys(players, 0.0)
+        grand.append(walk(order, phi))
+        return phi
+
+    def pairs_of(orders: list[list[str]]) -> list[Pair]:
+        return [
+            Pair(a, walked(a), walked(b)) for a, b in zip(orders[::2], orders[1::2], strict=True)
+        ]
+
+    estimate = _sampled(players, pairs_of, n_permutations, rng, tolerance, lambda: scale)
+    return estimate, grand[-1]
+
+
 def orderings(
     players: Sequence[str], n_permutations: int, rng: np.random.Generator
 ) -> list[list[str]]:
@@ -251,23 +327,3 @@ def orderings(
     if every is None:
         return sample_orderings(players, n_permutations, rng)
     return [[players[j] for j in order] for order in every]
-
-
-def shapley_along_orderings(
-    players: Sequence[str],
-    orders: Sequence[Sequence[str]],
-    walk: Callable[[Sequence[str], dict[str, float]], float],
-) -> tuple[dict[str, float], float | None]:
-    """Shapley values of a game walked one ordering at a time, and the grand coalition's
-    value.
-
-    ``walk(ordering, phi)`` adds each player's marginal contribution along ``ordering`` to
-    ``phi`` and returns the value once every player has joined. Games whose coalitions
-    share most of their work along an ordering (re-simulating only what a new player
-    changes) are cheaper this way than valued coalition by coalition.
-    """
-    phi = dict.fromkeys(players, 0.0)
-    grand = None
-    for ordering in orders:
-        grand = walk(ordering, phi)
-    return {p: v / max(len(orders), 1) for p, v in phi.items()}, grand

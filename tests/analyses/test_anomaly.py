@@ -172,8 +172,6 @@ def test_tail_scorer_is_calibrated_and_extrapolates():
     assert high.score(-5.0)[0] == pytest.approx(0.0, abs=1e-6) and high.score(5.0)[0] > 8
 
 
-
-
 def test_below_threshold_windows_still_rank_the_cause_as_a_lead():
     """db's noise is 2 SDs high in every row: the target moves, but not past the
     family-wise threshold. The verdict stays "not anomalous"; the ranking names db."""
@@ -205,3 +203,27 @@ def test_large_games_prune_typical_nodes_and_measure_what_that_leaves(monkeypatc
             total = sum(c.contribution for c in p.root_causes) + p.unattributed
             assert total == pytest.approx(p.target_score, abs=1e-9)  # nothing lost
             assert 0 <= p.unattributed < 0.3 * p.target_score
+
+
+def test_sampled_row_contributions_carry_honest_standard_errors():
+    # issue 22: rows with more players than orderings sample them, stop once every error
+    # is within 1 % of the row's score, and report the errors; against every ordering
+    # walked (5,040 for 7 players), the sampled values sit within their errors
+    g = nx.DiGraph([("a", "c"), ("b", "c"), ("c", "e"), ("d", "e"), ("e", "t"), ("f", "t")])
+    ref, bad = unit_links(g, 1500, 4, {"c": 8.0}, n_anomalies=2)
+    kw = dict(attribute="all", n_samples=1000, seed=2)
+    sampled = attribute_anomalies(g, ref, bad, "t", **kw)
+    exact = attribute_anomalies(g, ref, bad, "t", n_permutations=5040, **kw)
+    for s_row, e_row in zip(sampled.rows, exact.rows, strict=True):
+        truth = {c.node: c.contribution for c in e_row.root_causes}
+        assert all(c.standard_error is None for c in e_row.root_causes)
+        errors = [c.standard_error for c in s_row.root_causes]
+        assert len(errors) == 7 and all(e is not None for e in errors)
+        misses = [
+            c.node for c in s_row.root_causes
+            if abs(c.contribution - truth[c.node]) > 4 * c.standard_error + 1e-9
+        ]  # fmt: skip
+        assert len(misses) <= 1  # 4 errors: a miss is a one-in-fifteen-thousand event
+        total = sum(c.contribution for c in s_row.root_causes) + s_row.unattributed
+        assert total == pytest.approx(s_row.target_score, abs=1e-9)
+    assert sampled.top_cause == exact.top_cause == "c"

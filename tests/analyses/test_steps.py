@@ -27,7 +27,7 @@ from causal_attrib.stats.change_tests import (
     ChangeTestResult,
     ResidualChangeTest,
 )
-from causal_attrib.stats.shapley import orderings, sample_orderings, shapley_along_orderings
+from causal_attrib.stats.shapley import orderings, sample_orderings, shapley_walked
 from causal_attrib.synthetic import make_scenario
 
 
@@ -102,7 +102,7 @@ def test_orderings_are_exhaustive_when_few_and_antithetic_when_sampled():
     assert all(sampled[i + 1] == sampled[i][::-1] for i in range(0, 8, 2))
 
 
-def test_shapley_along_orderings_is_efficient_on_an_additive_game():
+def test_walked_shapley_values_are_efficient_on_an_additive_game():
     """Walking orderings of a game where each player adds a fixed amount gives each player
     exactly that amount, and the grand coalition's value."""
     worth = {"a": 1.0, "b": 2.5, "c": -0.5}
@@ -114,5 +114,10 @@ def test_shapley_along_orderings_is_efficient_on_an_additive_game():
             total += worth[player]
         return total
 
-    phi, grand = shapley_along_orderings(list(worth), orderings(list(worth), 6, None), walk)
-    assert phi == pytest.approx(worth) and grand == pytest.approx(3.0)
+    rng = np.random.default_rng(0)
+    exact, grand = shapley_walked(list(worth), walk, n_permutations=6, rng=rng)
+    assert exact.values == pytest.approx(worth) and grand == pytest.approx(3.0)
+    assert exact.errors is None  # every ordering walked
+    sampled, grand = shapley_walked(list(worth), walk, n_permutations=4, rng=rng, tolerance=0.01)
+    assert sampled.values == pytest.approx(worth) and grand == pytest.approx(3.0)
+    assert sampled.errors == dict.fromkeys(worth, 0.0)
