@@ -19,8 +19,9 @@ Where this departs from ``dowhy.gcm.attribute_anomalies``, on purpose:
   beyond it (:mod:`causal_attrib.stats.scores`), so an outlier far outside the reference
   gets a large finite score instead of ``log(n)``, and probabilities never hit zero.
 * **Incremental games.** Shapley values are averaged over orderings (all of them when few
-  players, exact); along an ordering only the descendants of the node just added are
-  re-simulated (:mod:`causal_attrib.models.noise`).
+  players, exact; else sampled until every standard error is within 1 % of the row's
+  score); along an ordering only the descendants of the node just added are re-simulated
+  (:mod:`causal_attrib.models.noise`).
 * **Categorical nodes** keep the interval of uniforms that reproduces their observed level
   (the counterfactual noise of an inverse-CDF model), so they work as causes and as targets.
 """
@@ -123,7 +124,9 @@ def attribute_anomalies(
     n_samples
         Monte Carlo draws per coalition.
     n_permutations
-        Orderings averaged for the Shapley values (all of them, i.e. exact, when fewer).
+        Most orderings averaged for the Shapley values: all of them (exact) when there are
+        no more; else sampled, stopping earlier once every contribution's standard error
+        is within 1 % of the row's score (:data:`SHAPLEY_TOLERANCE`).
     max_rows
         Fit on a seeded sample of at most this many reference rows (``None``: all). The
         anomalous rows are always used in full.
