@@ -30,6 +30,18 @@ def test_sample_incident_finds_the_planted_cause_and_json_equals_api(cli):
         assert (row["root_causes"] != []) == row["anomalous"]
 
 
+def test_sampled_rows_report_their_errors_in_schema(cli):
+    # issue 22: rows with more players than --permutations allows sample orderings and
+    # report each contribution's standard error; with a single pair there is no spread to
+    # estimate it from, and the JSON says null (it said nothing the schema allowed)
+    for permutations, known in (("120", True), ("2", False)):
+        out = cli(*ARGS, "--permutations", permutations, "--format", "json")  # validated
+        assert out.exit_code == 0, out.stderr
+        causes = [c for row in json.loads(out.stdout)["anomalies"] for c in row["root_causes"]]
+        assert causes and all("standard_error" in c for c in causes)
+        assert all((c["standard_error"] is not None) == known for c in causes)
+
+
 def test_fail_on_anomaly_exit_codes(cli, tmp_path):
     assert cli(*ARGS, "--fail-on-anomaly", "-q").exit_code == 1
     calm = tmp_path / "calm.csv"
