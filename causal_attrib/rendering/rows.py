@@ -17,6 +17,7 @@ from .cells import number, q_value, share
 def explain_rows(result: ExplainResult) -> list[list[str]]:
     """The node table's cells, one row per node in ranking order."""
     has_interval = any(n.interval is not None for n in result.nodes)
+    sampled = _sampled(result)
     rows = []
     for rank, n in enumerate(result.nodes, start=1):
         contribution = number(n.contribution) if n.ancestor else "n/a"
@@ -25,11 +26,26 @@ def explain_rows(result: ExplainResult) -> list[list[str]]:
         effect = "" if n.effect is None else number(n.effect, 2)
         row = [str(rank), n.node, "yes" if n.changed else "no", q_value(n.q_value), effect]
         row.append(contribution)
+        if sampled:
+            row.append(_error_cell(n.standard_error, n.contribution, result.fitted_change))
         if has_interval:
             row.append(f"[{number(n.interval[0])}, {number(n.interval[1])}]" if n.interval else "")
         row.append(share(n.share) if n.ancestor and n.contribution else "")
         rows.append(row)
     return rows
+
+
+def _error_cell(error: float | None, contribution: float, change: float) -> str:
+    """A contribution's standard error; 0 below rounding of the fitted change (a node
+    whose marginal contribution is the same along every ordering)."""
+    if error is None or not contribution:
+        return ""
+    return "0" if error <= 1e-12 * max(abs(change), 1e-300) else number(error, 2)
+
+
+def _sampled(result: ExplainResult) -> bool:
+    """Whether the contributions were sampled (they then carry standard errors)."""
+    return any(n.standard_error is not None for n in result.nodes)
 
 
 EXTRAPOLATED = " *"
@@ -49,6 +65,11 @@ def explain_legend(result: ExplainResult) -> str:
         "noise spreads), whatever its significance; contribution = Shapley value of "
         "swapping in the node's new mechanism; n/a = not upstream of the target."
     )
+    if _sampled(result):
+        text += (
+            " s.e. = standard error of a contribution (more players than exact Shapley values "
+            f"take: {result.settings.get('orderings', 0)} orderings were sampled)."
+        )
     if any(n.extrapolated and n.contribution for n in result.nodes):
         text += (
             " * = rests on extrapolation: parents on its way to the target left the range "
@@ -60,6 +81,8 @@ def explain_legend(result: ExplainResult) -> str:
 def explain_headers(result: ExplainResult) -> list[str]:
     """The node table's column names."""
     headers = ["rank", "node", "changed", "q-value", "effect", "contribution"]
+    if _sampled(result):
+        headers.append("s.e.")
     if any(n.interval is not None for n in result.nodes):
         level = result.settings.get("confidence", 0.95)
         headers.append(f"{level * 100:g} % interval")

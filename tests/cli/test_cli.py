@@ -242,3 +242,27 @@ def test_shell_completion_as_documented():
         timeout=60,
     ).stdout
     assert "complete -o nosort -F _causal_attrib_completion causal-attrib" in script
+
+
+def test_sampled_contributions_show_their_standard_errors(cli, shop_args, tmp_path):
+    # issue 22: with more changed mechanisms than exact Shapley values take, the JSON had
+    # each contribution's standard error but the table, Markdown and HTML did not
+    import networkx as nx
+
+    from causal_attrib.synthetic import make_scenario
+
+    s = make_scenario("er", 40, 1000, 1, n_changes=14, nonlinear=True)
+    s.before.to_csv(tmp_path / "b.csv", index=False)
+    s.after.to_csv(tmp_path / "a.csv", index=False)
+    (tmp_path / "g.json").write_text(json.dumps(nx.node_link_data(s.graph, edges="edges")))
+    args = ["explain", "-g", tmp_path / "g.json", "-b", tmp_path / "b.csv"]
+    args += ["-a", tmp_path / "a.csv", "-t", s.target, "-q"]
+    report = json.loads(cli(*args, "-f", "json").stdout)
+    sampled = [n for n in report["nodes"] if "standard_error" in n]
+    assert report["settings"]["shapley"] == "permutation" and len(sampled) > 10
+    table = cli(*args).stdout
+    header = next(line for line in table.splitlines() if line.startswith("rank"))
+    assert "s.e." in header and f"{report['settings']['orderings']} orderings" in table
+    assert "| s.e. |" in cli(*args, "-f", "markdown").stdout
+    assert "<th>s.e.</th>" in cli(*args, "-f", "html").stdout
+    assert "s.e." not in cli(*shop_args).stdout  # exact values: no column
