@@ -93,7 +93,7 @@ class InterventionModel:
                 continue
             swapped = node in key[1]  # key[1]: players only
             mech = self.new[node] if swapped else self.old[node]
-            if getattr(mech, "decomposable", False) and len(self.parents[node]) > 1:
+            if mech.decomposable and len(self.parents[node]) > 1:
                 values[node] = self._summed(node, mech, swapped, coalition, values)
             else:
                 data = {p: values[p] for p in self.parents[node]}

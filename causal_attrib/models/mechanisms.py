@@ -36,7 +36,7 @@ class EmpiricalMechanism:
 
     values: np.ndarray
     label: str = "empirical"
-    separable: ClassVar[bool] = False  # no parents: nothing to add up
+    decomposable: ClassVar[bool] = False  # no parents: nothing to add up
 
     @classmethod
     def fit(cls, y: np.ndarray) -> EmpiricalMechanism:
@@ -127,11 +127,6 @@ class AdditiveNoiseMechanism:
         """f(parents) plus the median residual."""
         return float(self.predict(data)[0] + np.median(self.residuals))
 
-    @property
-    def separable(self) -> bool:
-        """Whether the prediction is a sum of one :meth:`term` per parent."""
-        return self.basis.additive
-
     def term(self, parent: str, x: np.ndarray) -> np.ndarray:
         """One parent's additive part of the prediction (see :meth:`Basis.term`)."""
         return self.basis.term(parent, x, self.coef[self.slices[parent]])
@@ -190,7 +185,7 @@ class ClassifierMechanism:
     basis: Basis
     classes: tuple[str, ...]
     model: object = field(repr=False)
-    separable: ClassVar[bool] = False  # probabilities do not add up per parent
+    decomposable: ClassVar[bool] = False  # probabilities do not add up per parent
 
     @property
     def label(self) -> str:

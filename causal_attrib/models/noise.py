@@ -20,10 +20,6 @@ Term = str | tuple[str, str]
 """A part of a summed node's prediction: one parent's term, or a pair's."""
 
 
-def _decomposable(mechanism: Mechanism) -> bool:
-    return bool(getattr(mechanism, "decomposable", False))
-
-
 class NoiseWalker:
     """Walks orderings of pinned noises over the target's ancestors.
 
@@ -51,7 +47,7 @@ class NoiseWalker:
     ):
         self.order, self.parents, self.mechanisms = order, parents, mechanisms
         self.descendants, self.uniforms = descendants, uniforms
-        self.summed = {n for n in order if parents[n] and _decomposable(mechanisms[n])}
+        self.summed = {n for n in order if parents[n] and mechanisms[n].decomposable}
         self.noise = {n: mechanisms[n].noise_sample(uniforms[n]) for n in self.summed}
         self.values: dict[str, np.ndarray] = {}
         self.terms: dict[str, dict[Term, np.ndarray]] = {}

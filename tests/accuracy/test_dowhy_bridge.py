@@ -70,4 +70,3 @@ def test_the_bridge_says_what_it_needs():
     graph = nx.DiGraph([("a", "b")])
     with pytest.raises(InputError, match="every node needs a column"):
         ca.to_dowhy(graph, pd.DataFrame({"a": np.arange(20.0)}))
-

@@ -181,7 +181,7 @@ def test_a_csv_field_past_the_csv_limit_is_an_input_error(tmp_path):
 
 def test_html_labels_and_ports_are_valid_dot():
     """`a [label=<<b>A</b>>]` and `a:p1:n -> b` were refused."""
-    graph = parse_dot('digraph { a [label=<<b>A</b> &amp; <i>x</i>>]; a:p1:n -> b:w; b -> c }')
+    graph = parse_dot("digraph { a [label=<<b>A</b> &amp; <i>x</i>>]; a:p1:n -> b:w; b -> c }")
     assert sorted(graph.edges) == [("a", "b"), ("b", "c")]
     with pytest.raises(InputError, match="HTML label"):
         parse_dot("digraph { a [label=<<b>A</b>] }")

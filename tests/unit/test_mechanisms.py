@@ -36,7 +36,7 @@ def test_additive_noise_round_trip_and_noise_from_chosen_rows():
     first = np.arange(X.size) < 100
     part = AdditiveNoiseMechanism.fit(basis, {"x": X}, y, noise_rows=first)
     assert part.noise_values.size == 100 and np.array_equal(part.coef, mech.coef)
-    assert mech.separable and mech.term("x", X).shape == X.shape
+    assert mech.decomposable and mech.term("x", X).shape == X.shape
 
 
 def test_a_root_noise_is_its_value():
@@ -60,7 +60,7 @@ def test_a_level_noise_reproduces_the_level_and_lets_parents_change_it():
     assert "down" in set(far)  # the same luck, with a parent far down, gives another level
     (unseen,) = mech.noise_of(row, np.array(["sideways"], dtype=object))
     assert unseen.low is None and set(FixedNoise(mech, unseen).sample(row, U)) == {"sideways"}
-    assert mech.noise_values is None and not mech.separable
+    assert mech.noise_values is None and not mech.decomposable
 
 
 def test_a_classifier_whose_parents_give_no_features_still_predicts():
@@ -91,7 +91,7 @@ def test_quadratic_basis_extrapolates_a_square_and_its_terms_add_up():
         SplineModels().make_basis(["x0", "x1"], data, y, frozenset()), data, y
     )
     assert spline.predict(far)[0] < 70.0
-    assert quad.separable
+    assert quad.decomposable and not quad.interactions  # squares only: per-parent terms
     parts = quad.coef[0] + sum(quad.term(p, far[p]) for p in ("x0", "x1"))
     assert parts[0] == pytest.approx(quad.predict(far)[0])
 
@@ -117,7 +117,7 @@ def _family(name: str):
 
 @pytest.mark.parametrize("family", ["splines", "pairs", "quadratic"])
 def test_nodes_simulate_as_the_sum_of_cached_parent_and_pair_terms(family):
-    # issue 22: a separable node's values are summed from per-parent terms cached per the
+    # issue 22: a decomposable node's values are summed from per-parent terms cached per the
     # players above each parent; they must equal the whole design's prediction
     import networkx as nx
 
