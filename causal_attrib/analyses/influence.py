@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import networkx as nx
 import numpy as np
@@ -218,6 +219,7 @@ class _WithDraws:
 
     mechanism: Mechanism
     draws: np.ndarray
+    decomposable: ClassVar[bool] = False  # sampled whole, with its own draws
 
     def sample(self, data: Data, u: np.ndarray) -> np.ndarray:
         return self.mechanism.sample(data, self.draws)
