@@ -57,7 +57,7 @@ from ..results.base import ReportData
 from ..results.base import stable_float as _num
 from ..stats.sampling import latin_uniforms
 from ..stats.scores import ConditionalLevelScorer, FittedTail, LevelScorer, TailScorer
-from ..stats.shapley import shapley_walked
+from ..stats.shapley import SHAPLEY_TOLERANCE, shapley_walked
 from .opening import GraphSource, TableSource, open_analysis
 
 NoiseScorer = FittedTail | LevelScorer | ConditionalLevelScorer
@@ -126,7 +126,7 @@ def attribute_anomalies(
     n_permutations
         Most orderings averaged for the Shapley values: all of them (exact) when there are
         no more; else sampled, stopping earlier once every contribution's standard error
-        is within 1 % of the row's score (:data:`SHAPLEY_TOLERANCE`).
+        is within 1 % of the row's score (:data:`~causal_attrib.stats.shapley.SHAPLEY_TOLERANCE`).
     max_rows
         Fit on a seeded sample of at most this many reference rows (``None``: all). The
         anomalous rows are always used in full.
@@ -362,10 +362,6 @@ class NoiseModel:
             node_score[node] = self.scorers[node].score_noise(pdata, x, noise)
         return pinned, node_score
 
-
-SHAPLEY_TOLERANCE = 0.01
-"""With sampled orderings, a row stops once every contribution's standard error is at most
-this share of the row's target score (or at ``n_permutations`` orderings)."""
 
 PRUNE_FROM = 15
 """Measured nodes per row from which nodes with typical noise are pruned (see

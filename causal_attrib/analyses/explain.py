@@ -43,14 +43,10 @@ from ..stats.change_tests import (
 from ..stats.fdr import benjamini_hochberg
 from ..stats.overlap import LOW_OVERLAP, parent_overlap
 from ..stats.sampling import latin_uniforms
-from ..stats.shapley import ShapleyEstimate, shapley_estimate
+from ..stats.shapley import SHAPLEY_TOLERANCE, ShapleyEstimate, shapley_estimate
 from ..stats.statistics import Statistic, parse_statistic, target_measure
 from .opening import GraphSource, TableSource, open_analysis
 from .time_mode import TimeMode, innovations, open_time_series, series_report
-
-SHAPLEY_TOLERANCE = 0.01
-"""With sampled orderings, stop once every contribution's standard error is at most this
-share of the fitted change (or at ``n_permutations`` orderings)."""
 
 MAX_BURN = 5000
 """Most steps a time-mode simulation runs before measuring (see

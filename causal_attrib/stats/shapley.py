@@ -50,6 +50,10 @@ class ShapleyEstimate:
 ORDERING_BATCH = 32
 """Orderings sampled between two checks of the standard errors (16 antithetic pairs)."""
 
+SHAPLEY_TOLERANCE = 0.01
+"""The analyses' stopping rule for sampled orderings: every standard error at most this
+share of the game's scale (``explain``: the fitted change; ``anomaly``: the row's score)."""
+
 STRATIFIED_PLAYERS = 4
 """After the first batch, orderings are stratified by the relative order of this many
 players, those with the largest standard errors (12 strata of antithetic pairs)."""
@@ -316,14 +320,3 @@ def shapley_walked(
 
     estimate = _sampled(players, pairs_of, n_permutations, rng, tolerance, lambda: scale)
     return estimate, grand[-1]
-
-
-def orderings(
-    players: Sequence[str], n_permutations: int, rng: np.random.Generator
-) -> list[list[str]]:
-    """Every ordering when there are at most ``n_permutations`` (exact Shapley values),
-    else :func:`sample_orderings`."""
-    every = every_permutation(len(players), n_permutations)
-    if every is None:
-        return sample_orderings(players, n_permutations, rng)
-    return [[players[j] for j in order] for order in every]
