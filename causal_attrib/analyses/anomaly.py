@@ -43,13 +43,8 @@ from ..errors import InputError
 from ..inputs.preparation import AnomalyData, prepare_anomaly_data
 from ..limits import MAX_PERMUTATIONS, MAX_SAMPLES, require_count, require_seed
 from ..models.bases import ANOMALY_MODELS, ModelFamily
-from ..models.mechanisms import (
-    AdditiveNoiseMechanism,
-    ClassifierMechanism,
-    EmpiricalMechanism,
-    FixedNoise,
-    Mechanism,
-)
+from ..models.fitting import FittedSCM, fit_scm
+from ..models.mechanisms import FixedNoise, Mechanism
 from ..models.noise import NoiseWalker
 from ..progress import Progress, Ticker, silent
 from ..results.anomaly import AnomalyResult, RootCause, RowResult, rank_causes, ranked
@@ -64,7 +59,6 @@ NoiseScorer = FittedTail | LevelScorer | ConditionalLevelScorer
 """Anything with ``score_noise(parents' data, value, noise) -> score``."""
 
 
-@one_blas_thread
 @one_blas_thread
 def attribute_anomalies(
     graph: GraphSource,
@@ -160,11 +154,6 @@ def attribute_anomalies(
     models = models or ANOMALY_MODELS
     say("fitting mechanisms")
     model = NoiseModel.fit(data, target, models, scorer, fit_on is FitOn.BOTH)
-    row_threshold = float(threshold) + math.log(len(data.anomalies))
-    rows, below_threshold = attribute_rows(
-        model, data, row_threshold, attribute, n_samples, n_permutations, seed, say
-    )
-    causes = rank_causes(rows)
     settings = {
         "threshold": _num(threshold),
         "direction": scorer.direction.value,
@@ -175,11 +164,40 @@ def attribute_anomalies(
         "permutations": n_permutations,
         "seed": seed,
         "max_rows": max_rows,
+    }
+    return attribute_model(
+        model, data, threshold, attribute, settings, opening.notes, n_samples, n_permutations,
+        seed, say,
+    )  # fmt: skip
+
+
+def attribute_model(
+    model: NoiseModel,
+    data: AnomalyData,
+    threshold: float,
+    attribute: AttributeRows,
+    settings: dict,
+    notes: tuple[str, ...],
+    n_samples: int,
+    n_permutations: int,
+    seed: int,
+    say: Progress,
+) -> AnomalyResult:
+    """The anomaly analysis once a model is fitted: score and attribute every row, rank the
+    causes, and gather the report (fresh fits and saved models alike)."""
+    target = model.target
+    row_threshold = float(threshold) + math.log(len(data.anomalies))
+    rows, below_threshold = attribute_rows(
+        model, data, row_threshold, attribute, n_samples, n_permutations, seed, say
+    )
+    causes = rank_causes(rows)
+    settings = {
+        **settings,
         "reference_rows": len(data.reference),
         "anomalous_rows": len(data.anomalies),
         "mechanisms": {n: model.mechanisms[n].label for n in model.order},
     }
-    notes = opening.notes + data.notes
+    notes = tuple(notes) + data.notes
     if not nx.ancestors(data.graph, target):
         notes += (
             f"{target!r} has no causes in the graph, so every anomaly is attributed to its "
@@ -274,25 +292,37 @@ class NoiseModel:
     ) -> NoiseModel:
         """Fit every relevant node's mechanism (on reference and anomalous rows when
         ``pooled``; noise always from the reference) and a scorer of its noise."""
-        g = data.graph
-        relevant = nx.ancestors(g, target) | {target}
-        order = [n for n in nx.lexicographical_topological_sort(g) if n in relevant]
-        cat = data.categorical
-        fill = {n: _typical(data.reference[n], n in cat) for n in order}
+        frames = [data.reference] + ([data.anomalies] if pooled else [])
+        order = relevant_order(data.graph, target)
+        columns = {n: np.concatenate([f[n].to_numpy() for f in frames]) for n in order}
+        noise_rows = np.arange(len(columns[target])) < len(data.reference) if pooled else None
+        fill = {n: typical_value(data.reference[n], n in data.categorical) for n in order}
+        scm = fit_scm(
+            data.graph, columns, models=models, categorical=data.categorical, nodes=order,
+            fill=fill, noise_rows=noise_rows,
+        )  # fmt: skip
+        return cls.build(scm, data.reference[target].to_numpy(), target, scorer)
+
+    @classmethod
+    def build(
+        cls, scm: FittedSCM, reference_target: np.ndarray, target: str, scorer: TailScorer
+    ) -> NoiseModel:
+        """The anomaly game's model from a fitted SCM: the target's ancestors' mechanisms,
+        a scorer of each one's noise, and the target's scorer from its reference values."""
+        g = scm.graph
+        order = [n for n in relevant_order(g, target) if n in scm.mechanisms]
+        cat = scm.categorical
         node_scorer = replace(scorer, direction=Direction.BOTH)
-        mechanisms: dict[str, Mechanism] = {}
-        scorers: dict[str, NoiseScorer] = {}
-        parents = {n: tuple(sorted(g.predecessors(n))) for n in order}
-        for node in order:
-            mechanisms[node] = _fit_node(data, node, parents[node], models, fill, pooled)
-            scorers[node] = _noise_scorer(mechanisms[node], node in cat, node_scorer)
-        ref_target = data.reference[target].to_numpy()
-        ref_target = ref_target[pd.notna(ref_target)]
+        mechanisms = {n: scm.mechanisms[n] for n in order}
+        scorers = {n: _noise_scorer(mechanisms[n], n in cat, node_scorer) for n in order}
+        parents = {n: scm.parents(n) for n in order}
+        ref_target = reference_target[pd.notna(reference_target)]
         target_scorer = (
             LevelScorer.fit(ref_target) if target in cat else scorer.fit(ref_target.astype(float))
         )
         model = cls(target, order, parents, mechanisms, scorers, target_scorer, cat)
         rank = {n: i for i, n in enumerate(order)}
+        relevant = set(order)
         for node in order:
             down = (nx.descendants(g, node) & relevant) | {node}
             model.descendants[node] = sorted(down, key=rank.__getitem__)
@@ -394,26 +424,10 @@ def typical_pruned(nodes: list[str], node_score: Mapping[str, float | None]) -> 
     return [n for n in nodes if n in keep]
 
 
-def _fit_node(data: AnomalyData, node, parents, models, fill, pooled: bool) -> Mechanism:
-    """One node's mechanism: a root's reference values, or a fit on the rows that measure
-    the node, missing parent values filled with the parent's typical value."""
-    cat = data.categorical
-    if not parents:
-        y = data.reference[node].dropna().to_numpy()
-        return EmpiricalMechanism.fit(y.astype(object if node in cat else float))
-    frames = [data.reference] + ([data.anomalies] if pooled else [])
-    y_all = np.concatenate([f[node].to_numpy() for f in frames])
-    seen = pd.notna(y_all)
-    pdata = {
-        p: _filled(np.concatenate([f[p].to_numpy() for f in frames]), fill[p], p in cat)[seen]
-        for p in parents
-    }
-    y = y_all[seen].astype(object if node in cat else float)
-    basis = models.make_basis(parents, pdata, y, cat)
-    if node in cat:
-        return ClassifierMechanism.fit(basis, pdata, y)
-    in_reference = np.flatnonzero(seen) < len(data.reference)
-    return AdditiveNoiseMechanism.fit(basis, pdata, y, noise_rows=in_reference)
+def relevant_order(graph: nx.DiGraph, target: str) -> list[str]:
+    """The target's ancestors and the target, in a fixed topological order."""
+    relevant = nx.ancestors(graph, target) | {target}
+    return [n for n in nx.lexicographical_topological_sort(graph) if n in relevant]
 
 
 def _noise_scorer(mechanism: Mechanism, categorical: bool, scorer: TailScorer) -> NoiseScorer:
@@ -431,19 +445,11 @@ def _is_measured(value: Any) -> bool:
     return value is not None and bool(pd.notna(value))
 
 
-def _typical(column: pd.Series, categorical: bool) -> Any:
+def typical_value(column: pd.Series, categorical: bool) -> Any:
+    """A column's stand-in for its gaps: the median, or the most common level."""
     seen = column.dropna()
     if len(seen) == 0:
         return None
     if categorical:
         return seen.astype(str).value_counts().sort_index().idxmax()
     return float(seen.median())
-
-
-def _filled(values: np.ndarray, fill: Any, categorical: bool) -> np.ndarray:
-    if categorical:
-        # a missing text cell may be None or a float NaN, depending on how it was read
-        return np.array([fill if pd.isna(v) else v for v in values], dtype=object)
-    out = values.astype(float)
-    out[np.isnan(out)] = fill
-    return out

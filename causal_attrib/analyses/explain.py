@@ -24,12 +24,13 @@ from ..inputs.periods import TimeSpec
 from ..inputs.preparation import PreparedData, prepare_data
 from ..limits import MAX_BOOTSTRAP, MAX_PERMUTATIONS, MAX_SAMPLES, require_count, require_seed
 from ..models.bases import EXPLAIN_MODELS, Basis, ModelFamily, keep_linear
+from ..models.fitting import fit_node, fit_on_basis
 from ..models.interventions import (
     InterventionModel,
     TemporalInterventionModel,
     burn_in,
 )
-from ..models.mechanisms import Mechanism, fit_mechanism
+from ..models.mechanisms import Mechanism
 from ..progress import Progress, Ticker, silent
 from ..results.base import ReportData
 from ..results.base import stable_float as _num
@@ -437,13 +438,13 @@ class ExplainGame:
             basis, is_cat = self.fits[node].basis, node in self.categorical
             pdata = {p: before[p] for p in basis.parents}
             old[node] = (
-                fit_mechanism(basis, pdata, before[node], is_cat)
+                fit_on_basis(basis, pdata, before[node], is_cat)
                 if refit_old
                 else self.fits[node].old
             )
             if node in self.players:
                 pdata = {p: after[p] for p in basis.parents}
-                new[node] = fit_mechanism(basis, pdata, after[node], is_cat)
+                new[node] = fit_on_basis(basis, pdata, after[node], is_cat)
         if self.features is None:
             return InterventionModel(
                 self.graph, self.target, old, new, self.players, self.uniforms, self.measure
@@ -758,9 +759,11 @@ class FitUnit:
         y_b, y_a = self.before[node], self.after[node]
         pdata_b = {p: self.before[p] for p in parents}
         pdata_a = {p: self.after[p] for p in parents}
-        basis = self.models.make_basis(parents, pdata_b, y_b, self.categorical)
-        basis = keep_linear(basis, self.linear)
-        old = fit_mechanism(basis, pdata_b, y_b, self.is_cat)
+        old = fit_node(
+            parents, pdata_b, y_b, models=self.models, categorical=self.categorical,
+            is_categorical=self.is_cat, linear=self.linear,
+        )  # fmt: skip
+        basis = old.basis
         # The test's knots see both periods, so that a parent whose range moved is covered in
         # both; its levels stay the before ones, since a level new in the after data has no
         # before mechanism (that is a change). The mechanisms keep the before basis, which

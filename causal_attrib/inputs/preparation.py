@@ -286,6 +286,48 @@ def prepare_anomaly_data(
     )
 
 
+@dataclass(frozen=True)
+class ReferenceData:
+    """One table of normal operation matched to the graph, gaps kept (as for anomalies):
+    what a saved model is fitted on. ``rows_total`` counts the rows before ``max_rows``."""
+
+    graph: nx.DiGraph
+    reference: pd.DataFrame
+    categorical: frozenset[str]
+    rows_total: int
+    notes: tuple[str, ...] = field(default=())
+
+
+def prepare_reference_data(
+    graph: nx.DiGraph,
+    reference: pd.DataFrame,
+    categorical: Iterable[str] = (),
+    max_rows: int | None = None,
+    seed: int = 0,
+    min_rows: int = 10,
+) -> ReferenceData:
+    """Match a reference table to the graph as :func:`prepare_anomaly_data` does (nodes it
+    never measures bypassed, gaps kept, a seeded sample of ``max_rows`` rows), for a model
+    fitted before any anomaly is known."""
+    nodes = list(graph.nodes)
+    match = _match({"reference": reference}, nodes, categorical)
+    frame = match.frames["reference"]
+    total = len(frame)
+    frame, note = sample_rows(frame, max_rows, seed, "reference rows", "fitting")
+    match.notes += [note] if note else []
+    if len(frame) < min_rows:
+        raise InputError(
+            f"the reference data has {len(frame)} row(s); at least {min_rows} are needed",
+            parameter="data",
+        )
+    graph, unmeasured = _bypass_unmeasured(graph, frame, None, match.notes)
+    nodes = list(graph.nodes)
+    frames = {"reference": frame.reindex(columns=nodes).reset_index(drop=True)}
+    cat_nodes, notes = _typing(match, frames, nodes, extra_from=[frame], not_extra=unmeasured)
+    typed = _typed_with_gaps(frames["reference"], nodes, cat_nodes, "reference")
+    return ReferenceData(graph, typed, frozenset(cat_nodes), total, tuple(notes))
+
+
 def _row_labels(anomalies: pd.DataFrame, id_column: str | None) -> tuple[str, ...]:
     """One label per anomalous row: its ``id_column`` value, or its 1-based number."""
     if id_column is not None and id_column not in anomalies.columns:
@@ -296,7 +338,7 @@ def _row_labels(anomalies: pd.DataFrame, id_column: str | None) -> tuple[str, ..
 
 
 def _bypass_unmeasured(
-    graph: nx.DiGraph, reference: pd.DataFrame, target: str, notes: list[str]
+    graph: nx.DiGraph, reference: pd.DataFrame, target: str | None, notes: list[str]
 ) -> tuple[nx.DiGraph, list[str]]:
     """The graph without the nodes the reference (almost) never measures, parents wired to
     children; the target is never bypassed (too few values of it is an error instead)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -59,6 +59,18 @@ class EmpiricalMechanism:
     def sample_with_noise(self, data: Data, noise, u: np.ndarray) -> np.ndarray:
         """The value ``noise`` for every draw."""
         return np.full(len(u), noise, dtype=object if isinstance(noise, str) else float)
+
+    @property
+    def basis(self) -> Basis:
+        """A root reads nothing: a basis without parents."""
+        return Basis(())
+
+    def log_likelihood(self, data: Data, y: np.ndarray) -> np.ndarray:
+        """Log frequency of a level, or normal log density around the median of a value."""
+        if self.values.dtype == object:
+            return level_log_probability(self.values, np.asarray(y))
+        y = np.asarray(y, dtype=float)
+        return gaussian_log_density(y - np.median(self.values), self.values)
 
     def typical(self, data: Data):
         """The median value (the most common level, ties alphabetical, for text)."""
@@ -123,6 +135,10 @@ class AdditiveNoiseMechanism:
         """f(parents) plus the given residual, for every draw."""
         return self.predict(data) + noise
 
+    def log_likelihood(self, data: Data, y: np.ndarray) -> np.ndarray:
+        """Normal log density of the residuals, with the fitted noise's spread."""
+        return gaussian_log_density(self.noise_of(data, y), self.residuals)
+
     def typical(self, data: Data) -> float:
         """f(parents) plus the median residual."""
         return float(self.predict(data)[0] + np.median(self.residuals))
@@ -184,7 +200,7 @@ class ClassifierMechanism:
 
     basis: Basis
     classes: tuple[str, ...]
-    model: object = field(repr=False)
+    model: LogisticModel | None = field(repr=False)
     decomposable: ClassVar[bool] = False  # probabilities do not add up per parent
 
     @property
@@ -234,6 +250,17 @@ class ClassifierMechanism:
             return np.full(len(u), noise.level, dtype=object)
         return self.sample(data, noise.low + (noise.high - noise.low) * u)
 
+    def log_likelihood(self, data: Data, y: np.ndarray) -> np.ndarray:
+        """Log probability of each observed level (a level never seen: a tiny floor)."""
+        proba = self.proba(data)
+        index = {c: i for i, c in enumerate(self.classes)}
+        out = np.full(len(y), np.log(1e-12))
+        for r, level in enumerate(y):
+            k = index.get(level)
+            if k is not None:
+                out[r] = np.log(max(float(proba[r, k]), 1e-12))
+        return out
+
     def typical(self, data: Data) -> str:
         """The most likely level given the parents."""
         return self.classes[int(np.argmax(self.proba(data)[0]))]
@@ -241,15 +268,25 @@ class ClassifierMechanism:
 
 @dataclass(frozen=True)
 class LogisticModel:
-    """A fitted multinomial logistic regression that takes designs without columns too
-    (a node whose parents give no features: one level, or constant), fitting and
-    predicting alike."""
+    """A fitted multinomial logistic regression, held as plain arrays (what a saved model
+    stores): standardisation ``mean``/``scale``, then ``coef``/``intercept`` (one row per
+    class, or one row for two classes, as scikit-learn fits them). It takes designs without
+    columns too (a node whose parents give no features)."""
 
-    pipeline: object = field(repr=False)
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Class probabilities, columns in sorted class order."""
-        return self.pipeline.predict_proba(_some_column(features))
+        z = ((_some_column(features) - self.mean) / self.scale) @ self.coef.T + self.intercept
+        if self.coef.shape[0] == 1:  # two classes: one logit
+            p = 1.0 / (1.0 + np.exp(-z[:, 0]))
+            return np.column_stack([1.0 - p, p])
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
 
 
 def _some_column(features: np.ndarray) -> np.ndarray:
@@ -257,25 +294,70 @@ def _some_column(features: np.ndarray) -> np.ndarray:
 
 
 def fit_logistic(features: np.ndarray, y: np.ndarray) -> LogisticModel:
-    """A multinomial logistic regression close to the unpenalised MLE (sklearn, lazily)."""
+    """A multinomial logistic regression close to the unpenalised MLE (sklearn, lazily); the
+    fitted arrays are copied out, so the model holds no scikit-learn object."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=100.0, max_iter=2000))
-    return LogisticModel(model.fit(_some_column(features), y))
+    x = _some_column(features)
+    scaler = StandardScaler().fit(x)
+    model = LogisticRegression(C=100.0, max_iter=2000).fit(scaler.transform(x), y)
+    return LogisticModel(
+        np.asarray(scaler.mean_, dtype=float),
+        np.asarray(scaler.scale_, dtype=float),
+        np.asarray(model.coef_, dtype=float),
+        np.asarray(model.intercept_, dtype=float),
+    )
 
 
-Mechanism = EmpiricalMechanism | AdditiveNoiseMechanism | ClassifierMechanism
+@runtime_checkable
+class Mechanism(Protocol):
+    """What every fitted mechanism P(node | parents) gives, whatever its family.
+
+    Analyses ask only these questions, so a new family (a conditional table, a boosted
+    classifier) works everywhere once it answers them. Fields hold only arrays, numbers,
+    strings and nested frozen dataclasses of the same, so that a fitted model can be saved
+    without pickling (:mod:`causal_attrib.models.saving`).
+    """
+
+    label: str
+    """Human-readable model name, e.g. ``additive noise (spline)``."""
+    decomposable: bool
+    """Whether the prediction is a sum of one term per parent and per pair of parents."""
+    basis: Basis
+    """The features it reads: its parents, as a feature basis (no parents for a root)."""
+    noise_values: np.ndarray | None
+    """The fitted noise distribution (``None`` where the noise is a uniform)."""
+
+    def sample(self, data: Data, u: np.ndarray) -> np.ndarray:
+        """Values for the parents' ``data`` and uniforms ``u`` (the draws' randomness)."""
+
+    def noise_of(self, data: Data, y: np.ndarray) -> Any:
+        """The noise behind observed values ``y`` (per row)."""
+
+    def sample_with_noise(self, data: Data, noise: Any, u: np.ndarray) -> np.ndarray:
+        """Values for the parents' ``data`` with the noise pinned to ``noise``."""
+
+    def typical(self, data: Data) -> Any:
+        """A typical value for one row of parents."""
+
+    def log_likelihood(self, data: Data, y: np.ndarray) -> np.ndarray:
+        """Per row, the log density (or probability) of ``y`` given the parents."""
 
 
-def fit_mechanism(basis: Basis, data: Data, y: np.ndarray, categorical: bool) -> Mechanism:
-    """Fit the mechanism of one node given its basis (roots: empirical distribution)."""
-    if not basis.parents:
-        return EmpiricalMechanism.fit(y)
-    if categorical:
-        return ClassifierMechanism.fit(basis, data, y)
-    return AdditiveNoiseMechanism.fit(basis, data, y)
+def gaussian_log_density(residuals: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """Log density of ``residuals`` under a normal with the noise's standard deviation: a
+    smooth, comparable likelihood for empirical noise (a floor keeps constants finite)."""
+    sd = max(float(np.std(spread)), 1e-12 * max(1.0, float(np.max(np.abs(spread), initial=0))))
+    return -0.5 * (residuals / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
+
+
+def level_log_probability(values: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Log frequency of each ``y`` among ``values`` (a level never seen: log of half a count)."""
+    levels, counts = np.unique(values.astype(str), return_counts=True)
+    freq = dict(zip(levels.tolist(), (counts / counts.sum()).tolist(), strict=True))
+    floor = 0.5 / max(1, len(values))
+    return np.log([freq.get(str(v), floor) for v in y])
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ def test_nodes_simulate_as_the_sum_of_cached_parent_and_pair_terms(family):
     import networkx as nx
 
     from causal_attrib.models.interventions import InterventionModel
-    from causal_attrib.models.mechanisms import fit_mechanism
+    from causal_attrib.models.fitting import fit_on_basis as fit_mechanism
 
     rng = np.random.default_rng(0)
     n = 500
@@ -162,7 +162,8 @@ def test_the_anomaly_walk_sums_terms_as_the_whole_design_predicts(family):
     # moved (products and pairs too); every step must match simulating the node whole
     import networkx as nx
 
-    from causal_attrib.models.mechanisms import FixedNoise, fit_mechanism
+    from causal_attrib.models.fitting import fit_on_basis as fit_mechanism
+    from causal_attrib.models.mechanisms import FixedNoise
     from causal_attrib.models.noise import NoiseWalker
 
     rng = np.random.default_rng(2)
