@@ -1,6 +1,7 @@
 """causal-attrib: explain why a metric changed, with a causal graph instead of a hunch.
 
 The main entry points are :func:`explain` (why a statistic changed between two periods),
+:func:`fit` (one fitted causal model to ask ``anomalies`` of, saved and reloaded),
 :func:`attribute_anomalies` (which node caused these anomalous rows) and
 :func:`check_graph` (is the graph consistent with the data), with
 :func:`explain_segments` for ``explain --by``; loaders (:func:`load_graph`,
@@ -18,6 +19,11 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "explain": "causal_attrib.analyses.explain",
+    "fit": "causal_attrib.analyses.model",
+    "load_model": "causal_attrib.analyses.model",
+    "FittedModel": "causal_attrib.analyses.model",
+    "FittedSCM": "causal_attrib.models.fitting",
+    "Mechanism": "causal_attrib.models.mechanisms",
     "EXPLAIN_MODELS": "causal_attrib.models.bases",
     "ANOMALY_MODELS": "causal_attrib.models.bases",
     "compare_with_dowhy": "causal_attrib.bridges.compare",
@@ -55,11 +61,19 @@ _LAZY = {
     "PairwiseModels": "causal_attrib.models.bases",
     "Engine": "causal_attrib.engine",
     "InputError": "causal_attrib.errors",
+    "InputTypeError": "causal_attrib.errors",
+    "ModelFileError": "causal_attrib.errors",
+    "CausalAttribError": "causal_attrib.errors",
     "load_schema": "causal_attrib.schemas",
     "render": "causal_attrib.rendering.registry",
 }
 
 __all__ = ["__version__", *_LAZY]
+
+
+def __dir__() -> list[str]:
+    """The public API, lazy names included (so ``dir(ca)`` and tab completion list them)."""
+    return sorted(set(globals()) | set(__all__))
 
 
 def __getattr__(name: str):

@@ -77,6 +77,7 @@ class Command(StrEnum):
     CHECK = "check"
     SEGMENTS = "segments"
     INFLUENCE = "influence"
+    MODEL = "model"  # the document inside a saved model file (causal-attrib fit)
 
 
 class Spread(StrEnum):

@@ -16,9 +16,10 @@ import numpy as np
 from ..choices import Direction
 from ..inputs.lags import contemporaneous, lag_features, lag_name, summary_graph
 from ..inputs.periods import AFTER, BEFORE, Block
-from ..models.bases import ModelFamily, keep_linear
+from ..models.bases import ModelFamily
+from ..models.fitting import fit_node
 from ..models.interventions import ar_coefficients, largest_root
-from ..models.mechanisms import AdditiveNoiseMechanism, EmpiricalMechanism, Mechanism, pick
+from ..models.mechanisms import Mechanism, pick
 from ..progress import Progress
 from ..results.anomaly import RootCause, RowResult, ranked
 from ..stats.sampling import latin_uniforms
@@ -219,12 +220,11 @@ def _fit_node(node, names, columns, complete, models: ModelFamily, feats):
     row (NaN where its past is missing)."""
     y = columns[node]
     if not names:
-        mech = EmpiricalMechanism.fit(y[complete])
+        mech = fit_node((), {}, y[complete], models=models)
         return mech, y - float(np.median(y[complete]))
     pdata = {c: columns[c][complete] for c in names}
     own = [lag_name(p, k) for p, k in feats if p == node]
-    basis = keep_linear(models.make_basis(names, pdata, y[complete], frozenset()), own)
-    mech = AdditiveNoiseMechanism.fit(basis, pdata, y[complete])
+    mech = fit_node(names, pdata, y[complete], models=models, linear=own)
     ok = np.all([np.isfinite(columns[c]) for c in names], axis=0)
     innovations = np.full(len(y), np.nan)
     innovations[ok] = y[ok] - mech.predict({c: columns[c][ok] for c in names})

@@ -27,8 +27,9 @@ from ..inputs.names import describe_nodes
 from ..inputs.preparation import prepare_check_data
 from ..limits import MAX_PERMUTATIONS, MAX_SAMPLES, require_count, require_seed
 from ..models.bases import EXPLAIN_MODELS, Data, ModelFamily
+from ..models.fitting import fit_scm
 from ..models.interventions import InterventionModel
-from ..models.mechanisms import EmpiricalMechanism, Mechanism, fit_mechanism
+from ..models.mechanisms import EmpiricalMechanism, Mechanism
 from ..progress import Progress, silent
 from ..results.base import ReportData
 from ..results.influence import InfluenceResult, NodeInfluence
@@ -118,7 +119,9 @@ def intrinsic_influence(
     level, indicator = _indicator(target, columns[target], target in prepared.categorical,
                                   target_level)  # fmt: skip
     say(f"fitting {len(order)} mechanisms")
-    mechanisms = _fit(g, order, columns, prepared.categorical, models or EXPLAIN_MODELS)
+    mechanisms = fit_scm(
+        g, columns, models=models or EXPLAIN_MODELS, categorical=prepared.categorical, nodes=order
+    ).mechanisms
     rng = np.random.default_rng(seed)
     closed_form = LinearNoiseGame.build(order, mechanisms, target, prepared.categorical, statistic)
     if closed_form is not None:
@@ -201,16 +204,6 @@ def _indicator(target, values, categorical: bool, level: str | None):
     if level not in set(levels):
         raise InputError(f"--target-level {level!r} never occurs in {target!r}")
     return level, lambda x: (np.asarray(x) == level).astype(float)
-
-
-def _fit(graph, order, columns: Data, categorical, models: ModelFamily) -> dict[str, Mechanism]:
-    out = {}
-    for node in order:
-        parents = tuple(sorted(graph.predecessors(node)))
-        pdata = {p: columns[p] for p in parents}
-        basis = models.make_basis(parents, pdata, columns[node], categorical)
-        out[node] = fit_mechanism(basis, pdata, columns[node], node in categorical)
-    return out
 
 
 @dataclass(frozen=True)

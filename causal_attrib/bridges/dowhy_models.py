@@ -15,6 +15,7 @@ from dowhy.gcm.ml.classification import ClassificationModel
 from dowhy.gcm.ml.prediction_model import PredictionModel
 
 from ..models.bases import ModelFamily
+from ..models.fitting import fit_node
 from ..models.mechanisms import AdditiveNoiseMechanism, ClassifierMechanism
 
 
@@ -38,8 +39,9 @@ class BasisRegressor(PredictionModel):
         """Choose the basis on these rows and fit it by least squares."""
         data = _columns(X, self.parents, self.categorical)
         y = np.asarray(Y, dtype=float).reshape(-1)
-        basis = self.models.make_basis(self.parents, data, y, self.categorical)
-        self.mechanism = AdditiveNoiseMechanism.fit(basis, data, y)
+        self.mechanism = fit_node(
+            self.parents, data, y, models=self.models, categorical=self.categorical
+        )
 
     def predict(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
         """The conditional mean, as a column."""
@@ -62,8 +64,10 @@ class BasisClassifier(ClassificationModel):
         """Fit the multinomial logistic regression on the basis of these rows."""
         data = _columns(X, self.parents, self.categorical)
         y = np.asarray(Y).reshape(-1).astype(str).astype(object)
-        basis = self.models.make_basis(self.parents, data, y, self.categorical)
-        self.mechanism = ClassifierMechanism.fit(basis, data, y)
+        self.mechanism = fit_node(
+            self.parents, data, y, models=self.models, categorical=self.categorical,
+            is_categorical=True,
+        )  # fmt: skip
 
     def predict_probabilities(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
         """Probabilities, columns in :attr:`classes` order."""

@@ -15,6 +15,7 @@ from .app import CONTEXT, OneLineErrors
 from .check import check
 from .console import emit
 from .explain import explain
+from .fit import fit
 from .influence import influence
 from .schema import schema
 
@@ -44,7 +45,7 @@ def main() -> None:
     """Explain why a metric changed, with a causal graph instead of a hunch."""
 
 
-for _command in (explain, anomaly, check, influence, schema):
+for _command in (explain, anomaly, check, influence, fit, schema):
     main.add_command(_command)
 
 __all__ = ["main"]

@@ -12,9 +12,10 @@ from .console import Console
 from .options import (
     choice,
     compare_option,
-    graph_options,
+    graph_stack,
     lags_option,
     max_rows_option,
+    model_option,
     model_options,
     not_in_time_mode,
     one_stdin,
@@ -26,7 +27,8 @@ from .options import (
 
 
 @click.command(context_settings=CONTEXT)
-@graph_options
+@graph_stack(required=False)
+@model_option
 @click.option("--reference", "-r", help="Rows from normal operation.")
 @click.option("--anomalies", "-a", help="Anomalous row(s): one outlier or an incident window.")
 @click.option("--data", "-d", help="Time-series mode: one series holding reference and incident.")
@@ -101,6 +103,10 @@ def anomaly(console: Console, **opts) -> int:
     from ..inputs.tables import read_table
 
     one_stdin(opts, ("graph", "reference", "anomalies", "data"))
+    if opts["model_file"] is not None:
+        return _with_model(console, opts)
+    if opts["graph"] is None:
+        raise InputError("give --graph (or --model, a model saved by 'causal-attrib fit')")
     graph = read_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"])
     if opts["time_column"] is not None:
         return _incident(console, graph, opts)
@@ -131,6 +137,37 @@ def anomaly(console: Console, **opts) -> int:
     if opts["compare_dowhy"]:
         inputs = dict(categorical=opts["categorical"], id_column=opts["id_column"])
         result = second_opinion(console, result, graph, reference, anomalies, **inputs)
+    console.report(result, opts["fmt"], opts["output"], top=opts["top"])
+    return exit_code_for(check_failed=opts["fail_on_anomaly"] and bool(result.anomalous_rows))
+
+
+def _with_model(console: Console, opts: dict) -> int:
+    """Rows scored by a saved model: no fitting, the model's graph and reference."""
+    from ..analyses.model import load_model
+
+    for option in ("graph", "reference", "data", "time_column", "incident", "lags"):
+        if opts[option] is not None:
+            raise InputError(f"--{option.replace('_', '-')} does not go with --model (the model "
+                             "brings its graph and reference data)")  # fmt: skip
+    not_with = ("compare_dowhy", "categorical", "reverse", "graph_format")
+    for option in not_with:
+        if opts[option]:
+            raise InputError(f"--{option.replace('_', '-')} does not go with --model")
+    if opts["anomalies"] is None:
+        raise InputError("--model needs --anomalies: the rows to explain")
+    model = load_model(opts["model_file"])
+    result = model.anomalies(
+        opts["anomalies"],
+        opts["target"],
+        threshold=opts["threshold"],
+        direction=opts["direction"],
+        attribute=opts["attribute"],
+        id_column=opts["id_column"],
+        n_samples=opts["samples"],
+        n_permutations=opts["permutations"],
+        seed=opts["seed"],
+        progress=console.progress(),
+    )
     console.report(result, opts["fmt"], opts["output"], top=opts["top"])
     return exit_code_for(check_failed=opts["fail_on_anomaly"] and bool(result.anomalous_rows))
 

@@ -98,6 +98,19 @@ class Console:
         write_output(text, output)
 
 
+    def save_model(self, model, output: Path) -> None:
+        """Notes to stderr (unless quiet), the model to ``output``, and one line saying so."""
+        self.clear()
+        if not self.quiet:
+            for note in model.notes:
+                click.echo(printable(f"note: {note}"), err=True)
+        model.save(output)
+        if not self.quiet:
+            nodes, rows = len(model.mechanisms), len(model.reference)
+            click.echo(f"saved a model of {nodes} nodes fitted on {rows:,} rows to {output}",
+                       err=True)  # fmt: skip
+
+
 def is_terminal(stream) -> bool:
     """Whether a standard stream is open and a terminal (a closed one is ``None``)."""
     return stream is not None and stream.isatty()

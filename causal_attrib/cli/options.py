@@ -63,21 +63,29 @@ model_options = _stack(
 )
 """Options about the data's types and the randomness, shared by the analyses."""
 
-graph_options = _stack(
-    [
-        click.option("--graph", "-g", required=True, help="Causal DAG file ('-' for stdin)."),
-        click.option(
-            "--graph-format",
-            type=choice(GraphFormat),
-            help="Graph format (default: from the extension, else sniffed).",
-        ),
-        click.option(
-            "--reverse",
-            is_flag=True,
-            help="Flip every edge (a call graph caller->callee is the causal graph reversed).",
-        ),
-    ]
-)
+def graph_stack(required: bool = True) -> Callable[[Callable], Callable]:
+    """The graph options; ``required=False`` where a saved model can bring the graph."""
+    return _stack(
+        [
+            click.option(
+                "--graph", "-g", required=required, help="Causal DAG file ('-' for stdin)."
+            ),
+            click.option(
+                "--graph-format",
+                type=choice(GraphFormat),
+                help="Graph format (default: from the extension, else sniffed).",
+            ),
+            click.option(
+                "--reverse",
+                is_flag=True,
+                help="Flip every edge (a call graph caller->callee is the causal graph "
+                "reversed).",
+            ),
+        ]
+    )
+
+
+graph_options = graph_stack()
 """The graph options every analysis command shares."""
 
 
@@ -176,3 +184,13 @@ def not_in_time_mode(opts: dict, names: tuple[str, ...]) -> None:
         if opts[option]:
             name = option.replace("_", "-")
             raise InputError(f"--{name} is not available in time-series mode (--time-column)")
+
+
+model_option = click.option(
+    "--model",
+    "-m",
+    "model_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A model saved by 'causal-attrib fit': answer without fitting (brings the graph).",
+)
+"""``--model``: a saved model instead of a graph and reference data."""

@@ -12,10 +12,13 @@ The document's top level is described by ``causal_attrib/schemas/model.schema.js
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
 import json
+import os
+import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -153,7 +156,32 @@ def write_model(path: str | Path, document: dict, content: Any) -> None:
             info = zipfile.ZipInfo(f"arrays/{k:06d}.npy", _STAMP)
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, out.getvalue())
-    Path(path).write_bytes(buffer.getvalue())
+    _replace_file(Path(path), buffer.getvalue())
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write a temporary file beside ``path``, then rename it over ``path``: a full disk or
+    an interruption leaves the old file (or none), never half a model."""
+    if not path.parent.is_dir():
+        raise ModelFileError(
+            f"cannot write the model to {str(path)!r}: directory {str(path.parent)!r} does "
+            "not exist",
+            parameter="path",
+        )
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise ModelFileError(
+            f"cannot write the model to {str(path)!r}: {error.strerror or error}",
+            parameter="path",
+        ) from None
 
 
 def read_model(path: str | Path) -> tuple[dict, Any]:

@@ -167,3 +167,39 @@ def test_the_checks_see_the_whole_package():
     assert layers == set(ALLOWED)
     imports = sum(len(_imports(m, p)) for m, p in MODULES.items())
     assert imports > 100
+
+
+FITTING_MODULE = "causal_attrib.models.fitting"
+MECHANISM_CLASSES = {"EmpiricalMechanism", "AdditiveNoiseMechanism", "ClassifierMechanism"}
+
+
+def _mechanism_fits(tree: ast.AST) -> list[int]:
+    """Lines that fit a mechanism directly (``SomeMechanism.fit(...)``) or choose a basis
+    for one (``fit_node``'s job): what only the fitting module may do."""
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "fit"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in MECHANISM_CLASSES
+    ]
+
+
+def test_only_the_fitting_module_fits_mechanisms():
+    """Fit once, query many: every analysis gets its mechanisms from models/fitting.py
+    (fit_node, fit_on_basis, fit_scm), so a family or a gap rule changes in one place."""
+    wrong = [
+        f"{module}:{line}"
+        for module, path in MODULES.items()
+        if module != FITTING_MODULE
+        for line in _mechanism_fits(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert not wrong, f"mechanisms fitted outside {FITTING_MODULE}: {wrong}"
+
+
+def test_the_fitting_check_sees_a_direct_fit():
+    """Guards the check above: a direct fit in source is found."""
+    assert _mechanism_fits(ast.parse("m = AdditiveNoiseMechanism.fit(b, d, y)")) == [1]
+    assert _mechanism_fits(ast.parse("m = fit_node(p, d, y, models=f)")) == []
