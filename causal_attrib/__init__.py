@@ -21,6 +21,8 @@ _LAZY = {
     "explain": "causal_attrib.analyses.explain",
     "fit": "causal_attrib.analyses.model",
     "load_model": "causal_attrib.analyses.model",
+    "arrow_strength": "causal_attrib.analyses.model",
+    "ShapleyConfig": "causal_attrib.stats.shapley",
     "FittedModel": "causal_attrib.analyses.model",
     "FittedSCM": "causal_attrib.models.fitting",
     "Mechanism": "causal_attrib.models.mechanisms",

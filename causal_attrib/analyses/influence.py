@@ -27,14 +27,14 @@ from ..inputs.names import describe_nodes
 from ..inputs.preparation import prepare_check_data
 from ..limits import MAX_PERMUTATIONS, MAX_SAMPLES, require_count, require_seed
 from ..models.bases import EXPLAIN_MODELS, Data, ModelFamily
-from ..models.fitting import fit_scm
+from ..models.fitting import FittedSCM, fit_scm
 from ..models.interventions import InterventionModel
 from ..models.mechanisms import EmpiricalMechanism, Mechanism
 from ..progress import Progress, silent
 from ..results.base import ReportData
 from ..results.influence import InfluenceResult, NodeInfluence
 from ..stats.sampling import latin_uniforms
-from ..stats.shapley import shapley_values
+from ..stats.shapley import ShapleyConfig, shapley_values
 from ..stats.spreads import NestedSpread, parse_spread
 from .arrows import arrow_strengths
 from .opening import GraphSource, TableSource, open_analysis
@@ -116,14 +116,42 @@ def intrinsic_influence(
     )
     order = _relevant_order(g, target, prepared.unmeasured)
     columns = {n: prepared.data[n].to_numpy() for n in order}
-    level, indicator = _indicator(target, columns[target], target in prepared.categorical,
-                                  target_level)  # fmt: skip
+    _indicator(target, columns[target], target in prepared.categorical, target_level)  # early
     say(f"fitting {len(order)} mechanisms")
-    mechanisms = fit_scm(
-        g, columns, models=models or EXPLAIN_MODELS, categorical=prepared.categorical, nodes=order
-    ).mechanisms
+    models = models or EXPLAIN_MODELS
+    scm = fit_scm(g, columns, models=models, categorical=prepared.categorical, nodes=order)
+    return influence_of(
+        scm, target, columns, statistic, target_level,
+        ShapleyConfig(max_exact_players, n_permutations), n_samples, seed, edges, say,
+        fitted={"models": getattr(models, "name", type(models).__name__), "dropna": dropna,
+                "max_rows": max_rows},
+        rows={"used": len(prepared.data), "total": prepared.rows_total},
+        notes=opening.notes + prepared.notes,
+    )  # fmt: skip
+
+
+def influence_of(
+    scm: FittedSCM,
+    target: str,
+    columns: Data,
+    statistic: Spread | NestedSpread,
+    target_level: str | None,
+    shapley: ShapleyConfig,
+    n_samples: int,
+    seed: int,
+    edges: bool,
+    say: Progress,
+    fitted: dict,
+    rows: dict,
+    notes: tuple[str, ...],
+) -> InfluenceResult:
+    """Intrinsic influence once the mechanisms are fitted (fresh fits and saved models)."""
+    g, categorical = scm.graph, scm.categorical
+    order = [n for n in scm.order if n in nx.ancestors(g, target) | {target}]
+    mechanisms = {n: scm.mechanisms[n] for n in order}
+    level, indicator = _indicator(target, columns[target], target in categorical, target_level)
     rng = np.random.default_rng(seed)
-    closed_form = LinearNoiseGame.build(order, mechanisms, target, prepared.categorical, statistic)
+    closed_form = LinearNoiseGame.build(order, mechanisms, target, categorical, statistic)
     if closed_form is not None:
         game, method = closed_form, "closed form (linear mechanisms)"
     elif isinstance(statistic, NestedSpread):
@@ -137,13 +165,13 @@ def intrinsic_influence(
         fresh = {n: latin_uniforms(rng, n_samples) for n in order}
         game = NoiseGame.build(g, target, order, mechanisms, kept, fresh, indicator, statistic)
     shapley_seed, edges_seed = (int(s) for s in rng.integers(0, 2**63, size=2))
-    exact = len(order) <= max_exact_players
-    say(f"valuing {2 ** len(order) if exact else n_permutations} coalitions or orderings")
+    exact = len(order) <= shapley.max_exact_players
+    say(f"valuing {2 ** len(order) if exact else shapley.n_permutations} coalitions or orderings")
     phi = shapley_values(
         order,
         game.value,
-        max_exact=max_exact_players,
-        n_permutations=n_permutations,
+        max_exact=shapley.max_exact_players,
+        n_permutations=shapley.n_permutations,
         rng=np.random.default_rng(shapley_seed),
     )
     total = game.value(frozenset(order)) - game.value(frozenset())
@@ -154,28 +182,20 @@ def intrinsic_influence(
     observed = _spread(indicator(columns[target]), statistic)
     settings = {
         "statistic": _name(statistic),
-        "models": getattr(models or EXPLAIN_MODELS, "name", type(models).__name__),
+        "models": fitted["models"],
         "n_samples": n_samples,
         "shapley": "exact" if exact else "permutation",
         "method": method,
         "seed": seed,
-        "dropna": dropna,
-        "categorical": sorted(prepared.categorical),
-        "max_rows": max_rows,
+        "dropna": fitted["dropna"],
+        "categorical": sorted(categorical),
+        "max_rows": fitted["max_rows"],
     }
     return InfluenceResult(
-        target,
-        _name(statistic),
-        level,
-        total,
-        observed,
-        tuple(nodes),
-        settings,
-        {"used": len(prepared.data), "total": prepared.rows_total},
-        opening.notes + prepared.notes + tuple(_notes(g, target, level)),
-        ReportData(g),
+        target, _name(statistic), level, total, observed, tuple(nodes), settings, rows,
+        tuple(notes) + tuple(_notes(g, target, level)), ReportData(g),
         arrow_strengths(g, order, mechanisms, columns, edges_seed) if edges else None,
-    )
+    )  # fmt: skip
 
 
 def _relevant_order(graph: nx.DiGraph, target: str, unmeasured) -> list[str]:

@@ -24,19 +24,25 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from ..choices import AttributeRows, Direction, parse_choice
+from ..choices import AttributeRows, Direction, Spread, parse_choice
 from ..engine import one_blas_thread
 from ..errors import InputError, ModelFileError
 from ..inputs.names import closest
 from ..inputs.preparation import prepare_anomaly_data, prepare_reference_data
+from ..limits import MAX_SAMPLES, require_count, require_seed
 from ..models.bases import ANOMALY_MODELS, ModelFamily
 from ..models.fitting import FittedSCM, fit_scm
 from ..models.saving import read_model, write_model
 from ..progress import silent
 from ..results.anomaly import AnomalyResult
 from ..results.base import stable_float
+from ..results.influence import InfluenceResult
 from ..stats.scores import TailScorer
+from ..stats.shapley import ShapleyConfig
+from ..stats.spreads import NestedSpread, parse_spread
 from .anomaly import NoiseModel, attribute_model, check_anomaly_options, typical_value
+from .arrows import arrow_strengths
+from .influence import influence_of
 from .opening import GraphSource, TableSource, open_analysis
 
 
@@ -73,7 +79,8 @@ class FittedModel:
         return self.scm.mechanisms
 
     def __dir__(self):
-        return sorted(set(super().__dir__()) | {"anomalies", "save", "graph", "mechanisms"})
+        public = {"anomalies", "influence", "arrow_strength", "save", "graph", "mechanisms"}
+        return sorted(set(super().__dir__()) | public)
 
     def anomalies(
         self,
@@ -125,6 +132,57 @@ class FittedModel:
             model, data, threshold, attribute, settings, self.notes, n_samples, n_permutations,
             seed, progress or silent,
         )  # fmt: skip
+
+    def influence(
+        self,
+        target: str | None = None,
+        *,
+        statistic: Spread | NestedSpread | str = Spread.VAR,
+        target_level: str | None = None,
+        shapley: ShapleyConfig | None = None,
+        n_samples: int = 20_000,
+        seed: int = 0,
+        edges: bool = False,
+        progress: Callable[[str], None] | None = None,
+    ) -> InfluenceResult:
+        """Each node's own noise's share of ``target``'s spread, with this model's
+        mechanisms (see :func:`~causal_attrib.analyses.influence.intrinsic_influence`); the
+        spread observed is that of the reference rows that measure the target and its
+        ancestors."""
+        target = self._target(target)
+        statistic = parse_spread(statistic)
+        require_count(n_samples, "n_samples", 100, MAX_SAMPLES)
+        require_seed(seed)
+        columns, rows = self._complete(target)
+        return influence_of(
+            self.scm, target, columns, statistic, target_level, shapley or ShapleyConfig(),
+            n_samples, seed, edges, progress or silent,
+            fitted={"models": self.settings["models"], "dropna": True,
+                    "max_rows": self.settings["max_rows"]},
+            rows=rows, notes=self.notes,
+        )  # fmt: skip
+
+    def arrow_strength(self, target: str | None = None, *, seed: int = 0):
+        """The strength of every edge into ``target`` and its ancestors (as
+        ``dowhy.gcm.arrow_strength``), on the reference rows that measure them."""
+        target = self._target(target)
+        require_seed(seed)
+        columns, _ = self._complete(target)
+        order = [n for n in self.scm.order if n in columns]
+        return arrow_strengths(self.graph, order, self.mechanisms, columns, seed)
+
+    def _complete(self, target: str) -> tuple[dict[str, np.ndarray], dict]:
+        """The reference rows measuring ``target`` and all its ancestors, as columns."""
+        nodes = [n for n in self.scm.order if n in nx.ancestors(self.graph, target) | {target}]
+        frame = self.reference[nodes].dropna()
+        if len(frame) < 10:
+            raise InputError(
+                f"only {len(frame)} reference row(s) measure {target!r} and all its causes; "
+                "at least 10 are needed",
+                parameter="target",
+            )
+        columns = {n: frame[n].to_numpy() for n in nodes}
+        return columns, {"used": len(frame), "total": len(self.reference)}
 
     def save(self, path: str | Path) -> None:
         """Write the model to ``path`` (see :mod:`causal_attrib.models.saving`)."""
@@ -289,3 +347,9 @@ def _column(values: np.ndarray, gaps: np.ndarray, categorical: bool) -> np.ndarr
     out = values.astype(object)
     out[gaps.astype(bool)] = None
     return out
+
+
+def arrow_strength(graph: GraphSource, data: TableSource, target: str, **fit_options):
+    """The strength of every edge into ``target`` and its ancestors (as
+    ``dowhy.gcm.arrow_strength(causal_model, target_node)``): :func:`fit`, then ask."""
+    return fit(graph, data, **fit_options).arrow_strength(target)

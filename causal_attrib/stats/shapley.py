@@ -17,6 +17,7 @@ from itertools import combinations, permutations
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError
 from .sampling import every_permutation
 
 
@@ -53,6 +54,34 @@ ORDERING_BATCH = 32
 SHAPLEY_TOLERANCE = 0.01
 """The analyses' stopping rule for sampled orderings: every standard error at most this
 share of the game's scale (``explain``: the fitted change; ``anomaly``: the row's score)."""
+
+
+@dataclass(frozen=True)
+class ShapleyConfig:
+    """How Shapley values are computed, with one meaning in every analysis: exactly (every
+    coalition or ordering) up to ``max_exact_players`` players; beyond, from at most
+    ``n_permutations`` sampled orderings (antithetic pairs), stopping earlier once every
+    standard error is within ``tolerance`` of the game's scale."""
+
+    max_exact_players: int = 10
+    n_permutations: int = 256
+    tolerance: float = SHAPLEY_TOLERANCE
+
+    def __post_init__(self) -> None:
+        for name, low in (("max_exact_players", 0), ("n_permutations", 2)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise InputTypeError(
+                    f"{name} must be a whole number, not {value!r}", parameter=name
+                )
+            if value < low:
+                raise InputError(f"{name} must be at least {low}, not {value}", parameter=name)
+        if not (isinstance(self.tolerance, int | float) and 0 <= self.tolerance < 1):
+            raise InputError(
+                f"tolerance must be a number from 0 to 1, not {self.tolerance!r}",
+                parameter="tolerance",
+            )
+
 
 STRATIFIED_PLAYERS = 4
 """After the first batch, orderings are stratified by the relative order of this many

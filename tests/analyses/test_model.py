@@ -167,3 +167,28 @@ def test_rows_typed_differently_from_the_fit_are_refused(tmp_path):
     model = ca.fit(g, ref)
     with pytest.raises(InputError, match="numeric in the reference data"):
         model.anomalies(pd.DataFrame({"a": ["high"], "b": [1.0]}), "b")
+
+
+def test_a_models_influence_equals_a_fresh_fit_with_the_same_family(scenario, model, tmp_path):
+    fresh = ca.intrinsic_influence(
+        scenario.graph, scenario.reference, scenario.target, models=ca.ANOMALY_MODELS,
+        n_samples=2000,
+    )  # fmt: skip
+    model.save(tmp_path / "m.model")
+    for m in (model, ca.load_model(tmp_path / "m.model")):
+        asked = m.influence(scenario.target, n_samples=2000)
+        assert [(n.node, n.contribution) for n in asked.nodes] == [
+            (n.node, n.contribution) for n in fresh.nodes
+        ]
+
+
+def test_arrow_strength_ranks_the_strong_edge_above_the_weak_one():
+    rng = np.random.default_rng(3)
+    n = 2000
+    strong, weak = rng.normal(size=n), rng.normal(size=n)
+    child = 3.0 * strong + 0.3 * weak + rng.normal(size=n)
+    data = pd.DataFrame({"strong": strong, "weak": weak, "child": child})
+    g = nx.DiGraph([("strong", "child"), ("weak", "child")])
+    edges = {(e.source, e.target): e.strength for e in ca.arrow_strength(g, data, "child")}
+    assert edges[("strong", "child")] == pytest.approx(9.0, rel=0.15)
+    assert edges[("weak", "child")] == pytest.approx(0.09, rel=0.3)

@@ -189,3 +189,53 @@ def test_blame_shares_agree_across_formats(cli):
     headline = f"root cause: `{lead}` ({expected[lead].replace(' %', '')} % of the blame)"
     assert headline in report["summary"]
     assert headline in markdown and headline in table
+
+
+def test_a_saved_model_scores_the_incident_and_its_json_equals_the_api(cli, tmp_path):
+    import causal_attrib as ca
+
+    model_file = tmp_path / "shop.model"
+    out = cli("fit", "-g", GRAPH, "-d", REFERENCE, "-o", model_file)
+    assert out.exit_code == 0, out.stderr
+    assert out.stdout == "" and "saved a model of 11 nodes" in out.stderr
+    out = cli("anomaly", "--model", model_file, "-a", INCIDENT, "-t", "frontend",
+              "--id-column", "time", "--format", "json")  # fmt: skip
+    assert out.exit_code == 0, out.stderr
+    report = json.loads(out.stdout)
+    api = ca.fit(GRAPH, REFERENCE).anomalies(INCIDENT, "frontend", id_column="time")
+    assert report == api.to_dict()
+    assert report["causes"][0]["node"] == "inventory_db"  # the planted lock
+    assert report["settings"]["fit_on"] == "reference"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["-r", REFERENCE], "--reference does not go with --model"),
+        (["-g", GRAPH], "--graph does not go with --model"),
+        ([], "--model needs --anomalies"),
+    ],
+)
+def test_model_option_conflicts_are_one_line_errors(cli, tmp_path, extra, message):
+    model_file = tmp_path / "shop.model"
+    assert cli("fit", "-g", GRAPH, "-d", REFERENCE, "-o", model_file, "-q").exit_code == 0
+    args = ["anomaly", "--model", model_file, "-t", "frontend", *extra]
+    if message != "--model needs --anomalies":
+        args += ["-a", INCIDENT]
+    out = cli(*args)
+    assert out.exit_code == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {message}")
+
+
+def test_a_file_that_is_not_a_model_is_exit_2_with_one_line(cli, tmp_path):
+    out = cli("anomaly", "--model", REFERENCE, "-a", INCIDENT, "-t", "frontend")
+    assert out.exit_code == 2
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert "not a causal-attrib model file" in out.stderr
+
+
+def test_fit_writes_nothing_when_the_directory_is_missing(cli, tmp_path):
+    out = cli("fit", "-g", GRAPH, "-d", REFERENCE, "-o", tmp_path / "nope" / "m.model")
+    assert out.exit_code == 2 and "does not exist" in out.stderr
+    assert not (tmp_path / "nope").exists()

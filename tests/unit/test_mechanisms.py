@@ -121,8 +121,8 @@ def test_nodes_simulate_as_the_sum_of_cached_parent_and_pair_terms(family):
     # players above each parent; they must equal the whole design's prediction
     import networkx as nx
 
-    from causal_attrib.models.interventions import InterventionModel
     from causal_attrib.models.fitting import fit_on_basis as fit_mechanism
+    from causal_attrib.models.interventions import InterventionModel
 
     rng = np.random.default_rng(0)
     n = 500
