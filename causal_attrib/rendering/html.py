@@ -100,6 +100,19 @@ def page(result: Result, title: str, body: str) -> str:
     )
 
 
+_PAGES: dict[type, Callable[[Any, int], tuple[str, str]]] = {}
+
+
+def notebook_html(result: Result, top: int = 10) -> str:
+    """A result's HTML report body with its styles, for a notebook cell (``_repr_html_``)."""
+    for cls in type(result).__mro__:
+        draw = _PAGES.get(cls)
+        if draw is not None:
+            _title, body = draw(result, top)
+            return f'<div class="causal-attrib"><style>{_CSS}</style>{body}</div>'
+    raise TypeError(f"no HTML page for {type(result).__name__}")
+
+
 def _registered(result_type: type, draw: Callable[[Any, int], tuple[str, str]]) -> None:
     """Register ``draw`` (result, top -> title, body) as the HTML page of ``result_type``."""
 
@@ -107,6 +120,7 @@ def _registered(result_type: type, draw: Callable[[Any, int], tuple[str, str]]) 
         return page(result, *draw(result, top))
 
     html_report.__doc__ = f"The HTML report of {result_type.__name__}: {draw.__doc__}"
+    _PAGES[result_type] = draw
     register(result_type, Format.HTML)(html_report)
 
 

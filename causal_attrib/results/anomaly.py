@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from .base import ReportData, envelope
+from .base import Displayable, ReportData, envelope
 from .base import stable_float as _num
 from .comparison import Comparison
 
@@ -102,7 +102,7 @@ def _incident_words(incident: Mapping[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
-class AnomalyResult:
+class AnomalyResult(Displayable):
     """Everything :func:`attribute_anomalies` found; ``to_dict()`` is the CLI's JSON.
 
     Attributes

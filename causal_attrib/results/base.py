@@ -58,6 +58,19 @@ class Result(Protocol):
         ...
 
 
+class Displayable:
+    """Gives a result ``_repr_html_``: a notebook shows its HTML report's body inline.
+
+    Results sit below rendering in the pipeline, so the HTML renderer is found by name when
+    a notebook asks to display one (the one place a result reaches for rendering; nothing
+    else here imports it)."""
+
+    def _repr_html_(self) -> str:
+        import importlib
+
+        return importlib.import_module("causal_attrib.rendering.html").notebook_html(self)
+
+
 def stable_float(x: float | None) -> float | None:
     """Round to 12 significant digits so output is stable across BLAS builds and platforms;
     NaN and infinities become ``None`` (JSON has no such numbers)."""

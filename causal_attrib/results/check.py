@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from .base import ReportData, envelope
+from .base import Displayable, ReportData, envelope
 from .base import stable_float as _num
 
 
@@ -180,7 +180,7 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
-class CheckResult:
+class CheckResult(Displayable):
     """The answer of :func:`check_graph`.
 
     ``verdict`` is a :class:`Verdict`: ``consistent`` (no implication violated),

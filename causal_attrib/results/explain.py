@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from .base import ReportData, envelope, without_envelope
+from .base import Displayable, ReportData, envelope, without_envelope
 from .base import stable_float as _num
 from .check import CheckResult
 from .comparison import Comparison
@@ -98,7 +98,7 @@ class NodeResult:
 
 
 @dataclass(frozen=True)
-class ExplainResult:
+class ExplainResult(Displayable):
     """The answer of :func:`explain`: figures before/after and the ranked nodes.
 
     ``fitted_after - fitted_before`` equals the sum of the contributions (efficiency);

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from .base import ReportData, envelope
+from .base import Displayable, ReportData, envelope
 from .base import stable_float as _num
 
 
@@ -50,7 +50,7 @@ class EdgeStrength:
 
 
 @dataclass(frozen=True)
-class InfluenceResult:
+class InfluenceResult(Displayable):
     """The answer of :func:`causal_attrib.intrinsic_influence`.
 
     ``total`` is the target's statistic in the fitted model; the contributions add up to it

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from .base import envelope, without_envelope
+from .base import Displayable, envelope, without_envelope
 from .base import stable_float as _num
 from .explain import ExplainResult, change_phrase
 
@@ -76,7 +76,7 @@ class SegmentPair:
 
 
 @dataclass(frozen=True)
-class SegmentedResult:
+class SegmentedResult(Displayable):
     """The answer of :func:`explain_segments`.
 
     ``pairs`` ranks (segment, node) pairs by the part of the overall change they account

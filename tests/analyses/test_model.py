@@ -192,3 +192,18 @@ def test_arrow_strength_ranks_the_strong_edge_above_the_weak_one():
     edges = {(e.source, e.target): e.strength for e in ca.arrow_strength(g, data, "child")}
     assert edges[("strong", "child")] == pytest.approx(9.0, rel=0.15)
     assert edges[("weak", "child")] == pytest.approx(0.09, rel=0.3)
+
+
+def test_every_result_shows_its_report_inline_in_a_notebook(scenario, model):
+    """_repr_html_ is the HTML report's body (no document around it) for each result kind."""
+    results = [
+        model.anomalies(scenario.anomalies, scenario.target),
+        model.influence(scenario.target, n_samples=500),
+        ca.check_graph(scenario.graph, scenario.reference),
+    ]
+    for result in results:
+        fragment = result._repr_html_()
+        assert fragment.startswith('<div class="causal-attrib">')
+        assert "<html" not in fragment and "<svg" in fragment
+        assert scenario.target in fragment or result.command == "check"
+    assert model._repr_html_().count("<tr>") == len(model.mechanisms) + 1
