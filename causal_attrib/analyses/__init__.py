@@ -1,2 +1,5 @@
-"""Analyses: ``explain`` (and ``explain --by``), ``anomaly`` and ``check``, each a short
-function of named steps over one shared opening (:mod:`causal_attrib.analyses.opening`)."""
+"""Analyses: the questions asked of data and a graph. ``explain`` (and ``explain --by``),
+``anomaly`` (rows and incidents), ``check``, ``influence``, and :mod:`.model`, the fitted
+model they can share (``ca.fit``). Each opens its inputs the same way
+(:mod:`causal_attrib.analyses.opening`) and gets its mechanisms from
+:mod:`causal_attrib.models.fitting`."""

@@ -55,7 +55,6 @@ from .time_mode import series_innovations
 
 
 @one_blas_thread
-@one_blas_thread
 def check_graph(
     graph: GraphSource,
     data: TableSource,

@@ -1,12 +1,12 @@
 """Tests of whether a node's mechanism P(node | parents) differs between two periods.
 
-The default for continuous nodes, :class:`ResidualChangeTest`, compares the two periods in
-the node's own feature basis: a Chow F-test for a change in the conditional mean (separate
-fits per period against one pooled fit), the same test on absolute residuals for a change in
-the noise scale, and for roots a Kolmogorov-Smirnov test of the whole distribution, combined
-by Bonferroni. All are closed-form least squares, which is why they run in milliseconds
-where kernel tests take minutes. Categorical nodes use a likelihood-ratio
-test (with parents) or a chi-square test of homogeneity (roots).
+The default for continuous nodes, :class:`ConditionalChangeTest`, asks whether the period
+helps predict the node once its parents are known (a cross-fitted generalised covariance
+measure, on the mean and on the noise's spread; roots add a Kolmogorov-Smirnov test), so a
+mechanism outside the model family is not called changed because its parents moved.
+:class:`ResidualChangeTest` is the older closed-form alternative (Chow F-tests of separate
+fits per period against one pooled fit). Categorical nodes use a likelihood-ratio test
+(with parents) or a chi-square test of homogeneity (roots).
 """
 
 from __future__ import annotations

@@ -263,7 +263,8 @@ def test_sampled_orderings_report_standard_errors_and_stop_early():
     assert all(n.standard_error is not None for n in players)
     assert "standard_error" in result.to_dict()["nodes"][0]
     worst = max(n.standard_error for n in players)
-    assert worst <= 0.01 * abs(result.fitted_change) or result.settings["orderings"] == 256
+    assert worst <= 0.01 * abs(result.fitted_change)
+    assert result.settings["orderings"] < 256  # it stopped before the cap, errors small enough
     exact = explain(sc.graph, sc.before, sc.after, sc.target, n_samples=4000)
     for n in players:
         match = next(m for m in exact.nodes if m.node == n.node)
