@@ -34,6 +34,7 @@ def test_the_python_examples_run_in_order(monkeypatch, tmp_path):
             assert runner.failures == 0
         else:
             code = block.replace('Path("report.html")', f"Path({str(tmp_path / 'r.html')!r})")
+            code = code.replace('"shop.model"', repr(str(tmp_path / "shop.model")))
             exec(compile(code, "README.md", "exec"), namespace)
     assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
 
@@ -64,15 +65,22 @@ EXAMPLES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """Where the examples' saved models go (``fit -o shop.model`` then ``--model
+    shop.model``, in page order), instead of the repository."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.mark.parametrize("command, block", EXAMPLES, ids=[c[:60] for c, _ in EXAMPLES])
 def test_the_shell_examples_on_the_bundled_samples_run_as_written(cli, monkeypatch, command,
-                                                                  block):  # fmt: skip
+                                                                  block, model_dir):  # fmt: skip
     """Every README command line on the bundled samples runs from the repository root; where
     the README shows its output (a ``$`` line), the shown lines are what it prints."""
     import shlex
 
     monkeypatch.chdir(ROOT)
-    args = shlex.split(command)[1:]
+    args = [str(model_dir / a) if a.endswith(".model") else a for a in shlex.split(command)[1:]]
     out = cli(*args)
     assert out.exit_code in (0, 1), out.stderr
     if f"$ {command}" in block:
