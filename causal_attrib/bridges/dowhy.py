@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from ..analyses.model import FittedModel
 from ..analyses.opening import GraphSource, TableSource, open_analysis
 from ..errors import InputError
 from ..inputs.names import describe_nodes
@@ -35,8 +36,8 @@ def require_dowhy():
 
 
 def to_dowhy(
-    graph: GraphSource,
-    data: TableSource,
+    graph: GraphSource | FittedModel,
+    data: TableSource | None = None,
     *,
     models: ModelFamily | None = None,
     categorical: Iterable[str] = (),
@@ -66,6 +67,13 @@ def to_dowhy(
     gcm = require_dowhy()
     from .dowhy_models import BasisClassifier, BasisRegressor
 
+    if isinstance(graph, FittedModel):
+        if data is not None:
+            raise InputError("a fitted model brings its data: pass no data", parameter="data")
+        return _from_fitted(gcm, graph)
+    if data is None:
+        raise InputError("to_dowhy needs data (or a model from ca.fit)", parameter="data")
+
     opening = open_analysis(graph, {"--data": data})
     g = opening.graph
     prepared = prepare_check_data(g, opening.tables["--data"], categorical, dropna)
@@ -86,4 +94,32 @@ def to_dowhy(
                 node, gcm.AdditiveNoiseModel(BasisRegressor(family, parents, cat))
             )
     gcm.fit(scm, pd.DataFrame(prepared.data))
+    return scm
+
+
+def _from_fitted(gcm, model: FittedModel):
+    """A DoWhy model whose mechanisms are a fitted model's, not fitted again: roots and
+    noise distributions from the model's own values and residuals."""
+    from .dowhy_models import BasisClassifier, BasisRegressor
+
+    from dowhy.gcm.causal_models import PARENTS_DURING_FIT
+    from dowhy.graph import get_ordered_predecessors
+
+    scm = gcm.InvertibleStructuralCausalModel(model.graph.copy())
+    for node in model.scm.order:
+        mechanism, parents = model.mechanisms[node], model.scm.parents(node)
+        # what gcm.fit records: the parents the mechanism was fitted on, in DoWhy's order
+        scm.graph.nodes[node][PARENTS_DURING_FIT] = get_ordered_predecessors(scm.graph, node)
+        if not parents:
+            root = gcm.EmpiricalDistribution()
+            root.fit(mechanism.values)
+            scm.set_causal_mechanism(node, root)
+        elif node in model.scm.categorical:
+            classifier = BasisClassifier.fitted(mechanism, model.scm.categorical)
+            scm.set_causal_mechanism(node, gcm.ClassifierFCM(classifier))
+        else:
+            noise = gcm.EmpiricalDistribution()
+            noise.fit(mechanism.noise_values)
+            regressor = BasisRegressor.fitted(mechanism, model.scm.categorical)
+            scm.set_causal_mechanism(node, gcm.AdditiveNoiseModel(regressor, noise))
     return scm

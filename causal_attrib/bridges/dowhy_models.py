@@ -14,7 +14,7 @@ import numpy as np
 from dowhy.gcm.ml.classification import ClassificationModel
 from dowhy.gcm.ml.prediction_model import PredictionModel
 
-from ..models.bases import ModelFamily
+from ..models.bases import ANOMALY_MODELS, ModelFamily
 from ..models.fitting import fit_node
 from ..models.mechanisms import AdditiveNoiseMechanism, ClassifierMechanism
 
@@ -34,6 +34,15 @@ class BasisRegressor(PredictionModel):
     def __init__(self, models: ModelFamily, parents: Sequence[str], categorical: frozenset[str]):
         self.models, self.parents, self.categorical = models, tuple(parents), categorical
         self.mechanism: AdditiveNoiseMechanism | None = None
+
+    @classmethod
+    def fitted(
+        cls, mechanism: AdditiveNoiseMechanism, categorical: frozenset[str]
+    ) -> BasisRegressor:
+        """A regressor holding a mechanism fitted before (a saved model's)."""
+        out = cls(ANOMALY_MODELS, mechanism.basis.parents, categorical)
+        out.mechanism = mechanism
+        return out
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> None:  # noqa: N803 (DoWhy's names)
         """Choose the basis on these rows and fit it by least squares."""
@@ -59,6 +68,15 @@ class BasisClassifier(ClassificationModel):
     def __init__(self, models: ModelFamily, parents: Sequence[str], categorical: frozenset[str]):
         self.models, self.parents, self.categorical = models, tuple(parents), categorical
         self.mechanism: ClassifierMechanism | None = None
+
+    @classmethod
+    def fitted(
+        cls, mechanism: ClassifierMechanism, categorical: frozenset[str]
+    ) -> BasisClassifier:
+        """A classifier holding a mechanism fitted before (a saved model's)."""
+        out = cls(ANOMALY_MODELS, mechanism.basis.parents, categorical)
+        out.mechanism = mechanism
+        return out
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> None:  # noqa: N803
         """Fit the multinomial logistic regression on the basis of these rows."""

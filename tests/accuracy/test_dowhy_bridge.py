@@ -70,3 +70,26 @@ def test_the_bridge_says_what_it_needs():
     graph = nx.DiGraph([("a", "b")])
     with pytest.raises(InputError, match="every node needs a column"):
         ca.to_dowhy(graph, pd.DataFrame({"a": np.arange(20.0)}))
+
+
+def test_a_fitted_model_goes_to_dowhy_without_fitting_again(tmp_path):
+    """to_dowhy(model): DoWhy's noise is our mechanisms' noise exactly (nothing refitted),
+    and DoWhy's own anomaly attribution on it names the planted root."""
+    graph = nx.DiGraph([("a", "b"), ("b", "c")])
+    data = _linear_chain(3000, np.random.default_rng(0))
+    model = ca.fit(graph, data)
+    model.save(tmp_path / "m.model")
+    scm = ca.to_dowhy(ca.load_model(tmp_path / "m.model"))
+    for node in ("b", "c"):
+        parents = model.scm.parents(node)
+        ours = model.mechanisms[node].noise_of({p: data[p].to_numpy() for p in parents},
+                                               data[node].to_numpy())  # fmt: skip
+        theirs = scm.causal_mechanism(node).estimate_noise(
+            data[node].to_numpy(), data[list(parents)].to_numpy()
+        )
+        assert np.array_equal(ours, np.asarray(theirs).reshape(-1))
+    anomaly = pd.DataFrame({"a": [6.0], "b": [12.0], "c": [-18.0]})  # a's noise is 6 sd off
+    scores = gcm.attribute_anomalies(scm, "c", anomaly_samples=anomaly)
+    assert max(scores, key=lambda n: scores[n][0]) == "a"
+    with pytest.raises(InputError, match="brings its data"):
+        ca.to_dowhy(model, data)
