@@ -100,10 +100,10 @@ def to_dowhy(
 def _from_fitted(gcm, model: FittedModel):
     """A DoWhy model whose mechanisms are a fitted model's, not fitted again: roots and
     noise distributions from the model's own values and residuals."""
-    from .dowhy_models import BasisClassifier, BasisRegressor
-
     from dowhy.gcm.causal_models import PARENTS_DURING_FIT
     from dowhy.graph import get_ordered_predecessors
+
+    from .dowhy_models import BasisClassifier, BasisRegressor
 
     scm = gcm.InvertibleStructuralCausalModel(model.graph.copy())
     for node in model.scm.order:
