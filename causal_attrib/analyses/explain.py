@@ -198,7 +198,7 @@ def explain(
     )
     shapley = ShapleySettings(max_exact_players, n_permutations, game.shapley_seed)
     say(game.describe(shapley))
-    estimate, fitted = attribute(game, shapley, engine)
+    estimate, fitted, burn = attribute(game, shapley, engine)
     phi = estimate.values
     bootstrap_out = Bootstrap(bootstrap, confidence, game.boot_seed)
     intervals, change_interval = bootstrap_out.run(game, shapley, engine, say)
@@ -230,7 +230,7 @@ def explain(
         fitted_change_interval=change_interval,
         check=_graph_check(g, prepared, alpha, seed, say, mode) if check else None,
         report_data=_report_data(g, prepared, [target, *top_nodes(nodes, target)], mode),
-        time_mode=mode.to_dict() | {"burn_in": game.burn} if mode else None,
+        time_mode=mode.to_dict() | {"burn_in": burn} if mode else None,
     )
 
 
@@ -385,8 +385,6 @@ class ExplainGame:
     features: Mapping[str, tuple] | None = None
     """Time mode: what each node reads (its lag features); ``None`` for i.i.d. rows."""
     n_samples: int = 0
-    burn: int = 0
-    """Time mode: steps simulated before the statistic is measured (set by :meth:`build`)."""
 
     @classmethod
     def prepare(
@@ -428,7 +426,6 @@ class ExplainGame:
         self, before=None, after=None, refit_old: bool = False
     ) -> InterventionModel | TemporalInterventionModel:
         """The game on these rows (default: the data); resamples refit the old side too."""
-        on_data = before is None and after is None
         before = self.before if before is None else before
         after = self.after if after is None else after
         old, new = {}, {}
@@ -449,16 +446,14 @@ class ExplainGame:
             return InterventionModel(
                 self.graph, self.target, old, new, self.players, self.uniforms, self.measure
             )
-        return self._temporal(old, new, on_data)
+        return self._temporal(old, new)
 
-    def _temporal(self, old, new, on_data: bool) -> TemporalInterventionModel:
+    def _temporal(self, old, new) -> TemporalInterventionModel:
         """The time-mode game: each series long enough for the mechanisms' burn-in."""
         own = {n: [k for p, k in self.features[n] if p == n] for n in old}
         every = [(n, m, own[n]) for side in (old, new) for n, m in side.items()]
         max_lag = max((k for n in old for _, k in self.features[n]), default=0)
         burn = burn_in(every, max_lag)
-        if on_data:
-            self.burn = burn
         steps = burn + self.n_samples
         uniforms = {n: u[:steps] for n, u in self.uniforms.items()}
         return TemporalInterventionModel(
@@ -511,12 +506,14 @@ class ShapleySettings:
 
 def attribute(
     game: ExplainGame, shapley: ShapleySettings, engine: Engine
-) -> tuple[ShapleyEstimate, tuple[float, float]]:
-    """Shapley values of the players on the data, and the fitted statistic before (no
-    swap) and after (every player swapped)."""
+) -> tuple[ShapleyEstimate, tuple[float, float], int]:
+    """Shapley values of the players on the data, the fitted statistic before (no swap)
+    and after (every player swapped), and the steps simulated before measuring (time
+    mode's burn-in; 0 for rows)."""
     model = game.build()
     phi = shapley.estimate(game.players, model, engine)
-    return phi, (model.value(frozenset()), model.value(frozenset(game.players)))
+    fitted = (model.value(frozenset()), model.value(frozenset(game.players)))
+    return phi, fitted, model.burn
 
 
 @dataclass(frozen=True)

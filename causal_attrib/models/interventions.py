@@ -41,6 +41,9 @@ class InterventionModel:
         Turns simulated target values into the statistic.
     """
 
+    burn: int = 0
+    """Steps simulated before the statistic is measured (rows: none; see the temporal game)."""
+
     def __init__(
         self,
         graph: nx.DiGraph,
