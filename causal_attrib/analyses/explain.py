@@ -26,6 +26,7 @@ from ..limits import MAX_BOOTSTRAP, MAX_PERMUTATIONS, MAX_SAMPLES, require_count
 from ..models.bases import EXPLAIN_MODELS, Basis, ModelFamily, keep_linear
 from ..models.fitting import fit_node, fit_on_basis
 from ..models.interventions import (
+    MAX_BURN,
     InterventionModel,
     TemporalInterventionModel,
     burn_in,
@@ -48,10 +49,6 @@ from ..stats.shapley import SHAPLEY_TOLERANCE, ShapleyEstimate, shapley_estimate
 from ..stats.statistics import Statistic, parse_statistic, target_measure
 from .opening import GraphSource, TableSource, open_analysis
 from .time_mode import TimeMode, innovations, open_time_series, series_report
-
-MAX_BURN = 5000
-"""Most steps a time-mode simulation runs before measuring (see
-:func:`~causal_attrib.models.interventions.burn_in`)."""
 
 MAX_ROWS = 250_000
 """Default cap on the rows used per period (see ``max_rows``)."""

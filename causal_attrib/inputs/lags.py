@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import networkx as nx
 
 from ..errors import InputError
+from ..features import Feature, lag_name  # noqa: F401 (lag_name: part of the lag vocabulary here)
 
 LAGS = "lags"
 """Edge attribute holding an edge's lags (absent: lag 0 only)."""
@@ -87,15 +88,6 @@ def copy_lags(links: Iterable[object], graph: nx.DiGraph, where: str) -> None:
     for (u, v), lags in found.items():
         if graph.has_edge(u, v) and lags != {0}:
             graph.edges[u, v][LAGS] = tuple(sorted(lags))
-
-
-def lag_name(node: str, lag: int) -> str:
-    """The column holding ``node`` ``lag`` steps back (``node`` itself at lag 0)."""
-    return node if lag == 0 else f"{node}[t-{lag}]"
-
-
-Feature = tuple[str, int]
-"""A node and how many steps back it is read."""
 
 
 def lag_features(graph: nx.DiGraph, lags: int) -> dict[str, tuple[Feature, ...]]:

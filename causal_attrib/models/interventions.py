@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import networkx as nx
 import numpy as np
 
+from ..features import Feature, lag_name
 from .mechanisms import Mechanism
 
 
@@ -138,15 +139,6 @@ RHO_MAX = 0.995
 """Largest root a simulated autoregression may have: a fitted unit root (a random walk)
 has no stationary statistic to compare, so its memory is capped here (and noted)."""
 
-Feature = tuple[str, int]
-
-
-def feature_name(node: str, lag: int) -> str:
-    """The column of ``node`` ``lag`` steps back (``node`` itself at lag 0); the same
-    names as the lag columns of the data (:func:`causal_attrib.inputs.lags.lag_name`)."""
-    return node if lag == 0 else f"{node}[t-{lag}]"
-
-
 def ar_coefficients(mechanism: Mechanism, node: str, lags: Sequence[int]) -> np.ndarray:
     """``phi[k - 1]``: the weight of the node's own value ``k`` steps back, for the
     mechanism's linear own-lag terms (zero where it reads none); capped at :data:`RHO_MAX`."""
@@ -155,7 +147,7 @@ def ar_coefficients(mechanism: Mechanism, node: str, lags: Sequence[int]) -> np.
     if coef is None:
         return phi
     for k in lags:
-        name = feature_name(node, k)
+        name = lag_name(node, k)
         phi[k - 1] = coef[mechanism.slices[name]][0] / mechanism.basis.scales[name][1]
     rho = largest_root(phi)
     if rho > RHO_MAX:
@@ -192,12 +184,16 @@ def shifted(x: np.ndarray, lag: int) -> np.ndarray:
     return np.concatenate([np.full(lag, x[0]), x[:-lag]])
 
 
+MAX_BURN = 5000
+"""Most steps a time-mode simulation runs before measuring (see :func:`burn_in`)."""
+
+
 def burn_in(mechanisms: Iterable[tuple[str, Mechanism, Sequence[int]]], max_lag: int) -> int:
     """Steps to simulate before measuring: until the slowest autoregression has forgotten
     its start to 1e-4, plus the longest lag; at least 50, at most 5,000."""
     rho = max((largest_root(ar_coefficients(m, n, k)) for n, m, k in mechanisms), default=0)
     steps = math.ceil(math.log(1e-4) / math.log(rho)) if rho > 0.01 else 0
-    return int(min(5000, max(50, steps)) + 5 * max_lag)
+    return int(min(MAX_BURN, max(50, steps)) + 5 * max_lag)
 
 
 class TemporalInterventionModel:
@@ -275,7 +271,7 @@ class TemporalInterventionModel:
         u = self.uniforms[node]
         own = [k for p, k in self.features[node] if p == node]
         data = {
-            feature_name(p, k): shifted(series[p], k) if p != node else np.zeros(len(u))
+            lag_name(p, k): shifted(series[p], k) if p != node else np.zeros(len(u))
             for p, k in self.features[node]
         }
         forcing = mech.sample(data, u) if data else mech.sample({}, u)
@@ -290,7 +286,7 @@ class TemporalInterventionModel:
         for t in range(steps):
             for node in group:
                 row = {
-                    feature_name(p, k): known[p][max(t - k, 0) : max(t - k, 0) + 1]
+                    lag_name(p, k): known[p][max(t - k, 0) : max(t - k, 0) + 1]
                     for p, k in self.features[node]
                 }
                 out[node][t] = mechs[node].predict(row)[0] + noise[node][t]

@@ -20,6 +20,7 @@ BASE = {
     "engine",
     "synthetic",
     "synthetic_series",
+    "features",
 }
 ALLOWED = {
     "base": {"base"},
