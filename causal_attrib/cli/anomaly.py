@@ -118,27 +118,23 @@ def anomaly(console: Console, **opts) -> int:
     reference = read_table(opts["reference"], "--reference")
     anomalies = read_table(opts["anomalies"], "--anomalies")
     result = attribute_anomalies(
-        graph,
-        reference,
-        anomalies,
-        opts["target"],
-        categorical=opts["categorical"],
-        threshold=opts["threshold"],
-        direction=opts["direction"],
-        fit_on=opts["fit_on"],
-        attribute=opts["attribute"],
-        id_column=opts["id_column"],
-        n_samples=opts["samples"],
-        n_permutations=opts["permutations"],
-        max_rows=opts["max_rows"],
-        seed=opts["seed"],
-        progress=console.progress(),
-    )
+        graph, reference, anomalies, opts["target"], categorical=opts["categorical"],
+        fit_on=opts["fit_on"], max_rows=opts["max_rows"], **_row_options(console, opts),
+    )  # fmt: skip
     if opts["compare_dowhy"]:
         inputs = dict(categorical=opts["categorical"], id_column=opts["id_column"])
         result = second_opinion(console, result, graph, reference, anomalies, **inputs)
     console.report(result, opts["fmt"], opts["output"], top=opts["top"])
     return exit_code_for(check_failed=opts["fail_on_anomaly"] and bool(result.anomalous_rows))
+
+
+def _row_options(console: Console, opts: dict) -> dict:
+    """The options of scoring and attributing rows, with or without a saved model."""
+    return dict(
+        threshold=opts["threshold"], direction=opts["direction"], attribute=opts["attribute"],
+        id_column=opts["id_column"], n_samples=opts["samples"],
+        n_permutations=opts["permutations"], seed=opts["seed"], progress=console.progress(),
+    )  # fmt: skip
 
 
 def _with_model(console: Console, opts: dict) -> int:
@@ -156,18 +152,7 @@ def _with_model(console: Console, opts: dict) -> int:
     if opts["anomalies"] is None:
         raise InputError("--model needs --anomalies: the rows to explain")
     model = load_model(opts["model_file"])
-    result = model.anomalies(
-        opts["anomalies"],
-        opts["target"],
-        threshold=opts["threshold"],
-        direction=opts["direction"],
-        attribute=opts["attribute"],
-        id_column=opts["id_column"],
-        n_samples=opts["samples"],
-        n_permutations=opts["permutations"],
-        seed=opts["seed"],
-        progress=console.progress(),
-    )
+    result = model.anomalies(opts["anomalies"], opts["target"], **_row_options(console, opts))
     console.report(result, opts["fmt"], opts["output"], top=opts["top"])
     return exit_code_for(check_failed=opts["fail_on_anomaly"] and bool(result.anomalous_rows))
 
