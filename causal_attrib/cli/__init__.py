@@ -15,7 +15,9 @@ from .app import CONTEXT, OneLineErrors
 from .check import check
 from .console import emit
 from .explain import explain
+from .graph import graph
 from .influence import influence
+from .metrics import metrics
 from .schema import schema
 
 
@@ -44,7 +46,7 @@ def main() -> None:
     """Explain why a metric changed, with a causal graph instead of a hunch."""
 
 
-for _command in (explain, anomaly, check, influence, schema):
+for _command in (explain, anomaly, check, influence, schema, graph, metrics):
     main.add_command(_command)
 
 __all__ = ["main"]

@@ -53,7 +53,8 @@ class ServiceGraph:
         graph = nx.DiGraph()
         graph.add_nodes_from(self.services)
         for e in self.edges:
-            graph.add_edge(e.cause, e.effect, calls=e.calls, **({"lags": (e.lag,)} if e.lag else {}))
+            lags = {"lags": (e.lag,)} if e.lag else {}
+            graph.add_edge(e.cause, e.effect, calls=e.calls, **lags)
         return graph
 
 
