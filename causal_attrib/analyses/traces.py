@@ -80,9 +80,10 @@ def service_graph(
     if rare:
         notes.append(f"{len(rare)} edge(s) with fewer than {min_calls} calls left out: "
                      + ", ".join(rare))  # fmt: skip
-    lagged = _break_cycles(graph, notes, keep=rule == CycleRule.LAG)
+    keep = rule == CycleRule.LAG
+    removed = _break_cycles(graph, notes, keep)
     edges = [CallEdge(u, v, d["calls"]) for u, v, d in graph.edges(data=True)]
-    edges += [CallEdge(u, v, n, lag=1) for u, v, n in lagged]
+    edges += [CallEdge(u, v, n, lag=1) for u, v, n in removed if keep]
     edges.sort(key=lambda e: (e.cause, e.effect, e.lag))
     return ServiceGraph(tuple(sorted(spans.names)), tuple(edges), len(spans), tuple(notes))
 
