@@ -177,7 +177,8 @@ def write_csv(spans: list[Span], path: Path) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["TraceID", "SpanID", "ParentID", "PodName", "OperationName",
-                         "StartTimeUnixNano", "EndTimeUnixNano", "Duration", "StatusCode"])  # fmt: skip
+                         "StartTimeUnixNano", "EndTimeUnixNano", "Duration",
+                         "StatusCode"])  # fmt: skip
         for s in spans:
             writer.writerow([
                 s.trace, s.span, s.parent or "root", POD[s.service], s.name, s.start_ns,

@@ -296,7 +296,8 @@ def test_jaeger_follows_from_is_the_parent_when_there_is_no_child_of(tmp_path):
 
 
 @pytest.mark.parametrize("text, ns", [("1m", 60 * 10**9), ("30s", 30 * 10**9),
-                                      ("500ms", 5 * 10**8), ("1h", 3600 * 10**9), ("2", 2 * 10**9)])  # fmt: skip
+                                      ("500ms", 5 * 10**8), ("1h", 3600 * 10**9),
+                                      ("2", 2 * 10**9)])  # fmt: skip
 def test_window_lengths_parse_to_nanoseconds(text, ns):
     assert parse_window(text) == ns
 
