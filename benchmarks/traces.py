@@ -82,19 +82,23 @@ def _requests(rng, first: int, n: int, start: int) -> tuple[list[str], int]:
             if callee == "checkoutservice" or caller == "checkoutservice":
                 if request % 20:  # one request in 20 checks out
                     continue
-            if callee == "productcatalogservice" and caller == "recommendationservice":
-                if callee == "productcatalogservice" and request % 3:
-                    continue
+            if caller == "recommendationservice" and request % 3:
+                continue
             client, server = f"{ids[r, 2 + 2 * k]:016x}", f"{ids[r, 3 + 2 * k]:016x}"
             took = int(rng.lognormal(14, 0.5))
             parent = own.get(caller, root)
-            rows.append((client, parent, caller, f"{callee}/Call", t, t + took + 200_000))
-            rows.append((server, client, callee, f"{callee}/Recv", t + 100_000, t + 100_000 + took))
+            rows.append([client, parent, caller, f"{callee}/Call", t, t + took + 200_000])
+            rows.append([server, client, callee, f"{callee}/Recv", t + 100_000, t + 100_000 + took])
             own[callee] = server
             t += took + 300_000
-        rows.insert(0, (root, "root", "frontend", "Frontend/Recv.", t0, t + 50_000))
+        rows.insert(0, [root, "root", "frontend", "Frontend/Recv.", t0, t + 50_000])
+        where = {row[0]: row for row in rows}
+        for row in reversed(rows):  # a parent ends after its children (checkout's calls)
+            if row[1] in where:
+                where[row[1]][5] = max(where[row[1]][5], row[5] + 10_000)
         for span, parent, service, op, s, e in rows:
-            lines.append(f"{trace},{span},{parent},{PODS[service]},{op},{s},{e},{(e - s) // 1000}\n")
+            pod = PODS[service]
+            lines.append(f"{trace},{span},{parent},{pod},{op},{s},{e},{(e - s) // 1000}\n")
     return lines, first + n
 
 
