@@ -94,9 +94,9 @@ def read_spans(
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("key", "parent", "service",
                                                            "start", "end", "error")}  # fmt: skip
     for batch in source.batches(progress):
-        uniques, inverse = np.unique(batch.service, return_inverse=True)
+        inverse, uniques = pd.factorize(batch.service)
         mapped = np.array([codes.setdefault(u, len(codes)) for u in uniques], dtype=np.int32)
-        parts["service"].append(mapped[inverse.reshape(-1)])
+        parts["service"].append(mapped[inverse])
         for name in ("key", "parent", "start", "end", "error"):
             parts[name].append(getattr(batch, name))
     if not parts["key"]:

@@ -156,8 +156,7 @@ class SpanSource:
         trace, span, parent, service, start, end, error = zip(*rows, strict=True)
         names = np.array([self._service(s) for s in service], dtype=object)
         return SpanBatch(
-            *span_keys(np.array(trace, dtype=object), np.array(span, dtype=object),
-                       np.array(parent, dtype=object)),  # fmt: skip
+            *span_keys(trace, span, parent),
             service=names,
             start=np.array(start, dtype=np.int64),
             end=np.array(end, dtype=np.int64),
@@ -208,7 +207,7 @@ class SpanSource:
         else:
             end = start + _int_column(chunk[roles["duration"]], path, roles["duration"]) * 1000
         names = chunk[roles.get("service", roles.get("pod"))]
-        uniques, codes = np.unique(names.to_numpy(dtype=object), return_inverse=True)
+        codes, uniques = pd.factorize(names)
         by_pod = "service" not in roles and self.service_from is None
         if by_pod and "pods" not in self.counts:
             self.count("pods", 0)
@@ -221,33 +220,33 @@ class SpanSource:
         else:
             error = np.full(len(chunk), -1, dtype=np.int8)
         return SpanBatch(
-            *span_keys(
-                chunk[roles["trace"]].to_numpy(dtype=object),
-                chunk[roles["span"]].to_numpy(dtype=object),
-                chunk[roles["parent"]].to_numpy(dtype=object),
-            ),
-            service=mapped[codes.reshape(-1)],
+            *span_keys(chunk[roles["trace"]], chunk[roles["span"]], chunk[roles["parent"]]),
+            service=mapped[codes],
             start=start,
             end=end,
             error=error,
         )
 
 
-def span_keys(trace: np.ndarray, span: np.ndarray, parent: np.ndarray) -> tuple:
-    """64-bit keys of (trace, span) and (trace, parent); 0 for a root's parent."""
-    t = pd.util.hash_array(_text(trace).to_numpy(dtype=object), categorize=False)
-    s = pd.util.hash_array(_text(span).to_numpy(dtype=object), categorize=False)
-    text = _text(parent).str.strip()
-    lowered = text.str.lower()
-    root = (lowered.isin(_ROOT_PARENTS) | lowered.str.fullmatch("0+")).to_numpy()
-    p = pd.util.hash_array(text.to_numpy(dtype=object), categorize=False)
+def span_keys(trace, span, parent) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit keys of (trace, span) and (trace, parent), from sequences of ids; 0 for a
+    root's parent (no parent, ``root``, ``null``, ``none`` or all zeros)."""
+    trace, span, parent = (_text(v) for v in (trace, span, parent))
+    t = pd.util.hash_pandas_object(trace, index=False).to_numpy()
+    s = pd.util.hash_pandas_object(span, index=False).to_numpy()
+    p = pd.util.hash_pandas_object(parent, index=False).to_numpy()
+    lowered = parent.str.strip().str.lower()
+    root = (lowered.isin(_ROOT_PARENTS) | lowered.str.fullmatch("0+")).to_numpy(dtype=bool)
     key = t ^ (s * _MIX)
     parent_key = np.where(root, np.uint64(0), t ^ (p * _MIX))
     return key, parent_key
 
 
-def _text(values: np.ndarray) -> pd.Series:
-    return pd.Series(values, dtype=object).fillna("").astype(str)
+def _text(values) -> pd.Series:
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    if series.hasnans:
+        series = series.fillna("")
+    return series.astype(str).reset_index(drop=True)
 
 
 def service_of_pod(pod: str) -> str:
