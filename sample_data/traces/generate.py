@@ -1,6 +1,6 @@
 """Generate ``spans.csv``: an hour of distributed-tracing spans of a small shop, with an
 incident; and from it, with causal-attrib, ``graph.dot`` (``causal-attrib graph``) and
-``metrics.csv`` (``causal-attrib metrics --window 30s --metric latency_p50_ms``). Run
+``latency.csv`` (``causal-attrib metrics --window 30s --metric latency_p50_ms``). Run
 ``python sample_data/traces/generate.py``; the output is deterministic.
 
 Services: ``frontend`` calls ``cart`` (which calls ``redis``) and then ``catalog`` (which
@@ -70,7 +70,7 @@ def main() -> None:
     spans_csv = [HERE / "spans.csv"]
     (HERE / "graph.dot").write_text(graph_text(service_graph(spans_csv), "dot"))
     table = trace_metrics(spans_csv, window="30s", metric="latency_p50_ms")
-    (HERE / "metrics.csv").write_text(metrics_csv(table))
+    (HERE / "latency.csv").write_text(metrics_csv(table))
 
 
 if __name__ == "__main__":

@@ -102,7 +102,7 @@ def test_the_committed_sample_graph_and_metrics_are_what_the_commands_write(cli)
     metrics = cli("metrics", "--from-traces", SPANS, "--window", "30s",
                   "--metric", "latency_p50_ms")  # fmt: skip
     assert graph.stdout == (TRACES / "graph.dot").read_text()
-    assert metrics.stdout == (TRACES / "metrics.csv").read_text()
+    assert metrics.stdout == (TRACES / "latency.csv").read_text()
 
 
 def test_spans_to_graph_and_metrics_to_anomaly_name_the_planted_cause(cli, tmp_path):
