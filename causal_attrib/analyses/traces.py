@@ -30,7 +30,7 @@ from ..results.traces import METRICS, CallEdge, ServiceGraph, TraceMetrics
 from .spans import Spans, read_spans
 
 _UNITS = {"ms": 10**6, "s": 10**9, "m": 60 * 10**9, "min": 60 * 10**9, "h": 3600 * 10**9}
-MAX_WINDOWS = 10_000_000
+MAX_WINDOWS = 1_000_000
 """Rows a metrics table may have (a guard against a window of a nanosecond)."""
 
 

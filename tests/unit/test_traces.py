@@ -45,6 +45,9 @@ def test_nezha_minute_gives_the_13_calls_of_dependency_csv_seen_in_it_callee_to_
     assert found <= recorded
     assert recorded - found == {("currencyservice", "checkoutservice")}  # not called that minute
     assert len(found) == 13
+    table = trace_metrics([NEZHA / "trace" / "03_53_trace.csv"], window="1m").table
+    assert table["frontend.requests"].sum() == 497  # one per trace: its root, in frontend
+    assert table["productcatalogservice.requests"].sum() == 2293 + 42 + 350  # its callers' calls
 
 
 @pytest.mark.parametrize("fmt", sorted(WRITERS))
@@ -318,3 +321,28 @@ def test_csv_without_status_has_no_error_rate_columns_and_says_so(tmp_path):
     assert not [c for c in metrics.table if c.endswith("error_rate")]
     assert any("no status" in n for n in metrics.notes)
     assert np.isclose(metrics.table.loc[0, "api.self_p50_ms"], 4.0)
+
+
+def test_the_order_of_spans_in_a_file_does_not_change_a_byte_of_the_output(tmp_path):
+    spans = shop_spans(n_requests=200, seed=5)
+    shuffled = [spans[i] for i in np.random.default_rng(1).permutation(len(spans))]
+    tables = [metrics_csv(trace_metrics([write_csv(s, tmp_path / f"{i}.csv")], window="20s"))
+              for i, s in enumerate((spans, shuffled))]  # fmt: skip
+    graphs = [graph_text(service_graph([tmp_path / f"{i}.csv"]), "json") for i in range(2)]
+    assert tables[0] == tables[1]
+    assert graphs[0] == graphs[1]
+
+
+def test_error_rate_alone_is_refused_when_the_spans_carry_no_status(tmp_path):
+    path = tmp_path / "nostatus.csv"
+    path.write_text("TraceID,SpanID,ParentID,ServiceName,StartTimeUnixNano,EndTimeUnixNano\n"
+                    "t,1,root,api,0,5000000\n")  # fmt: skip
+    with pytest.raises(InputError, match="carry no status") as caught:
+        trace_metrics([path], metric="error_rate")
+    assert caught.value.parameter == "metric"
+
+
+def test_a_window_too_short_for_the_spans_time_span_is_refused(tmp_path):
+    spans = [_span("a", "", "api", 0, 10, "t1"), _span("b", "", "api", 10**7, 10**7 + 1, "t2")]
+    with pytest.raises(InputError, match="too short"):
+        trace_metrics([write_zipkin(spans, tmp_path / "z.json")], window="1ms")
