@@ -99,7 +99,7 @@ def read_spans(
         parts["service"].append(mapped[inverse])
         for name in ("key", "parent", "start", "end", "error"):
             parts[name].append(getattr(batch, name))
-    if not parts["key"]:
+    if not sum(len(k) for k in parts["key"]):
         raise InputError(f"no spans in {', '.join(source.paths)}")
     cols = {k: np.concatenate(v) for k, v in parts.items()}
     del parts

@@ -341,6 +341,8 @@ def _int_column(column: pd.Series, path: str, name: str) -> np.ndarray:
 
 
 def _require_file(path: str) -> None:
+    if path == "-":
+        raise InputError("spans cannot be read from standard input ('-'): save them to a file")
     p = Path(path)
     if not p.exists():
         raise InputError(f"span file not found: {path}")

@@ -68,7 +68,11 @@ def test_bad_span_files_and_options_exit_2_with_one_line(cli, tmp_path):
     columns = tmp_path / "columns.csv"
     columns.write_text("a,b,c\n1,2,3\n")
     spans = write_csv(shop_spans(n_requests=3), tmp_path / "s.csv")
+    header_only = tmp_path / "header.csv"
+    header_only.write_text(spans.read_text().splitlines()[0] + "\n")
     cases = [
+        (["metrics", "--from-traces", header_only], "no spans in"),
+        (["metrics", "--from-traces", "-"], "cannot be read from standard input"),
         (["graph", "--from-traces", broken], "not valid OTLP JSON"),
         (["graph", "--from-traces", columns], "no column for trace, span, parent, start"),
         (["graph", "--from-traces", tmp_path / "missing.json"], "span file not found"),
