@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..choices import CycleRule, GraphOutput
+from ..exit_codes import exit_code_for
 from .app import CONTEXT, run_command
 from .console import Console, write_output
 from .options import choice
@@ -73,4 +74,4 @@ def graph(console: Console, **opts) -> int:
     console.clear()
     notes(console, result.notes)
     write_output(graph_text(result, opts["fmt"]), opts["output"])
-    return 0
+    return exit_code_for()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..exit_codes import exit_code_for
 from ..results.traces import METRICS
 from .app import CONTEXT, run_command
 from .console import Console, write_output
@@ -61,4 +62,4 @@ def metrics(console: Console, **opts) -> int:
     console.clear()
     notes(console, result.notes)
     write_output(metrics_csv(result), opts["output"])
-    return 0
+    return exit_code_for()
