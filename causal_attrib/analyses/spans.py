@@ -2,6 +2,9 @@
 
 The rules, in the order they apply:
 
+Spans are linked in flushes of complete traces (:class:`SpanLinker`), so that memory is
+bounded for files in rough time order; the counts behind the notes add up over flushes.
+
 - A span that ends before it starts (a negative duration) is left out, with a note.
 - A span id seen twice in one trace keeps its first span, with a note.
 - A span whose parent is not in the input (an orphan) starts its own tree, with a note.
@@ -15,7 +18,7 @@ The rules, in the order they apply:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,11 +30,10 @@ from ..inputs.traces import UNKNOWN_SERVICE, SpanSource
 
 @dataclass
 class Spans:
-    """Every kept span as columns: ``service`` codes into ``names``, ``parent`` positions
-    (-1 for none), ``entry`` and ``visit`` (the position of the entry span of the visit a
-    span belongs to), times in nanoseconds."""
+    """Linked spans as columns: ``service`` codes (:attr:`SpanLinker.names`), ``parent``
+    positions (-1 for none), ``entry`` and ``visit`` (the position of the entry span of the
+    visit a span belongs to), times in nanoseconds."""
 
-    names: list[str]
     service: np.ndarray
     parent: np.ndarray
     start: np.ndarray
@@ -39,20 +41,19 @@ class Spans:
     error: np.ndarray
     entry: np.ndarray
     visit: np.ndarray
-    notes: list[str]
 
     def __len__(self) -> int:
         return len(self.service)
 
-    def calls(self) -> dict[tuple[str, str], int]:
-        """``{(caller, callee): calls}``: entry spans with a parent in another service."""
+    def calls(self) -> dict[tuple[int, int], int]:
+        """``{(caller, callee): calls}`` by service code: entry spans with a parent in
+        another service."""
         called = self.entry & (self.parent >= 0)
         caller = self.service[self.parent[called]]
         callee = self.service[called]
         pairs, counts = np.unique(np.stack([caller, callee]), axis=1, return_counts=True)
         return {
-            (self.names[a], self.names[b]): int(n)
-            for (a, b), n in zip(pairs.T.tolist(), counts.tolist(), strict=True)
+            (a, b): int(n) for (a, b), n in zip(pairs.T.tolist(), counts.tolist(), strict=True)
         }
 
     def self_times(self) -> np.ndarray:
@@ -86,33 +87,109 @@ def _covered(owner: np.ndarray, lo: np.ndarray, hi: np.ndarray, n: int) -> np.nd
     return out
 
 
-def read_spans(
-    source: SpanSource, progress: Callable[[str], None] | None = None
-) -> Spans:
-    """Read every batch of ``source``, then check and link the spans (see the module)."""
-    codes: dict[str, int] = {}
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("key", "parent", "service",
-                                                           "start", "end", "error")}  # fmt: skip
-    for batch in source.batches(progress):
-        inverse, uniques = pd.factorize(batch.service)
-        mapped = np.array([codes.setdefault(u, len(codes)) for u in uniques], dtype=np.int32)
-        parts["service"].append(mapped[inverse])
-        for name in ("key", "parent", "start", "end", "error"):
-            parts[name].append(getattr(batch, name))
-    if not sum(len(k) for k in parts["key"]):
-        raise InputError(f"no spans in {', '.join(source.paths)}")
-    cols = {k: np.concatenate(v) for k, v in parts.items()}
-    del parts
-    notes = _reader_notes(source)
-    cols, dropped = _drop(cols, cols["end"] < cols["start"])
-    if dropped:
-        notes.append(f"{dropped:,} span(s) end before they start (negative duration): left out")
-    cols, dropped = _drop(cols, pd.Series(cols["key"]).duplicated().to_numpy())
-    if dropped:
-        notes.append(f"{dropped:,} span id(s) appear again in the same trace: the first kept")
-    if not len(cols["key"]):
-        raise InputError("no usable spans: every span ends before it starts")
-    return _link(cols, sorted(codes, key=codes.get), notes)
+FIELDS = ("trace", "key", "parent", "service", "start", "end", "error")
+FLUSH_ROWS = 500_000
+"""Spans held before the traces that are complete are linked and handed on."""
+HORIZON_NS = 600 * 10**9
+"""A trace is complete when its newest span started this long before the newest span read
+(10 minutes): spans are expected within this of the other spans of their trace."""
+
+
+class SpanLinker:
+    """Spans read from ``source`` in batches and handed on, linked, trace by trace.
+
+    Spans are held until :data:`FLUSH_ROWS` of them are; then the traces whose newest span
+    started more than ``horizon_ns`` before the newest span read are linked (see the
+    module) and yielded as :class:`Spans`, and the rest are held on. So memory is bounded
+    by the spans of ``horizon_ns`` and one flush, when files hold spans roughly in time
+    order (as exporters write them). A span of a trace already handed on is linked with
+    the spans that came with it (an orphan, if its parent went before). The counts of
+    every rule are summed over the flushes for :meth:`notes`.
+    """
+
+    def __init__(
+        self,
+        source: SpanSource,
+        progress: Callable[[str], None] | None = None,
+        flush_rows: int | None = None,
+        horizon_ns: int | None = None,
+    ) -> None:
+        self.source, self.progress = source, progress
+        self.flush_rows = flush_rows or FLUSH_ROWS
+        self.horizon_ns = HORIZON_NS if horizon_ns is None else horizon_ns
+        self.codes: dict[str, int] = {}
+        self.counts: dict[str, int] = {}
+        self.seen = 0
+        self.most_held = 0  # the most spans held at once: what memory grows with
+
+    @property
+    def names(self) -> list[str]:
+        """Service names, by code."""
+        return sorted(self.codes, key=self.codes.get)
+
+    def __iter__(self) -> Iterator[tuple[Spans, int | None]]:
+        """``(spans, bound)``: linked spans of complete traces, and the time (ns) before
+        which no later span is expected to start (``None`` after the last)."""
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in FIELDS}
+        held = 0
+        for batch in self.source.batches(self.progress):
+            inverse, uniques = pd.factorize(batch.service)
+            mapped = np.array([self.codes.setdefault(u, len(self.codes)) for u in uniques],
+                              dtype=np.int32)  # fmt: skip
+            parts["service"].append(mapped[inverse])
+            for name in FIELDS:
+                if name != "service":
+                    parts[name].append(getattr(batch, name))
+            held += len(batch)
+            self.seen += len(batch)
+            self.most_held = max(self.most_held, held)
+            if held >= self.flush_rows:
+                cols = {k: np.concatenate(v) for k, v in parts.items()}
+                done, bound = self._complete(cols)
+                if done.any():
+                    yield self._link({k: v[done] for k, v in cols.items()}), bound
+                parts = {k: [v[~done]] for k, v in cols.items()}
+                held = int((~done).sum())
+        if not self.seen:
+            raise InputError(f"no spans in {', '.join(self.source.paths)}")
+        if held:
+            yield self._link({k: np.concatenate(v) for k, v in parts.items()}), None
+
+    def _complete(self, cols: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
+        """Spans of complete traces, and the start time before which all are complete."""
+        cutoff = int(cols["start"].max()) - self.horizon_ns
+        newest = pd.Series(cols["start"]).groupby(cols["trace"]).transform("max").to_numpy()
+        done = newest < cutoff
+        rest = cols["start"][~done]
+        return done, min(cutoff, int(rest.min())) if len(rest) else cutoff
+
+    def count(self, what: str, n: int) -> None:
+        if n:
+            self.counts[what] = self.counts.get(what, 0) + n
+
+    def _link(self, cols: dict[str, np.ndarray]) -> Spans:
+        """Drop negative durations and repeated ids, then link (see the module)."""
+        bad = cols["end"] < cols["start"]
+        self.count("negative", int(bad.sum()))
+        cols = {k: v[~bad] for k, v in cols.items()}
+        again = pd.Series(cols["key"]).duplicated().to_numpy()
+        self.count("duplicate", int(again.sum()))
+        cols = {k: v[~again] for k, v in cols.items()}
+        return _link(cols, self.count)
+
+    def notes(self) -> list[str]:
+        """What the reader and the rules noticed, one note each."""
+        notes = _reader_notes(self.source)
+        texts = {
+            "negative": "span(s) end before they start (negative duration): left out",
+            "duplicate": "span id(s) appear again in the same trace: the first kept",
+            "orphan": "span(s) name a parent that is not in the input (orphans): each "
+            "starts a request of its own service, with no caller",
+            "late child": "span(s) end after their parent (asynchronous calls or clock "
+            "skew): kept",
+        }
+        notes += [f"{self.counts[k]:,} {text}" for k, text in texts.items() if k in self.counts]
+        return notes
 
 
 def _reader_notes(source: SpanSource) -> list[str]:
@@ -139,23 +216,13 @@ def _drop(cols: dict[str, np.ndarray], bad: np.ndarray) -> tuple[dict[str, np.nd
     return {k: v[~bad] for k, v in cols.items()}, n
 
 
-def _link(cols: dict[str, np.ndarray], names: list[str], notes: list[str]) -> Spans:
-    """Parent positions, entries and visits; notes on orphans and late children."""
-    parent = pd.Index(cols.pop("key")).get_indexer(cols["parent"]).astype(np.int64)
-    has_parent = cols.pop("parent") != 0
-    orphans = int((has_parent & (parent < 0)).sum())
-    if orphans:
-        notes.append(
-            f"{orphans:,} span(s) name a parent that is not in the input (orphans): each "
-            "starts a request of its own service, with no caller"
-        )
+def _link(cols: dict[str, np.ndarray], count: Callable[[str, int], None]) -> Spans:
+    """Parent positions, entries and visits; orphans and late children counted."""
+    parent = pd.Index(cols["key"]).get_indexer(cols["parent"]).astype(np.int64)
+    count("orphan", int(((cols["parent"] != 0) & (parent < 0)).sum()))
     service, start, end = cols["service"], cols["start"], cols["end"]
     linked = parent >= 0
-    late = int((end[linked] > end[parent[linked]]).sum())
-    if late:
-        notes.append(
-            f"{late:,} span(s) end after their parent (asynchronous calls or clock skew): kept"
-        )
+    count("late child", int((end[linked] > end[parent[linked]]).sum()))
     parent_service = np.where(linked, service[np.where(linked, parent, 0)], -1)
     entry = parent_service != service
     visit = np.where(entry, np.arange(len(service)), parent)
@@ -166,4 +233,4 @@ def _link(cols: dict[str, np.ndarray], names: list[str], notes: list[str]) -> Sp
         visit = nxt
     else:
         raise InputError("span parents form a loop within one service: the input is corrupt")
-    return Spans(names, service, parent, start, end, cols["error"], entry, visit, notes)
+    return Spans(service, parent, start, end, cols["error"], entry, visit)

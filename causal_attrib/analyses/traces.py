@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..inputs.traces import SpanSource
 from ..limits import MAX_COUNT, require_count
 from ..results.traces import METRICS, CallEdge, ServiceGraph, TraceMetrics
-from .spans import Spans, read_spans
+from .spans import SpanLinker, Spans
 
 _UNITS = {"ms": 10**6, "s": 10**9, "m": 60 * 10**9, "min": 60 * 10**9, "h": 3600 * 10**9}
 MAX_WINDOWS = 1_000_000
@@ -66,13 +66,19 @@ def service_graph(
     """
     require_count(min_calls, "--min-calls", 1, MAX_COUNT)
     rule = parse_choice(CycleRule, cycles, "--cycles")
-    source = SpanSource(list(paths), trace_format, columns, service_from)
-    spans = read_spans(source, progress)
-    notes = list(spans.notes)
+    linker = SpanLinker(SpanSource(list(paths), trace_format, columns, service_from), progress)
+    calls: dict[tuple[str, str], int] = {}
+    kept = 0
+    for spans, _ in linker:
+        kept += len(spans)
+        names = linker.names
+        for (a, b), n in spans.calls().items():
+            calls[names[a], names[b]] = calls.get((names[a], names[b]), 0) + n
+    notes = linker.notes()
     graph = nx.DiGraph()
-    graph.add_nodes_from(sorted(spans.names))
+    graph.add_nodes_from(sorted(linker.names))
     rare = []
-    for (caller, callee), n in sorted(spans.calls().items()):
+    for (caller, callee), n in sorted(calls.items()):
         if n >= min_calls:
             graph.add_edge(callee, caller, calls=n)
         else:
@@ -85,7 +91,7 @@ def service_graph(
     edges = [CallEdge(u, v, d["calls"]) for u, v, d in graph.edges(data=True)]
     edges += [CallEdge(u, v, n, lag=1) for u, v, n in removed if keep]
     edges.sort(key=lambda e: (e.cause, e.effect, e.lag))
-    return ServiceGraph(tuple(sorted(spans.names)), tuple(edges), len(spans), tuple(notes))
+    return ServiceGraph(tuple(sorted(linker.names)), tuple(edges), kept, tuple(notes))
 
 
 def _break_cycles(graph: nx.DiGraph, notes: list[str], keep: bool) -> list[tuple]:
@@ -159,26 +165,30 @@ def trace_metrics(
     if metric is not None and metric not in METRICS:
         raise InputError(f"--metric must be one of {', '.join(METRICS)}, not {metric!r}",
                          parameter="metric")  # fmt: skip
-    source = SpanSource(list(paths), trace_format, columns, service_from)
-    spans = read_spans(source, progress)
-    notes = list(spans.notes)
-    if progress is not None:
-        progress(f"aggregating {len(spans):,} spans")
-    table = _table(spans, width, notes)
-    services = tuple(sorted(spans.names))
+    linker = SpanLinker(SpanSource(list(paths), trace_format, columns, service_from), progress)
+    windows = _Windows(width)
+    kept = 0
+    for spans, bound in linker:
+        kept += len(spans)
+        windows.add(_requests(spans, width), bound)
+        if progress is not None:
+            progress(f"{kept:,} spans linked")
+    notes = linker.notes() + windows.notes(linker.horizon_ns)
+    table = windows.table(linker.names, notes)
+    services = tuple(sorted(linker.names))
     if metric is not None:
         if metric == "error_rate" and "error_rate" not in {c.split(".")[-1] for c in table}:
             raise InputError("--metric error_rate: the spans carry no status", parameter="metric")
         table = table[["time", *(f"{s}.{metric}" for s in services)]]
         table.columns = ["time", *services]
-    return TraceMetrics(table, str(window), services, len(spans), tuple(notes))
+    return TraceMetrics(table, str(window), services, kept, tuple(notes))
 
 
-def _table(spans: Spans, width: int, notes: list[str]) -> pd.DataFrame:
-    """The wide table: one row per window, ``service.metric`` columns."""
+def _requests(spans: Spans, width: int) -> pd.DataFrame:
+    """One row per request (entry span): its window, service, latency, self time, error."""
     own = spans.self_times()
     rows = np.flatnonzero(spans.entry)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "window": spans.start[rows] // width,
             "service": spans.service[rows],
@@ -187,42 +197,91 @@ def _table(spans: Spans, width: int, notes: list[str]) -> pd.DataFrame:
             "error": spans.error[rows],
         }
     )
-    first, last = int(frame["window"].min()), int(frame["window"].max())
-    if last - first + 1 > MAX_WINDOWS:
-        raise InputError(
-            f"--window is too short for spans over this long: {last - first + 1:,} windows "
-            f"(at most {MAX_WINDOWS:,})",
-            parameter="window",
-        )
-    known = bool((frame["error"] >= 0).all())
-    if not known:
-        notes.append("the spans carry no status (or not all of them): no error_rate columns")
-    groups = frame.groupby(["window", "service"], sort=True)
-    parts = {"requests": groups.size()}
-    if known:
-        parts["error_rate"] = groups["error"].mean()
-    for column, name in (("latency", "latency"), ("self", "self")):
-        q = groups[column].quantile([0.5, 0.9, 0.99]).unstack()
-        for level, label in ((0.5, "p50"), (0.9, "p90"), (0.99, "p99")):
-            parts[f"{name}_{label}_ms"] = q[level]
-    long = pd.DataFrame(parts)
-    index = pd.RangeIndex(first, last + 1, name="window")
-    out = {"time": _stamps(index.to_numpy() * width, width)}
-    for code in sorted(range(len(spans.names)), key=lambda c: spans.names[c]):
-        name = spans.names[code]
-        try:
-            mine = long.xs(code, level="service").reindex(index)
-        except KeyError:
-            mine = pd.DataFrame(index=index, columns=list(parts), dtype=float)
-        for metric in METRICS:
-            if metric in mine:
+
+
+class _Windows:
+    """Requests gathered by window; a window is summarised once no later span can start
+    in it (the linker's bound), and its requests let go."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.held: list[pd.DataFrame] = []
+        self.done: list[pd.DataFrame] = []
+        self.closed: int | None = None  # windows below this are summarised
+        self.first = self.last = None
+        self.known = True
+        self.late = 0
+
+    def add(self, requests: pd.DataFrame, bound: int | None) -> None:
+        if self.closed is not None:
+            late = requests["window"].to_numpy() < self.closed
+            self.late += int(late.sum())
+            requests = requests[~late]
+        if len(requests):
+            low, high = int(requests["window"].min()), int(requests["window"].max())
+            self.first = low if self.first is None else min(self.first, low)
+            self.last = high if self.last is None else max(self.last, high)
+            self.known = self.known and bool((requests["error"] >= 0).all())
+        self.held.append(requests)
+        held = pd.concat(self.held, ignore_index=True)
+        limit = None if bound is None else bound // self.width
+        ready = np.ones(len(held), dtype=bool) if limit is None else held["window"] < limit
+        if ready.any():
+            self.done.append(_summary(held[ready]))
+        self.held = [held[~ready]]
+        if limit is None:
+            return
+        self.closed = limit if self.closed is None else max(self.closed, limit)
+
+    def notes(self, horizon_ns: int) -> list[str]:
+        if not self.late:
+            return []
+        wait = f"{horizon_ns / 60e9:g} min" if horizon_ns >= 60e9 else f"{horizon_ns / 1e9:g} s"
+        return [f"{self.late:,} request(s) (their whole traces) came more than {wait} after "
+                "spans that started later, when their window was done: left out"]  # fmt: skip
+
+    def table(self, names: list[str], notes: list[str]) -> pd.DataFrame:
+        """The wide table: one row per window, ``service.metric`` columns."""
+        if self.first is None:
+            raise InputError("no requests in the spans")
+        first, last = self.first, self.last
+        if last - first + 1 > MAX_WINDOWS:
+            raise InputError(
+                f"--window is too short for spans over this long: {last - first + 1:,} "
+                f"windows (at most {MAX_WINDOWS:,})",
+                parameter="window",
+            )
+        if not self.known:
+            notes.append("the spans carry no status (or not all of them): no error_rate columns")
+        long = pd.concat(self.done)
+        index = pd.RangeIndex(first, last + 1, name="window")
+        out = {"time": _stamps(index.to_numpy() * self.width, self.width)}
+        for code in sorted(range(len(names)), key=lambda c: names[c]):
+            try:
+                mine = long.xs(code, level="service").reindex(index)
+            except KeyError:
+                mine = pd.DataFrame(index=index, columns=list(long.columns), dtype=float)
+            for metric in METRICS:
+                if metric == "error_rate" and not self.known:
+                    continue
                 values = mine[metric]
                 if metric == "requests":
                     values = values.fillna(0).astype(np.int64)
                 else:  # nanoseconds are the spans' resolution: 6 decimals of a millisecond
                     values = values.astype(float).round(6)
-                out[f"{name}.{metric}"] = values.to_numpy()
-    return pd.DataFrame(out)
+                out[f"{names[code]}.{metric}"] = values.to_numpy()
+        return pd.DataFrame(out)
+
+
+def _summary(requests: pd.DataFrame) -> pd.DataFrame:
+    """Per (window, service): the :data:`METRICS` of its requests."""
+    groups = requests.groupby(["window", "service"], sort=True)
+    parts = {"requests": groups.size(), "error_rate": groups["error"].mean()}
+    for column in ("latency", "self"):
+        q = groups[column].quantile([0.5, 0.9, 0.99]).unstack()
+        for level, label in ((0.5, "p50"), (0.9, "p90"), (0.99, "p99")):
+            parts[f"{column}_{label}_ms"] = q[level] if level in q else pd.Series(dtype=float)
+    return pd.DataFrame(parts)
 
 
 def _stamps(ns: np.ndarray, width: int) -> list[str]:

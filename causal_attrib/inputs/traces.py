@@ -37,6 +37,9 @@ import pandas as pd
 from ..choices import TraceFormat, parse_choice
 from ..errors import InputError
 
+CHUNK_ROWS = 200_000
+"""Spans per batch, unless a :class:`SpanSource` is given another number."""
+
 UNKNOWN_SERVICE = "unknown_service"
 """The service of a span that names none (OpenTelemetry's own default)."""
 
@@ -68,10 +71,11 @@ _POD = (
 
 @dataclass
 class SpanBatch:
-    """Spans as columns. ``key`` and ``parent`` are 64-bit hashes of (trace id, span id)
-    and (trace id, parent id); a root's ``parent`` is 0. ``error`` is 1 for a failed span,
-    0 for a good one, -1 when the format says nothing."""
+    """Spans as columns. ``trace`` is a 64-bit hash of the trace id, ``key`` and ``parent``
+    of (trace id, span id) and (trace id, parent id); a root's ``parent`` is 0. ``error``
+    is 1 for a failed span, 0 for a good one, -1 when the format says nothing."""
 
+    trace: np.ndarray
     key: np.ndarray
     parent: np.ndarray
     service: np.ndarray
@@ -100,14 +104,14 @@ class SpanSource:
         A regular expression applied to the service (or pod) name; its group ``service``,
         else its first group, else the whole match is the service.
     chunk_rows
-        Spans per batch.
+        Spans per batch (default :data:`CHUNK_ROWS`).
     """
 
     paths: list[str]
     trace_format: str | None = None
     columns: dict[str, str] | None = None
     service_from: str | None = None
-    chunk_rows: int = 200_000
+    chunk_rows: int | None = None
     notes: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -115,6 +119,7 @@ class SpanSource:
         if not self.paths:
             raise InputError("no span files given", parameter="paths")
         self.paths = [str(p) for p in self.paths]
+        self.chunk_rows = self.chunk_rows or CHUNK_ROWS
         self.rule = _service_rule(self.service_from)
         fmt = parse_choice(TraceFormat, self.trace_format or "auto", "--trace-format")
         self.format = fmt.value if fmt != TraceFormat.AUTO else _one_format(self.paths)
@@ -228,9 +233,10 @@ class SpanSource:
         )
 
 
-def span_keys(trace, span, parent) -> tuple[np.ndarray, np.ndarray]:
-    """64-bit keys of (trace, span) and (trace, parent), from sequences of ids; 0 for a
-    root's parent (no parent, ``root``, ``null``, ``none`` or all zeros)."""
+def span_keys(trace, span, parent) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """64-bit hashes of the trace, and keys of (trace, span) and (trace, parent), from
+    sequences of ids; 0 for a root's parent (no parent, ``root``, ``null``, ``none`` or all
+    zeros)."""
     trace, span, parent = (_text(v) for v in (trace, span, parent))
     t = pd.util.hash_pandas_object(trace, index=False).to_numpy()
     s = pd.util.hash_pandas_object(span, index=False).to_numpy()
@@ -239,7 +245,7 @@ def span_keys(trace, span, parent) -> tuple[np.ndarray, np.ndarray]:
     root = (lowered.isin(_ROOT_PARENTS) | lowered.str.fullmatch("0+")).to_numpy(dtype=bool)
     key = t ^ (s * _MIX)
     parent_key = np.where(root, np.uint64(0), t ^ (p * _MIX))
-    return key, parent_key
+    return t, key, parent_key
 
 
 def _text(values) -> pd.Series:

@@ -4,6 +4,7 @@ self time, windows and cycles; and the Nezha minute against its recorded call gr
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 
 import numpy as np
@@ -346,3 +347,57 @@ def test_a_window_too_short_for_the_spans_time_span_is_refused(tmp_path):
     spans = [_span("a", "", "api", 0, 10, "t1"), _span("b", "", "api", 10**7, 10**7 + 1, "t2")]
     with pytest.raises(InputError, match="too short"):
         trace_metrics([write_zipkin(spans, tmp_path / "z.json")], window="1ms")
+
+
+def _long_shop(tmp_path):
+    """600 requests about a second apart (13 minutes), written in start order, as exporters
+    roughly write spans."""
+    spans = []
+    for s in shop_spans(n_requests=600, seed=2):
+        shift = int(s.trace[:16], 16) * 10**9  # request r starts r + 1 seconds later
+        spans.append(dataclasses.replace(s, start_ns=s.start_ns + shift, end_ns=s.end_ns + shift))
+    return write_csv(sorted(spans, key=lambda s: s.start_ns), tmp_path / "long.csv")
+
+
+def _small_flushes(monkeypatch):
+    from causal_attrib.analyses import spans as linking
+    from causal_attrib.inputs import traces as reading
+
+    monkeypatch.setattr(reading, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(linking, "FLUSH_ROWS", 200)
+    monkeypatch.setattr(linking, "HORIZON_NS", 30 * 10**9)
+
+
+def test_spans_in_time_order_are_linked_in_flushes_holding_a_bounded_number(
+    tmp_path, monkeypatch
+):
+    from causal_attrib.analyses import spans as linking
+
+    path = _long_shop(tmp_path)
+    whole = metrics_csv(trace_metrics([path], window="1m"))
+    graph = graph_text(service_graph([path]), "dot")
+    _small_flushes(monkeypatch)
+    assert metrics_csv(trace_metrics([path], window="1m")) == whole
+    assert graph_text(service_graph([path]), "dot") == graph
+    from causal_attrib.inputs.traces import SpanSource
+
+    linker = linking.SpanLinker(SpanSource([str(path)]))
+    flushes = list(linker)
+    assert len(flushes) > 5
+    assert linker.seen == 3600
+    assert linker.most_held < 3600 / 4  # what is held is bounded, not the whole file
+
+
+def test_a_trace_arriving_after_its_window_was_done_is_left_out_with_a_note(
+    tmp_path, monkeypatch
+):
+    path = _long_shop(tmp_path)
+    lines = path.read_text().splitlines()
+    late = [line for line in lines[1:] if line.startswith("0000000000000001")]
+    rest = [line for line in lines[1:] if not line.startswith("0000000000000001")]
+    path.write_text("\n".join([lines[0], *rest, *late]) + "\n")  # request 1 at the very end
+    _small_flushes(monkeypatch)
+    metrics = trace_metrics([path], window="1m")
+    assert any("5 request(s) (their whole traces) came more than 30 s after" in n
+               for n in metrics.notes), metrics.notes  # fmt: skip
+    assert metrics.table["frontend.requests"].sum() == 599
