@@ -131,7 +131,7 @@ class SpanLinker:
         """``(spans, bound)``: linked spans of complete traces, and the time (ns) before
         which no later span is expected to start (``None`` after the last)."""
         parts: dict[str, list[np.ndarray]] = {k: [] for k in FIELDS}
-        held = 0
+        held, flush_at = 0, self.flush_rows
         for batch in self.source.batches(self.progress):
             inverse, uniques = pd.factorize(batch.service)
             mapped = np.array([self.codes.setdefault(u, len(self.codes)) for u in uniques],
@@ -143,13 +143,14 @@ class SpanLinker:
             held += len(batch)
             self.seen += len(batch)
             self.most_held = max(self.most_held, held)
-            if held >= self.flush_rows:
+            if held >= flush_at:
                 cols = {k: np.concatenate(v) for k, v in parts.items()}
                 done, bound = self._complete(cols)
                 if done.any():
                     yield self._link({k: v[done] for k, v in cols.items()}), bound
                 parts = {k: [v[~done]] for k, v in cols.items()}
                 held = int((~done).sum())
+                flush_at = max(self.flush_rows, 2 * held)  # few complete: wait for more
         if not self.seen:
             raise InputError(f"no spans in {', '.join(self.source.paths)}")
         if held:
