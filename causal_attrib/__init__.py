@@ -35,6 +35,8 @@ _LAZY = {
     "attribute_anomalies": "causal_attrib.analyses.anomaly",
     "attribute_incident": "causal_attrib.analyses.incident",
     "check_graph": "causal_attrib.analyses.check",
+    "service_graph": "causal_attrib.analyses.traces",
+    "trace_metrics": "causal_attrib.analyses.traces",
     "intrinsic_influence": "causal_attrib.analyses.influence",
     "InfluenceResult": "causal_attrib.results.influence",
     "ExplainResult": "causal_attrib.results.explain",

@@ -87,6 +87,32 @@ class Spread(StrEnum):
     STD = "std"
 
 
+class TraceFormat(StrEnum):
+    """Span file formats ``graph`` and ``metrics`` read (``auto``: sniffed per file)."""
+
+    AUTO = "auto"
+    OTLP = "otlp"
+    JAEGER = "jaeger"
+    ZIPKIN = "zipkin"
+    CSV = "csv"
+
+
+class GraphOutput(StrEnum):
+    """Formats ``graph`` writes: the graph formats the other commands read back."""
+
+    DOT = "dot"
+    CSV = "csv"
+    JSON = "json"
+
+
+class CycleRule(StrEnum):
+    """What ``graph`` does with mutual calls: drop the rarer edge of each cycle, or keep it
+    as an edge acting one time step later (time-series mode)."""
+
+    DROP = "drop"
+    LAG = "lag"
+
+
 def values(choice: type[StrEnum]) -> tuple[str, ...]:
     """The allowed values of an enum, in declaration order."""
     return tuple(member.value for member in choice)

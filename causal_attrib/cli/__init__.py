@@ -16,7 +16,9 @@ from .check import check
 from .console import emit
 from .explain import explain
 from .fit import fit
+from .graph import graph
 from .influence import influence
+from .metrics import metrics
 from .schema import schema
 
 
@@ -45,7 +47,7 @@ def main() -> None:
     """Explain why a metric changed, with a causal graph instead of a hunch."""
 
 
-for _command in (explain, anomaly, check, influence, fit, schema):
+for _command in (explain, anomaly, check, influence, fit, schema, graph, metrics):
     main.add_command(_command)
 
 __all__ = ["main"]
