@@ -9,7 +9,7 @@ rank the nodes (:func:`rank_nodes`). The CLI is a thin layer over it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import networkx as nx
@@ -71,6 +71,7 @@ def explain(
     categorical: Iterable[str] = (),
     target_level: str | None = None,
     dropna: bool = False,
+    na_values: Sequence[str] = (),
     models: ModelFamily | None = None,
     change_test: ChangeTest | None = None,
     categorical_change_test: ChangeTest | None = None,
@@ -122,6 +123,9 @@ def explain(
         whose share changed most).
     dropna
         Drop incomplete rows instead of failing on missing values.
+    na_values
+        Cell values that mean "missing" beside empty cells (``--na-values``); text such
+        as ``None`` or ``NA`` is otherwise a level (see :func:`causal_attrib.read_table`).
     models
         Model family strategy per node (default ``EXPLAIN_MODELS``: linear, additive splines
         or splines with pairwise terms, chosen by cross-validation).
@@ -173,7 +177,7 @@ def explain(
     engine = engine or Engine(EngineKind.THREADS, n_jobs)
     say = progress or silent
     opening, prepared, mode = _open(
-        graph, before, after, data, target, time, categorical, dropna, max_rows, seed
+        graph, before, after, data, target, time, categorical, dropna, max_rows, seed, na_values
     )
     g = opening.graph
     stat = parse_statistic(statistic) if isinstance(statistic, str) else statistic
@@ -233,7 +237,9 @@ def explain(
     )
 
 
-def _open(graph, before, after, data, target, time, categorical, dropna, max_rows, seed):
+def _open(
+    graph, before, after, data, target, time, categorical, dropna, max_rows, seed, na_values=()
+):
     """The opening, the prepared rows and the time mode (``None`` for i.i.d. rows)."""
     if target is None:
         raise InputError("explain needs a target node")
@@ -249,7 +255,9 @@ def _open(graph, before, after, data, target, time, categorical, dropna, max_row
         if before is None or after is None:
             raise InputError("time-series mode needs --data, or --before and --after")
         tables = {"--before": before, "--after": after}
-    opening = open_analysis(graph, tables, target, max_rows=max_rows, temporal=time is not None)
+    opening = open_analysis(
+        graph, tables, target, max_rows=max_rows, temporal=time is not None, na_values=na_values
+    )
     if time is not None:
         prepared, mode = open_time_series(
             opening.graph, opening.tables, time, categorical=categorical, dropna=dropna,
