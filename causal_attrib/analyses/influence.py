@@ -112,9 +112,7 @@ def intrinsic_influence(
     require_count(n_permutations, "--permutations", 2, MAX_PERMUTATIONS)
     require_seed(seed)
     say = progress or silent
-    opening = open_analysis(
-        graph, {"--data": data}, target, max_rows=max_rows, na_values=na_values
-    )
+    opening = open_analysis(graph, {"--data": data}, target, max_rows=max_rows, na_values=na_values)
     g = opening.graph
     prepared = prepare_check_data(
         g, opening.tables["--data"], categorical, dropna, max_rows, seed, min_rows=10

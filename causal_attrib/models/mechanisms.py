@@ -2,7 +2,9 @@
 
 Every continuous non-root node gets an additive-noise model ``y = f(parents) + noise`` on a
 feature basis (:mod:`causal_attrib.models.bases`). Categorical nodes get a multinomial
-logistic classifier on the same basis; roots their empirical distribution.
+logistic classifier on the same basis, or a conditional table shrunk towards it
+(:mod:`causal_attrib.models.categorical`), whichever cross-validates best; roots their
+empirical distribution.
 
 Sampling takes uniforms ``u`` instead of drawing its own randomness, so that callers can use
 the same draws for every intervention (common random numbers) and stay deterministic. Every
@@ -20,6 +22,7 @@ from typing import ClassVar
 import numpy as np
 
 from .bases import Basis, Data, rows_of
+from .categorical import TableMechanism
 from .linalg import least_squares
 
 
@@ -266,15 +269,15 @@ def fit_logistic(features: np.ndarray, y: np.ndarray) -> LogisticModel:
     return LogisticModel(model.fit(_some_column(features), y))
 
 
-Mechanism = EmpiricalMechanism | AdditiveNoiseMechanism | ClassifierMechanism
+Mechanism = EmpiricalMechanism | AdditiveNoiseMechanism | ClassifierMechanism | TableMechanism
 
 
 def fit_mechanism(basis: Basis, data: Data, y: np.ndarray, categorical: bool) -> Mechanism:
     """Fit the mechanism of one node given its basis (roots: empirical distribution)."""
     if not basis.parents:
         return EmpiricalMechanism.fit(y)
-    if categorical:
-        return ClassifierMechanism.fit(basis, data, y)
+    if categorical:  # a table shrunk towards a logistic model, by cross-validation
+        return TableMechanism.fit(basis, data, y)
     return AdditiveNoiseMechanism.fit(basis, data, y)
 
 

@@ -5,8 +5,8 @@ the node's own feature basis: a Chow F-test for a change in the conditional mean
 fits per period against one pooled fit), the same test on absolute residuals for a change in
 the noise scale, and for roots a Kolmogorov-Smirnov test of the whole distribution, combined
 by Bonferroni. All are closed-form least squares, which is why they run in milliseconds
-where kernel tests take minutes. Categorical nodes use a likelihood-ratio
-test (with parents) or a chi-square test of homogeneity (roots).
+where kernel tests take minutes. Categorical nodes use a chi-square test within parent
+configurations, calibrated by permutations (with parents), or of homogeneity (roots).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import numpy as np
 from scipy import stats
 
 from ..models.bases import Basis, Data, GrowingModels, LinearModels, ModelFamily, keep_linear
+from ..models.categorical import Cells, cell_bins
 from ..models.linalg import CrossFit, solve_normal
-from ..models.mechanisms import fit_logistic
 from .overlap import common_range
 from .wald import newey_west_lags, wald_p
 
@@ -258,21 +258,108 @@ def _ks_p(a: np.ndarray, b: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class CategoricalChangeTest:
-    """Chi-square homogeneity test (roots) or likelihood-ratio test of per-period classifiers."""
+    """Did P(node | parents) of a categorical node change? A test within parent
+    configurations, which holds its level whatever form the mechanism has.
+
+    Rows are grouped by parent configuration (categorical parents' levels, continuous
+    parents cut at pooled quantiles, as :class:`~causal_attrib.models.categorical.Cells`);
+    within each configuration seen in both periods, a Pearson chi-square compares the
+    node's levels between the periods, and the statistic is their sum (a stratified test of
+    period and node given the parents, in the spirit of Cochran-Mantel-Haenszel). Its null
+    distribution comes from ``n_permutations`` permutations of the period within
+    configurations, matched by a scaled chi-square in mean and variance (smooth p-values
+    far below 1 / permutations). No model is fitted, so an additive model's misfit of
+    interacting parents cannot look like a change; configurations seen in one period only
+    say nothing (a parent's new level is the parent's change, not this node's). A level of
+    the node that appears or vanishes where both periods have rows is a large statistic.
+    Roots: a chi-square test of homogeneity.
+    """
+
+    n_permutations: int = 200
+    seed: int = 0
 
     def __call__(self, basis, before, after, y_before, y_after) -> ChangeTestResult:  # noqa: D102
         if not basis.parents:
             return ChangeTestResult(_chi2_p(y_before, y_after), {})
-        fb, fa = basis.transform(before)[:, 1:], basis.transform(after)[:, 1:]
-        ll_b, k_b = _loglik(fb, y_before)
-        ll_a, k_a = _loglik(fa, y_after)
-        ll_p, k_p = _loglik(np.vstack([fb, fa]), np.concatenate([y_before, y_after]))
-        df = k_b + k_a - k_p
-        if df <= 0:
-            return ChangeTestResult(_chi2_p(y_before, y_after), {})
-        lr = max(2.0 * (ll_b + ll_a - ll_p), 0.0)
-        p = float(stats.chi2.sf(lr, df))
-        return ChangeTestResult(p, {"likelihood": p})
+        parents = basis.parents
+        pooled = {p: np.concatenate([before[p], after[p]]) for p in parents}
+        levels = {p: tuple(sorted(set(pooled[p]))) for p in parents if p in basis.levels}
+        n = len(y_before) + len(y_after)
+        cells = Cells.fit(parents, pooled, levels, cell_bins(n))
+        if not cells.countable:
+            return ChangeTestResult(1.0, {}, {}, testable=False)
+        strata = np.unique(cells.codes(pooled, n), return_inverse=True)[1]
+        y = np.unique(np.concatenate([y_before, y_after]).astype(str), return_inverse=True)[1]
+        period = np.concatenate([np.zeros(len(y_before), bool), np.ones(len(y_after), bool)])
+        table = _StrataTable(strata, y)
+        if not table.informative(period):
+            return ChangeTestResult(1.0, {}, {}, testable=False)
+        observed = table.statistic(period)
+        rng = np.random.default_rng(self.seed)
+        null = np.array(
+            [table.statistic(table.permuted(period, rng)) for _ in range(self.n_permutations)]
+        )
+        p = _scaled_chi2_p(observed, null)
+        return ChangeTestResult(p, {"table": p})
+
+
+class _StrataTable:
+    """Rows by stratum and level, for sums of per-stratum chi-squares of period x level."""
+
+    def __init__(self, strata: np.ndarray, y: np.ndarray):
+        self.strata, self.y = strata, y
+        self.n_strata, self.n_levels = int(strata.max()) + 1, int(y.max()) + 1
+        cell = strata * self.n_levels + y
+        self.cell = cell
+        self.totals = np.bincount(cell, minlength=self.n_strata * self.n_levels).reshape(
+            self.n_strata, self.n_levels
+        )
+        self.sizes = self.totals.sum(axis=1)
+        # 16-bit keys sort by radix, in linear time (permutations sort them 200 times)
+        self.keys = strata.astype(np.uint16 if self.n_strata < 2**16 else np.int64)
+        self.order = np.argsort(self.keys, kind="stable")
+
+    def informative(self, period: np.ndarray) -> bool:
+        """Whether some stratum has rows of both periods and two levels."""
+        after = np.bincount(self.strata, weights=period, minlength=self.n_strata)
+        both = (after > 0) & (after < self.sizes)
+        return bool(np.any(both & ((self.totals > 0).sum(axis=1) > 1)))
+
+    def statistic(self, period: np.ndarray) -> float:
+        """Sum over strata of the Pearson chi-square of period x level."""
+        size = self.n_strata * self.n_levels
+        a = np.bincount(self.cell, weights=period, minlength=size).reshape(self.totals.shape)
+        n_a = a.sum(axis=1)
+        n_b = self.sizes - n_a
+        keep = (n_a > 0) & (n_b > 0)
+        if not keep.any():
+            return 0.0
+        tot, a, big = self.totals[keep], a[keep], self.sizes[keep].astype(float)
+        na, nb = n_a[keep][:, None], n_b[keep][:, None]
+        expected = na * tot / big[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = (a - expected) ** 2 * big[:, None] ** 2 / (tot * na * nb)
+        return float(np.sum(np.where(tot > 0, terms, 0.0)))
+
+    def permuted(self, period: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The period labels shuffled within each stratum."""
+        perm = rng.permutation(len(period))  # then strata ascending, kept random inside
+        shuffled = perm[np.argsort(self.keys[perm], kind="stable")]
+        out = np.empty_like(period)
+        out[shuffled] = period[self.order]
+        return out
+
+
+def _scaled_chi2_p(observed: float, null: np.ndarray) -> float:
+    """Upper tail of ``observed`` under a scaled chi-square with the permutations' mean
+    and variance (a * chi2(d): a = var / 2 mean, d = 2 mean^2 / var)."""
+    mean, var = float(np.mean(null)), float(np.var(null, ddof=1))
+    if not mean > 0:
+        return 1.0 if observed <= 0 else 0.0
+    if not var > 0:
+        return 1.0 if observed <= mean else 0.0
+    scale, dof = var / (2.0 * mean), 2.0 * mean**2 / var
+    return float(stats.chi2.sf(observed / scale, dof))
 
 
 def _chi2_p(a: Sequence[str], b: Sequence[str]) -> float:
@@ -281,15 +368,3 @@ def _chi2_p(a: Sequence[str], b: Sequence[str]) -> float:
         return 1.0
     table = np.array([[np.sum(np.asarray(x) == lv) for lv in levels] for x in (a, b)])
     return float(stats.chi2_contingency(table, correction=False).pvalue)
-
-
-def _loglik(features: np.ndarray, y: np.ndarray) -> tuple[float, int]:
-    """Log-likelihood of a logistic fit and its number of free parameters."""
-    classes = sorted(set(y))
-    if len(classes) == 1:
-        return 0.0, 0
-    model = fit_logistic(features, y)
-    proba = model.predict_proba(features)
-    idx = np.searchsorted(np.asarray(classes, dtype=object), y)
-    ll = float(np.sum(np.log(np.clip(proba[np.arange(len(y)), idx], 1e-300, None))))
-    return ll, (len(classes) - 1) * (features.shape[1] + 1)
