@@ -24,6 +24,7 @@ from ..inputs.periods import TimeSpec
 from ..inputs.preparation import PreparedData, prepare_data
 from ..limits import MAX_BOOTSTRAP, MAX_PERMUTATIONS, MAX_SAMPLES, require_count, require_seed
 from ..models.bases import EXPLAIN_MODELS, Basis, ModelFamily, keep_linear
+from ..models.categorical import with_new_parent_levels
 from ..models.interventions import (
     InterventionModel,
     TemporalInterventionModel,
@@ -234,6 +235,7 @@ def explain(
         check=_graph_check(g, prepared, alpha, seed, say, mode) if check else None,
         report_data=_report_data(g, prepared, [target, *top_nodes(nodes, target)], mode),
         time_mode=mode.to_dict() | {"burn_in": game.burn} if mode else None,
+        level_changes=prepared.level_changes,
     )
 
 
@@ -443,11 +445,14 @@ class ExplainGame:
             if node not in self.relevant:
                 continue
             basis, is_cat = self.fits[node].basis, node in self.categorical
-            pdata = {p: before[p] for p in basis.parents}
+            pdata, y_old = {p: before[p] for p in basis.parents}, before[node]
+            if refit_old:
+                pdata, y_old = with_new_parent_levels(
+                    basis.parents, self.categorical, pdata, y_old,
+                    {p: after[p] for p in basis.parents}, after[node],
+                )  # fmt: skip
             old[node] = (
-                fit_mechanism(basis, pdata, before[node], is_cat)
-                if refit_old
-                else self.fits[node].old
+                fit_mechanism(basis, pdata, y_old, is_cat) if refit_old else self.fits[node].old
             )
             if node in self.players:
                 pdata = {p: after[p] for p in basis.parents}
@@ -766,9 +771,12 @@ class FitUnit:
         y_b, y_a = self.before[node], self.after[node]
         pdata_b = {p: self.before[p] for p in parents}
         pdata_a = {p: self.after[p] for p in parents}
-        basis = self.models.make_basis(parents, pdata_b, y_b, self.categorical)
+        # a parent's level new in the after data: the old mechanism takes its behaviour there
+        # from the after rows (the new level is the parent's change, not this node's)
+        fit_b, fit_y = with_new_parent_levels(parents, self.categorical, pdata_b, y_b, pdata_a, y_a)
+        basis = self.models.make_basis(parents, fit_b, fit_y, self.categorical)
         basis = keep_linear(basis, self.linear)
-        old = fit_mechanism(basis, pdata_b, y_b, self.is_cat)
+        old = fit_mechanism(basis, fit_b, fit_y, self.is_cat)
         # The test's knots see both periods, so that a parent whose range moved is covered in
         # both; its levels stay the before ones, since a level new in the after data has no
         # before mechanism (that is a change). The mechanisms keep the before basis, which

@@ -138,13 +138,8 @@ def _json_spelling(value):
 def text_columns(frame: pd.DataFrame, booleans: bool = False) -> list[str]:
     """Names of the columns that may hold text (object or string dtype), and with
     ``booleans`` of bool dtype; read off the dtypes at once (a wide table has 100,000)."""
-    return [
-        name
-        for name, dtype in frame.dtypes.items()
-        if pd.api.types.is_object_dtype(dtype)
-        or pd.api.types.is_string_dtype(dtype)
-        or (booleans and pd.api.types.is_bool_dtype(dtype))
-    ]
+    kinds = "Ob" if booleans else "O"  # StringDtype's kind is "O" too
+    return [name for name, dtype in frame.dtypes.items() if dtype.kind in kinds]
 
 
 def _holds_bools(col: pd.Series) -> bool:
@@ -156,7 +151,7 @@ def numbers_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
     bits (CSV) and decimals (Parquet ``decimal128``) come as Python objects, and would
     otherwise look like text, making a measured node categorical."""
     converted = {}
-    for name in frame.columns:
+    for name in text_columns(frame):
         col = frame[name]
         if col.dtype != object:
             continue

@@ -303,3 +303,32 @@ def _choose_strength(design: np.ndarray, codes: np.ndarray, index: np.ndarray, k
     if losses[best] < logistic * (1.0 - MIN_GAIN):
         return STRENGTHS[best]
     return STRENGTHS[-1]
+
+
+def with_new_parent_levels(
+    parents: Sequence[str],
+    categorical: frozenset[str] | set[str],
+    before: Data,
+    y_before: np.ndarray,
+    after: Data,
+    y_after: np.ndarray,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The before rows, plus the after rows in which a categorical parent holds a level the
+    before data never had.
+
+    A node's old mechanism has never seen its parent at a new level, so it cannot say what
+    the node does there; left alone it would treat the level like another, and the parent's
+    change (the new level) would be credited to the node. The only evidence of the node's
+    behaviour at the new level is the after data, so the old mechanism takes it from there:
+    the new level's effect downstream is then the parent's change.
+    """
+    new = np.zeros(len(y_after), dtype=bool)
+    for p in parents:
+        if p in categorical:
+            seen = set(before[p])
+            new |= np.fromiter((v not in seen for v in after[p]), bool, len(y_after))
+    data = {p: np.asarray(before[p]) for p in parents}
+    if not new.any():
+        return data, np.asarray(y_before)
+    data = {p: np.concatenate([data[p], np.asarray(after[p])[new]]) for p in parents}
+    return data, np.concatenate([np.asarray(y_before), np.asarray(y_after)[new]])
