@@ -146,7 +146,7 @@ def test_unseen_category_after_is_handled():
     r = explain(g, before, after, "sales")
     # a new level is a change of region; sales at the new level is undefined before: both flag
     assert set(r.changed_nodes) == {"region", "sales"}
-    assert any("seen only in the after data: 'apac'" in note for note in r.notes)
+    assert any("appeared in the after data: 'apac'" in note for note in r.notes)
     assert sum(n.contribution for n in r.nodes) == pytest.approx(r.fitted_change, abs=1e-9)
 
 
