@@ -293,9 +293,20 @@ def main() -> None:
     parser.add_argument("--dowhy", type=int, default=0, help="DoWhy on the first K cases")
     parser.add_argument("--skip-anomaly", action="store_true")
     parser.add_argument("--dowhy-only", action="store_true", help="only the DoWhy cases")
+    parser.add_argument(
+        "--rename-level",
+        action="append",
+        default=[],
+        help="OLD=NEW: relabel a level in every node (e.g. no=None, to test reading)",
+    )
     parser.add_argument("--out", type=Path, help="JSON lines of every run")
     args = parser.parse_args()
     nets = {n: read_bif(args.bif_dir / f"{n}.bif.gz") for n in args.networks.split(",")}
+    for pair in args.rename_level:
+        old, new = pair.split("=", 1)
+        for net in nets.values():
+            for levels in net.levels.values():
+                levels[:] = [new if v == old else v for v in levels]
     changed, controls, anomaly = cases(nets, np.random.default_rng(30))
     rows = []
     for seed, (name, net, b, a, node) in enumerate([] if args.dowhy_only else changed + controls):
