@@ -29,7 +29,7 @@ Where this departs from ``dowhy.gcm.attribute_anomalies``, on purpose:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -67,6 +67,7 @@ def attribute_anomalies(
     target: str,
     *,
     categorical: Iterable[str] = (),
+    na_values: Sequence[str] = (),
     threshold: float = 3.0,
     direction: Direction | str = Direction.BOTH,
     fit_on: FitOn | str = FitOn.BOTH,
@@ -94,6 +95,9 @@ def attribute_anomalies(
         The node whose anomaly is explained.
     categorical
         Numeric columns to treat as categorical (text and boolean columns always are).
+    na_values
+        Cell values that mean "missing" beside empty cells (``--na-values``); text such
+        as ``None`` or ``NA`` is otherwise a level (see :func:`causal_attrib.read_table`).
     threshold
         Family-wise anomaly threshold on the IT score: a row counts as anomalous when its
         target score reaches ``threshold + ln(number of rows)``, so a window of normal rows
@@ -138,7 +142,11 @@ def attribute_anomalies(
     check_anomaly_options(threshold, n_samples, n_permutations, seed)
     say = progress or silent
     opening = open_analysis(
-        graph, {"--reference": reference, "--anomalies": anomalies}, target, max_rows=max_rows
+        graph,
+        {"--reference": reference, "--anomalies": anomalies},
+        target,
+        max_rows=max_rows,
+        na_values=na_values,
     )
     data = prepare_anomaly_data(
         opening.graph,

@@ -66,6 +66,7 @@ def check_graph(
     n_permutations: int = 100,
     max_suggestions: int = 3,
     dropna: bool = False,
+    na_values: Sequence[str] = (),
     max_rows: int | None = 20_000,
     seed: int = 0,
     progress: Progress | None = None,
@@ -97,6 +98,9 @@ def check_graph(
         Added edges to suggest at most (0: none).
     dropna
         Drop rows with missing values instead of failing.
+    na_values
+        Cell values that mean "missing" beside empty cells (``--na-values``); text such
+        as ``None`` or ``NA`` is otherwise a level (see :func:`causal_attrib.read_table`).
     max_rows
         Test on a seeded sample of at most this many rows (``None``: all).
     seed
@@ -114,8 +118,9 @@ def check_graph(
     test = test or GcmTest()
     temporal = time is not None
     opening = open_analysis(
-        graph, {"--data": data}, target, max_rows=max_rows, validate=False, temporal=temporal
-    )
+        graph, {"--data": data}, target, max_rows=max_rows, validate=False, temporal=temporal,
+        na_values=na_values,
+    )  # fmt: skip
     graph, table = opening.graph, opening.tables["--data"]
     if temporal:  # the within-step graph, checked on innovations (autocorrelation removed)
         graph, table = series_innovations(graph, table, time, dropna)

@@ -9,7 +9,7 @@ rank the nodes (:func:`rank_nodes`). The CLI is a thin layer over it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import networkx as nx
@@ -24,6 +24,7 @@ from ..inputs.periods import TimeSpec
 from ..inputs.preparation import PreparedData, prepare_data
 from ..limits import MAX_BOOTSTRAP, MAX_PERMUTATIONS, MAX_SAMPLES, require_count, require_seed
 from ..models.bases import EXPLAIN_MODELS, Basis, ModelFamily, keep_linear
+from ..models.categorical import with_new_parent_levels
 from ..models.fitting import fit_node, fit_on_basis
 from ..models.interventions import (
     MAX_BURN,
@@ -69,6 +70,7 @@ def explain(
     categorical: Iterable[str] = (),
     target_level: str | None = None,
     dropna: bool = False,
+    na_values: Sequence[str] = (),
     models: ModelFamily | None = None,
     change_test: ChangeTest | None = None,
     categorical_change_test: ChangeTest | None = None,
@@ -120,6 +122,9 @@ def explain(
         whose share changed most).
     dropna
         Drop incomplete rows instead of failing on missing values.
+    na_values
+        Cell values that mean "missing" beside empty cells (``--na-values``); text such
+        as ``None`` or ``NA`` is otherwise a level (see :func:`causal_attrib.read_table`).
     models
         Model family strategy per node (default ``EXPLAIN_MODELS``: linear, additive splines
         or splines with pairwise terms, chosen by cross-validation).
@@ -171,7 +176,7 @@ def explain(
     engine = engine or Engine(EngineKind.THREADS, n_jobs)
     say = progress or silent
     opening, prepared, mode = _open(
-        graph, before, after, data, target, time, categorical, dropna, max_rows, seed
+        graph, before, after, data, target, time, categorical, dropna, max_rows, seed, na_values
     )
     g = opening.graph
     stat = parse_statistic(statistic) if isinstance(statistic, str) else statistic
@@ -228,10 +233,13 @@ def explain(
         check=_graph_check(g, prepared, alpha, seed, say, mode) if check else None,
         report_data=_report_data(g, prepared, [target, *top_nodes(nodes, target)], mode),
         time_mode=mode.to_dict() | {"burn_in": burn} if mode else None,
+        level_changes=prepared.level_changes,
     )
 
 
-def _open(graph, before, after, data, target, time, categorical, dropna, max_rows, seed):
+def _open(
+    graph, before, after, data, target, time, categorical, dropna, max_rows, seed, na_values=()
+):
     """The opening, the prepared rows and the time mode (``None`` for i.i.d. rows)."""
     if target is None:
         raise InputError("explain needs a target node")
@@ -247,7 +255,9 @@ def _open(graph, before, after, data, target, time, categorical, dropna, max_row
         if before is None or after is None:
             raise InputError("time-series mode needs --data, or --before and --after")
         tables = {"--before": before, "--after": after}
-    opening = open_analysis(graph, tables, target, max_rows=max_rows, temporal=time is not None)
+    opening = open_analysis(
+        graph, tables, target, max_rows=max_rows, temporal=time is not None, na_values=na_values
+    )
     if time is not None:
         prepared, mode = open_time_series(
             opening.graph, opening.tables, time, categorical=categorical, dropna=dropna,
@@ -430,11 +440,14 @@ class ExplainGame:
             if node not in self.relevant:
                 continue
             basis, is_cat = self.fits[node].basis, node in self.categorical
-            pdata = {p: before[p] for p in basis.parents}
+            pdata, y_old = {p: before[p] for p in basis.parents}, before[node]
+            if refit_old:
+                pdata, y_old = with_new_parent_levels(
+                    basis.parents, self.categorical, pdata, y_old,
+                    {p: after[p] for p in basis.parents}, after[node],
+                )  # fmt: skip
             old[node] = (
-                fit_on_basis(basis, pdata, before[node], is_cat)
-                if refit_old
-                else self.fits[node].old
+                fit_on_basis(basis, pdata, y_old, is_cat) if refit_old else self.fits[node].old
             )
             if node in self.players:
                 pdata = {p: after[p] for p in basis.parents}
@@ -753,8 +766,11 @@ class FitUnit:
         y_b, y_a = self.before[node], self.after[node]
         pdata_b = {p: self.before[p] for p in parents}
         pdata_a = {p: self.after[p] for p in parents}
+        # a parent's level new in the after data: the old mechanism takes its behaviour there
+        # from the after rows (the new level is the parent's change, not this node's)
+        fit_b, fit_y = with_new_parent_levels(parents, self.categorical, pdata_b, y_b, pdata_a, y_a)
         old = fit_node(
-            parents, pdata_b, y_b, models=self.models, categorical=self.categorical,
+            parents, fit_b, fit_y, models=self.models, categorical=self.categorical,
             is_categorical=self.is_cat, linear=self.linear,
         )  # fmt: skip
         basis = old.basis

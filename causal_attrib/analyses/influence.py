@@ -13,7 +13,7 @@ others afresh (the pick-freeze estimator), with the same draws for every coaliti
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -54,6 +54,7 @@ def intrinsic_influence(
     max_exact_players: int = 10,
     n_permutations: int = 256,
     dropna: bool = False,
+    na_values: Sequence[str] = (),
     max_rows: int | None = 250_000,
     seed: int = 0,
     edges: bool = False,
@@ -89,6 +90,9 @@ def intrinsic_influence(
         Exact Shapley values up to this many players, else this many sampled orderings.
     dropna
         Drop incomplete rows instead of failing.
+    na_values
+        Cell values that mean "missing" beside empty cells (``--na-values``); text such
+        as ``None`` or ``NA`` is otherwise a level (see :func:`causal_attrib.read_table`).
     max_rows
         Fit on a seeded sample of at most this many rows (``None``: all).
     seed
@@ -109,7 +113,7 @@ def intrinsic_influence(
     require_count(n_permutations, "--permutations", 2, MAX_PERMUTATIONS)
     require_seed(seed)
     say = progress or silent
-    opening = open_analysis(graph, {"--data": data}, target, max_rows=max_rows)
+    opening = open_analysis(graph, {"--data": data}, target, max_rows=max_rows, na_values=na_values)
     g = opening.graph
     prepared = prepare_check_data(
         g, opening.tables["--data"], categorical, dropna, max_rows, seed, min_rows=10

@@ -3,7 +3,7 @@ found in it, and each table read under the option name that gave it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,7 @@ def open_analysis(
     max_rows: int | None = None,
     validate: bool = True,
     temporal: bool = False,
+    na_values: Sequence[str] = (),
 ) -> Opening:
     """Read an analysis' inputs in the order errors should be reported.
 
@@ -59,6 +60,8 @@ def open_analysis(
     temporal
         The analysis runs in time-series mode, where edges may carry lags; otherwise a
         lagged edge is an error (rows without a time order cannot have a delay).
+    na_values
+        Cell values that mean "missing", beside empty cells (see :func:`read_table`).
     """
     check_max_rows(max_rows)
     loaded = read_graph(graph, validate=validate)
@@ -70,5 +73,5 @@ def open_analysis(
         )
     if target is not None:
         require_node(loaded.graph, target)
-    frames = {label: read_table(source, label) for label, source in tables.items()}
+    frames = {label: read_table(source, label, na_values) for label, source in tables.items()}
     return Opening(loaded.graph, frames, loaded.notes)

@@ -115,8 +115,8 @@ def anomaly(console: Console, **opts) -> int:
             raise InputError(f"--{option} needs --time-column (time-series mode)")
     if opts["reference"] is None or opts["anomalies"] is None:
         raise InputError("give --reference and --anomalies (or --data with --time-column)")
-    reference = read_table(opts["reference"], "--reference")
-    anomalies = read_table(opts["anomalies"], "--anomalies")
+    reference = read_table(opts["reference"], "--reference", opts["na_values"])
+    anomalies = read_table(opts["anomalies"], "--anomalies", opts["na_values"])
     result = attribute_anomalies(
         graph, reference, anomalies, opts["target"], categorical=opts["categorical"],
         fit_on=opts["fit_on"], max_rows=opts["max_rows"], **_row_options(console, opts),
@@ -167,14 +167,15 @@ def _incident(console: Console, graph, opts: dict) -> int:
     if opts["data"] is not None:
         if opts["reference"] or opts["anomalies"]:
             raise InputError("give --data, or --reference and --anomalies, not both")
-        table, incident = read_table(opts["data"], "--data"), opts["incident"] or "auto"
+        table = read_table(opts["data"], "--data", opts["na_values"])
+        incident = opts["incident"] or "auto"
     elif opts["reference"] is None or opts["anomalies"] is None:
         raise InputError("time-series mode needs --data, or --reference and --anomalies")
     else:
         if opts["incident"] is not None:
             raise InputError("--incident cuts --data; with --anomalies the incident is that table")
-        reference = read_table(opts["reference"], "--reference")
-        anomalies = read_table(opts["anomalies"], "--anomalies")
+        reference = read_table(opts["reference"], "--reference", opts["na_values"])
+        anomalies = read_table(opts["anomalies"], "--anomalies", opts["na_values"])
         table, incident = _joined(reference, anomalies, opts["time_column"])
     result = attribute_incident(
         graph,

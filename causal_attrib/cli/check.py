@@ -87,6 +87,7 @@ def check(console: Console, **opts) -> int:
         time=time,
         target=opts["target"],
         categorical=opts["categorical"],
+        na_values=opts["na_values"],
         alpha=opts["alpha"],
         n_permutations=opts["permutations"],
         max_suggestions=opts["suggestions"],

@@ -154,7 +154,8 @@ def explain(console: Console, **opts) -> int:
             **common,
         )
     else:
-        result = run_explain(graph, before, after, opts["target"], **common)
+        na_values = opts["na_values"]  # the files may be read by the library
+        result = run_explain(graph, before, after, opts["target"], na_values=na_values, **common)
         if opts["compare_dowhy"]:
             result = second_opinion(console, result, graph, before, after)
     console.report(result, opts["fmt"], opts["output"])
@@ -202,7 +203,7 @@ def _explain_series(console: Console, graph, opts: dict, common: dict) -> int:
         opts["lags"],
     )  # fmt: skip
     tables = {k: opts[k] for k in ("data", "before", "after") if opts[k] is not None}
-    tables = {k: read_table(v, f"--{k}") for k, v in tables.items()}
+    tables = {k: read_table(v, f"--{k}", opts["na_values"]) for k, v in tables.items()}
     result = run_explain(graph, target=opts["target"], time=spec, **common, **tables)
     console.report(result, opts["fmt"], opts["output"])
     return exit_code_for(check_failed=opts["fail_on_change"] and result.fails_change_gate())
@@ -230,7 +231,7 @@ def _periods(opts: dict, read: bool = True):
     if single:
         if any(p is None for p in period):
             raise InputError("--data needs --period-column, --before-value and --after-value")
-        table = read_table(opts["data"], "--data")
+        table = read_table(opts["data"], "--data", opts["na_values"])
         return split_periods(table, *period)
     if any(p is not None for p in period):
         raise InputError("--period-column and its values go with --data, not --before/--after")
@@ -238,4 +239,7 @@ def _periods(opts: dict, read: bool = True):
         raise InputError("give both --before and --after (or --data with --period-column)")
     if not read:
         return opts["before"], opts["after"]
-    return read_table(opts["before"], "--before"), read_table(opts["after"], "--after")
+    tokens = opts["na_values"]
+    return read_table(opts["before"], "--before", tokens), read_table(
+        opts["after"], "--after", tokens
+    )

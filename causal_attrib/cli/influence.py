@@ -72,6 +72,7 @@ def influence(console: Console, **opts) -> int:
         statistic=opts["statistic"],
         target_level=opts["target_level"],
         categorical=opts["categorical"],
+        na_values=opts["na_values"],
         n_samples=opts["samples"],
         n_permutations=opts["permutations"],
         dropna=opts["dropna"],

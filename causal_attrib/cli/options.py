@@ -58,6 +58,13 @@ model_options = _stack(
             multiple=True,
             help="Treat this numeric column as categorical (repeatable).",
         ),
+        click.option(
+            "--na-values",
+            multiple=True,
+            callback=lambda _ctx, _param, value: split_tokens(value),
+            help="Also read these cell values as missing (repeatable or comma-separated; "
+            "by default only empty cells are: None, NA or null in a text column are levels).",
+        ),
         click.option("--seed", type=int, default=0, show_default=True, help="Random seed."),
     ]
 )
@@ -87,6 +94,11 @@ def graph_stack(required: bool = True) -> Callable[[Callable], Callable]:
 
 graph_options = graph_stack()
 """The graph options every analysis command shares."""
+
+
+def split_tokens(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--na-values`` as given: each value split at commas, empty pieces dropped."""
+    return tuple(t for v in values for t in v.split(",") if t)
 
 
 def max_rows_option(default: int, what: str) -> Callable:

@@ -47,6 +47,11 @@ class PreparedData:
     notes: tuple[str, ...] = field(default=())
     totals: tuple[int, int] = (0, 0)
     """Rows of the before and after tables as given, before dropping and sampling."""
+    level_changes: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=dict
+    )
+    """Categorical nodes whose support changed: the levels that appeared in the after data
+    and those that vanished from it."""
 
 
 def prepare_data(
@@ -110,8 +115,11 @@ def prepare_data(
                 "needed to fit and test mechanisms"
             )
     release_reader_memory()  # now nothing of the tables as read is left
-    notes += _unseen_level_notes(out["before"], out["after"], cat_nodes)
-    return PreparedData(out["before"], out["after"], frozenset(cat_nodes), tuple(notes), totals)
+    changes = level_changes(out["before"], out["after"], cat_nodes)
+    notes += level_change_notes(changes)
+    return PreparedData(
+        out["before"], out["after"], frozenset(cat_nodes), tuple(notes), totals, changes
+    )
 
 
 def _complete_rows(
@@ -155,14 +163,32 @@ def _copy_notes(frames: Mapping[str, pd.DataFrame], cat_nodes: set[str]) -> list
     return notes
 
 
-def _unseen_level_notes(before: pd.DataFrame, after: pd.DataFrame, cat_nodes) -> list[str]:
-    notes = []
+def level_changes(
+    before: pd.DataFrame, after: pd.DataFrame, cat_nodes: Iterable[str]
+) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Per categorical node whose support changed: levels that appeared, levels that vanished."""
+    out = {}
     for node in sorted(cat_nodes):
-        unseen = sorted(set(after[node]) - set(before[node]))
-        if unseen:
+        old, new = set(before[node]), set(after[node])
+        if old != new:
+            out[node] = (tuple(sorted(new - old)), tuple(sorted(old - new)))
+    return out
+
+
+def level_change_notes(changes: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]) -> list:
+    """A note per node whose levels appeared or vanished."""
+    notes = []
+    for node, (appeared, vanished) in changes.items():
+        if appeared:
             notes.append(
-                f"levels of {node!r} seen only in the after data: {describe_nodes(unseen, 5)}; "
-                "the old mechanisms of its children treat them like its first level"
+                f"level(s) of {node!r} appeared in the after data: {describe_nodes(appeared, 5)}; "
+                "its children's old mechanisms take their behaviour at a new level from the "
+                "after rows, so the new level counts as a change of "
+                f"{node!r} itself"
+            )
+        if vanished:
+            notes.append(
+                f"level(s) of {node!r} vanished from the after data: {describe_nodes(vanished, 5)}"
             )
     return notes
 

@@ -29,21 +29,33 @@ _EXTENSIONS = {
 }
 
 
-def read_table(source: str | Path | pd.DataFrame, label: str = "data") -> pd.DataFrame:
+def read_table(
+    source: str | Path | pd.DataFrame, label: str = "data", na_values: Sequence[str] = ()
+) -> pd.DataFrame:
     """Read a CSV, TSV, Parquet or JSON Lines file by extension (``"-"``: stdin, CSV or JSONL).
+
+    Missing values are a narrow, documented set, the same in every format: an empty cell
+    (an empty string, JSON ``null``, a null in Parquet or a DataFrame) and the tokens in
+    ``na_values``. Text such as ``None``, ``NA`` or ``null`` in a column of text is a
+    level; in a column of numbers it is a gap, as in pandas. Booleans keep their spelling
+    as level labels: ``TRUE``/``FALSE`` in CSV stay so, JSON's are ``true``/``false``,
+    Parquet's and a DataFrame's ``True``/``False``.
 
     Parameters
     ----------
     source
-        Path, ``"-"``, or a DataFrame (returned as is, with column names made text).
+        Path, ``"-"``, or a DataFrame (column names made text, ``na_values`` applied).
     label
         How error messages name this input (``"--before"``).
+    na_values
+        Further cell values that mean "missing" (``--na-values``).
     """
+    na_values = _na_tokens(na_values)
     if isinstance(source, pd.DataFrame):
         # graph node names are always text (load_graph), so column names must be too
         if not all(isinstance(c, str) for c in source.columns):
             source = source.rename(columns=str)
-        return numbers_as_floats(source)
+        return numbers_as_floats(missing_as_na(source, na_values))
     name = str(source)
     if name != "-":
         path = Path(name)
@@ -66,9 +78,9 @@ def read_table(source: str | Path | pd.DataFrame, label: str = "data") -> pd.Dat
             if not isinstance(handle, io.BytesIO):
                 with open(handle, "rb") as fh:
                     _reject_binary(fh.read(_SNIFF_BYTES), label)
-            frame = pd.read_json(handle, lines=True, dtype=False)
+            frame = _json_booleans(pd.read_json(handle, lines=True, dtype=False))
         else:
-            frame = _read_delimited(handle, "\t" if fmt == "tsv" else None, label)
+            frame = _read_delimited(handle, "\t" if fmt == "tsv" else None, label, na_values)
     except CausalAttribError:
         raise
     except PermissionError:
@@ -82,7 +94,56 @@ def read_table(source: str | Path | pd.DataFrame, label: str = "data") -> pd.Dat
         raise InputError(f"cannot read {label} {name} as {fmt}: {msg}") from None
     frame.columns = [str(c) for c in frame.columns]
     _reject_duplicates(list(frame.columns), label)
-    return numbers_as_floats(frame)
+    return numbers_as_floats(missing_as_na(frame, na_values))
+
+
+def _na_tokens(na_values) -> tuple[str, ...]:
+    """The user's missing-value tokens, checked: a sequence of strings (not one string)."""
+    if isinstance(na_values, str) or not all(isinstance(v, str) for v in na_values):
+        raise InputError(
+            "na_values must be a list of strings (the cell values that mean missing)",
+            parameter="na_values",
+        )
+    return tuple(na_values)
+
+
+def missing_as_na(frame: pd.DataFrame, na_values: Sequence[str] = ()) -> pd.DataFrame:
+    """Text cells that are empty or one of ``na_values`` as missing, in every text column;
+    nothing else is (``None``, ``NA`` or ``null`` as text are levels)."""
+    tokens = {"", *na_values}
+    converted = {}
+    for name in text_columns(frame):
+        col = frame[name]
+        gaps = col.isin(tokens) & col.notna()
+        if gaps.any():
+            converted[name] = col.mask(gaps)
+    return frame.assign(**converted) if converted else frame
+
+
+def _json_booleans(frame: pd.DataFrame) -> pd.DataFrame:
+    """JSON ``true``/``false`` as level labels spelled as in the file (a bool column, or
+    one mixing booleans and nulls)."""
+    converted = {}
+    for name in text_columns(frame, booleans=True):
+        col = frame[name]
+        if pd.api.types.is_bool_dtype(col) or _holds_bools(col):
+            converted[name] = col.map(_json_spelling)
+    return frame.assign(**converted) if converted else frame
+
+
+def _json_spelling(value):
+    return ("true" if value else "false") if isinstance(value, bool) else value
+
+
+def text_columns(frame: pd.DataFrame, booleans: bool = False) -> list[str]:
+    """Names of the columns that may hold text (object or string dtype), and with
+    ``booleans`` of bool dtype; read off the dtypes at once (a wide table has 100,000)."""
+    kinds = "Ob" if booleans else "O"  # StringDtype's kind is "O" too
+    return [name for name, dtype in frame.dtypes.items() if dtype.kind in kinds]
+
+
+def _holds_bools(col: pd.Series) -> bool:
+    return col.dtype == object and any(isinstance(v, bool) for v in col.dropna())
 
 
 def numbers_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
@@ -90,7 +151,7 @@ def numbers_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
     bits (CSV) and decimals (Parquet ``decimal128``) come as Python objects, and would
     otherwise look like text, making a measured node categorical."""
     converted = {}
-    for name in frame.columns:
+    for name in text_columns(frame):
         col = frame[name]
         if col.dtype != object:
             continue
@@ -113,13 +174,18 @@ _SNIFF_BYTES = 1 << 16
 _DECIMAL_COMMA = r"[+-]?(?:\d+(?:,\d*)?|,\d+)(?:[eE][+-]?\d+)?"
 
 
-def _read_delimited(handle, sep: str | None, label: str) -> pd.DataFrame:
+def _read_delimited(
+    handle, sep: str | None, label: str, na_values: Sequence[str] = ()
+) -> pd.DataFrame:
     """Read delimited text with pandas' fast parser, after choosing the delimiter ourselves.
 
     The delimiter is the candidate that splits the first rows into the most fields, the
     same number in every row. The header is read separately because pandas renames a
     repeated column (``a``, ``a.1``), which would hide the duplicate. With ``;`` or tab
     delimiters, columns written with decimal commas (``0,25``) are read as numbers.
+    Missing values are empty cells and ``na_values`` only (pandas' list of NA tokens
+    applies to columns of numbers alone, see :func:`_numbers_with_tokens`), and columns
+    pandas would read as booleans are read again as text, keeping their spelling.
     """
     size = _SNIFF_BYTES
     head = _read_head(handle, size)
@@ -132,7 +198,17 @@ def _read_delimited(handle, sep: str | None, label: str) -> pd.DataFrame:
     sep = sep or _choose_delimiter(text, whole)
     header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
     _reject_duplicates(header, label)
-    frame = pd.read_csv(handle, sep=sep, engine="c", encoding="utf-8-sig")
+    na = ["", *na_values]
+    options = dict(sep=sep, engine="c", encoding="utf-8-sig", keep_default_na=False)
+    frame = pd.read_csv(handle, na_values=na, **options)
+    maybe = text_columns(frame, booleans=True)
+    booleans = [c for c in maybe if frame[c].dtype == bool or _holds_bools(frame[c])]
+    if booleans:  # TRUE/True/true would all become True: read those columns as text
+        if isinstance(handle, io.BytesIO):
+            handle.seek(0)
+        text = pd.read_csv(handle, na_values=na, usecols=booleans, dtype=str, **options)
+        frame = frame.assign(**{c: text[c] for c in booleans})
+    frame = _numbers_with_tokens(frame)
     if sep != ",":
         for column in frame.columns:
             col = frame[column]
@@ -143,6 +219,29 @@ def _read_delimited(handle, sep: str | None, label: str) -> pd.DataFrame:
                 if present.str.contains(",", regex=False).any():
                     frame[column] = pd.to_numeric(col.str.replace(",", ".", regex=False))
     return frame
+
+
+_PANDAS_NA = frozenset(
+    ("#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN")
+    + ("<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+)
+"""pandas' NA tokens: gaps in a column of numbers (an export's ``NaN``), levels in text."""
+
+
+def _numbers_with_tokens(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns whose cells are all numbers or pandas NA tokens (some numbers), as
+    numbers with gaps: a numeric export that writes ``NaN`` or ``NA`` stays numeric."""
+    converted = {}
+    for name in text_columns(frame):
+        col = frame[name]
+        present = col.dropna()
+        tokens = present.isin(_PANDAS_NA)
+        if not tokens.any() or tokens.all():
+            continue
+        numbers = pd.to_numeric(present[~tokens], errors="coerce")
+        if numbers.notna().all():
+            converted[name] = pd.to_numeric(col.mask(col.isin(_PANDAS_NA)), errors="coerce")
+    return frame.assign(**converted) if converted else frame
 
 
 MAX_HEADER_BYTES = 64 << 20

@@ -17,12 +17,8 @@ import networkx as nx
 import numpy as np
 
 from .bases import Basis, Data, ModelFamily, keep_linear
-from .mechanisms import (
-    AdditiveNoiseMechanism,
-    ClassifierMechanism,
-    EmpiricalMechanism,
-    Mechanism,
-)
+from .categorical import TableMechanism
+from .mechanisms import AdditiveNoiseMechanism, EmpiricalMechanism, Mechanism
 
 
 def fit_node(
@@ -64,8 +60,8 @@ def fit_on_basis(
     keep the old fit's features, so that only the coefficients (the mechanism) change."""
     if not basis.parents:
         return EmpiricalMechanism.fit(y)
-    if is_categorical:
-        return ClassifierMechanism.fit(basis, data, y)
+    if is_categorical:  # a table shrunk towards a logistic model, by cross-validation
+        return TableMechanism.fit(basis, data, y)
     return AdditiveNoiseMechanism.fit(basis, data, y, noise_rows=noise_rows)
 
 

@@ -2,7 +2,9 @@
 
 Every continuous non-root node gets an additive-noise model ``y = f(parents) + noise`` on a
 feature basis (:mod:`causal_attrib.models.bases`). Categorical nodes get a multinomial
-logistic classifier on the same basis; roots their empirical distribution.
+logistic classifier on the same basis, or a conditional table shrunk towards it
+(:mod:`causal_attrib.models.categorical`), whichever cross-validates best; roots their
+empirical distribution.
 
 Sampling takes uniforms ``u`` instead of drawing its own randomness, so that callers can use
 the same draws for every intervention (common random numbers) and stay deterministic. Every
@@ -20,6 +22,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from .bases import Basis, Data, rows_of
+from .categorical import LevelNoise
 from .linalg import least_squares
 
 
@@ -182,16 +185,6 @@ class AdditiveNoiseMechanism:
     def product_columns(self) -> dict[tuple[str, str], int]:
         """Which coefficient belongs to each product (computed once)."""
         return self.basis.product_columns()
-
-
-@dataclass(frozen=True)
-class LevelNoise:
-    """A categorical node's noise in one row: the interval of uniforms that gives its level
-    (``low`` is ``None`` for a level its classifier never saw)."""
-
-    level: str
-    low: float | None = None
-    high: float | None = None
 
 
 @dataclass(frozen=True)

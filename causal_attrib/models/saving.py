@@ -28,6 +28,7 @@ import numpy as np
 
 from ..errors import ModelFileError
 from .bases import Basis
+from .categorical import Cells, SoftmaxModel, TableMechanism
 from .mechanisms import (
     AdditiveNoiseMechanism,
     ClassifierMechanism,
@@ -46,7 +47,7 @@ DOCUMENT = "model.json"
 SAVED_TYPES: dict[str, type] = {
     cls.__name__: cls
     for cls in (EmpiricalMechanism, AdditiveNoiseMechanism, ClassifierMechanism, LogisticModel,
-                Basis)  # fmt: skip
+                TableMechanism, Cells, SoftmaxModel, Basis)  # fmt: skip
 }
 """The only classes a model file may name; a new mechanism family adds itself here."""
 

@@ -128,6 +128,11 @@ class ExplainResult(Displayable):
     time_mode: Mapping[str, Any] | None = None
     """Time-series mode: the time column, lag order (and how it was chosen), the periods'
     windows and the simulations' burn-in; ``None`` for rows without a time order."""
+    level_changes: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=dict, repr=False
+    )
+    """Categorical nodes whose levels appeared or vanished in the after data (the summary
+    says so for the node it names; the notes list them all)."""
 
     @property
     def observed_change(self) -> float:
@@ -181,12 +186,22 @@ class ExplainResult(Displayable):
         if top.share is not None and self.fitted_change:
             return (
                 f"{head}; {abs(top.share) * 100:.0f} % of the modelled change comes from a "
-                f"changed mechanism at {name(top.node)}."
+                f"changed mechanism at {name(top.node)}{self.support_phrase(top.node)}."
             )
         if top.contribution and top.share is None:
             parts = ", ".join(f"{name(n.node)} ({_fmt(n.contribution)})" for n in drivers[:4])
             return f"{head}; changed mechanisms upstream cancel out: {parts}."
         return f"{head}; changed mechanisms upstream: {', '.join(name(n.node) for n in drivers)}."
+
+    def support_phrase(self, node: str) -> str:
+        """`` (a level appeared: 'x')`` when ``node``'s levels changed, else empty."""
+        appeared, vanished = self.level_changes.get(node, ((), ()))
+        parts = [
+            f"{len(levels)} level(s) {what}: {', '.join(map(repr, levels[:3]))}"
+            for levels, what in ((appeared, "appeared"), (vanished, "vanished"))
+            if levels
+        ]
+        return f" ({'; '.join(parts)})" if parts else ""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report as a dict (what ``--format json`` prints)."""

@@ -5,8 +5,8 @@ helps predict the node once its parents are known (a cross-fitted generalised co
 measure, on the mean and on the noise's spread; roots add a Kolmogorov-Smirnov test), so a
 mechanism outside the model family is not called changed because its parents moved.
 :class:`ResidualChangeTest` is the older closed-form alternative (Chow F-tests of separate
-fits per period against one pooled fit). Categorical nodes use a likelihood-ratio test
-(with parents) or a chi-square test of homogeneity (roots).
+fits per period against one pooled fit). Categorical nodes use a chi-square test within parent
+configurations, calibrated by permutations (with parents), or of homogeneity (roots).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import numpy as np
 from scipy import stats
 
 from ..models.bases import Basis, Data, GrowingModels, LinearModels, ModelFamily, keep_linear
+from ..models.categorical import Cells, cell_bins
 from ..models.linalg import CrossFit, solve_normal
-from ..models.mechanisms import fit_logistic
 from .overlap import common_range
 from .wald import newey_west_lags, wald_p
 
@@ -258,21 +258,122 @@ def _ks_p(a: np.ndarray, b: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class CategoricalChangeTest:
-    """Chi-square homogeneity test (roots) or likelihood-ratio test of per-period classifiers."""
+    """Did P(node | parents) of a categorical node change? A test within parent
+    configurations, which holds its level whatever form the mechanism has.
+
+    Rows are grouped by parent configuration (categorical parents' levels, continuous
+    parents cut at pooled quantiles, as :class:`~causal_attrib.models.categorical.Cells`);
+    within each configuration seen in both periods, a Pearson chi-square compares the
+    node's levels between the periods, and the statistic is their sum (a stratified test of
+    period and node given the parents, in the spirit of Cochran-Mantel-Haenszel). Its null
+    distribution comes from ``n_permutations`` permutations of the period within
+    configurations, matched by a scaled chi-square in mean and variance (smooth p-values
+    far below 1 / permutations). No model is fitted, so an additive model's misfit of
+    interacting parents cannot look like a change; configurations seen in one period only
+    say nothing (a parent's new level is the parent's change, not this node's). A level of
+    the node that appears or vanishes where both periods have rows is a large statistic.
+    Roots: a chi-square test of homogeneity.
+    """
+
+    n_permutations: int = 200
+    seed: int = 0
 
     def __call__(self, basis, before, after, y_before, y_after) -> ChangeTestResult:  # noqa: D102
         if not basis.parents:
             return ChangeTestResult(_chi2_p(y_before, y_after), {})
-        fb, fa = basis.transform(before)[:, 1:], basis.transform(after)[:, 1:]
-        ll_b, k_b = _loglik(fb, y_before)
-        ll_a, k_a = _loglik(fa, y_after)
-        ll_p, k_p = _loglik(np.vstack([fb, fa]), np.concatenate([y_before, y_after]))
-        df = k_b + k_a - k_p
-        if df <= 0:
-            return ChangeTestResult(_chi2_p(y_before, y_after), {})
-        lr = max(2.0 * (ll_b + ll_a - ll_p), 0.0)
-        p = float(stats.chi2.sf(lr, df))
-        return ChangeTestResult(p, {"likelihood": p})
+        parents = basis.parents
+        pooled = {p: np.concatenate([before[p], after[p]]) for p in parents}
+        levels = {p: tuple(sorted(set(pooled[p]))) for p in parents if p in basis.levels}
+        n = len(y_before) + len(y_after)
+        cells = Cells.fit(parents, pooled, levels, cell_bins(n))
+        if not cells.countable:
+            return ChangeTestResult(1.0, {}, {}, testable=False)
+        strata = np.unique(cells.codes(pooled, n), return_inverse=True)[1]
+        y = np.unique(np.concatenate([y_before, y_after]).astype(str), return_inverse=True)[1]
+        period = np.concatenate([np.zeros(len(y_before), bool), np.ones(len(y_after), bool)])
+        table = _StrataTable(strata, y, period)
+        if not table.informative:
+            return ChangeTestResult(1.0, {}, {}, testable=False)
+        observed = float(table.statistic(table.after))
+        rng = np.random.default_rng(self.seed)
+        null = table.null(rng, self.n_permutations)
+        p = _scaled_chi2_p(observed, null)
+        if p > FAR_TAIL:  # not far beyond every permutation: let the permutations speak
+            null = np.concatenate([null, table.null(rng, 25 * self.n_permutations)])
+            p = _permutation_p(observed, null)
+        return ChangeTestResult(p, {"table": p})
+
+
+class _StrataTable:
+    """Rows by stratum and level, for sums of per-stratum chi-squares of period x level.
+
+    Only strata with rows of both periods count (the others add nothing, whatever the
+    permutation). Permuting the period within a stratum keeps its after-rows fixed, so
+    the after-counts by level follow a multivariate hypergeometric law: the null is drawn
+    from it directly, all permutations of a stratum at once.
+    """
+
+    def __init__(self, strata: np.ndarray, y: np.ndarray, period: np.ndarray):
+        n_strata, n_levels = int(strata.max()) + 1, int(y.max()) + 1
+        cell = strata * n_levels + y
+        size = n_strata * n_levels
+        totals = np.bincount(cell, minlength=size).reshape(n_strata, n_levels)
+        after = np.bincount(cell, weights=period, minlength=size).reshape(n_strata, n_levels)
+        n_a, sizes = after.sum(axis=1), totals.sum(axis=1)
+        keep = (n_a > 0) & (n_a < sizes) & ((totals > 0).sum(axis=1) > 1)
+        self.totals, self.after = totals[keep], after[keep]
+        self.n_a, self.sizes = n_a[keep].astype(np.int64), sizes[keep].astype(float)
+
+    @property
+    def informative(self) -> bool:
+        """Whether some stratum has rows of both periods and two levels."""
+        return len(self.sizes) > 0
+
+    def statistic(self, after: np.ndarray) -> np.ndarray:
+        """Sum over strata of the Pearson chi-square of period x level; ``after`` holds
+        after-counts (strata x levels), or a stack of them (draws x strata x levels)."""
+        tot, big = self.totals, self.sizes[:, None]
+        na = self.n_a[:, None].astype(float)
+        expected = na * tot / big
+        weight = np.zeros(tot.shape)
+        np.divide(big**2, tot * na * (big - na), out=weight, where=tot > 0)
+        return np.sum((after - expected) ** 2 * weight, axis=(-2, -1))
+
+    def null(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        """The statistic under ``count`` permutations of the period within strata."""
+        draws = np.stack(
+            [
+                rng.multivariate_hypergeometric(tot, int(na), size=count, method="marginals")
+                for tot, na in zip(self.totals, self.n_a, strict=True)
+            ],
+            axis=1,
+        )
+        return self.statistic(draws)
+
+
+FAR_TAIL = 1e-8
+"""A scaled chi-square p-value below this is taken as is; above it, more permutations run
+and the p-value is no smaller than theirs (sparse configurations make the statistic
+heavier-tailed than a scaled chi-square)."""
+
+
+def _permutation_p(observed: float, null: np.ndarray) -> float:
+    """The scaled chi-square p-value, floored by the permutations' own: ``(1 + k) / (B + 1)``
+    with ``k`` of ``B`` permutations at least as large, or half a count when none is."""
+    k = int(np.count_nonzero(null >= observed))
+    return max(_scaled_chi2_p(observed, null), (max(k, 0.5) + (k > 0)) / (len(null) + 1))
+
+
+def _scaled_chi2_p(observed: float, null: np.ndarray) -> float:
+    """Upper tail of ``observed`` under a scaled chi-square with the permutations' mean
+    and variance (a * chi2(d): a = var / 2 mean, d = 2 mean^2 / var)."""
+    mean, var = float(np.mean(null)), float(np.var(null, ddof=1))
+    if not mean > 0:
+        return 1.0 if observed <= 0 else 0.0
+    if not var > 0:
+        return 1.0 if observed <= mean else 0.0
+    scale, dof = var / (2.0 * mean), 2.0 * mean**2 / var
+    return float(stats.chi2.sf(observed / scale, dof))
 
 
 def _chi2_p(a: Sequence[str], b: Sequence[str]) -> float:
@@ -281,15 +382,3 @@ def _chi2_p(a: Sequence[str], b: Sequence[str]) -> float:
         return 1.0
     table = np.array([[np.sum(np.asarray(x) == lv) for lv in levels] for x in (a, b)])
     return float(stats.chi2_contingency(table, correction=False).pvalue)
-
-
-def _loglik(features: np.ndarray, y: np.ndarray) -> tuple[float, int]:
-    """Log-likelihood of a logistic fit and its number of free parameters."""
-    classes = sorted(set(y))
-    if len(classes) == 1:
-        return 0.0, 0
-    model = fit_logistic(features, y)
-    proba = model.predict_proba(features)
-    idx = np.searchsorted(np.asarray(classes, dtype=object), y)
-    ll = float(np.sum(np.log(np.clip(proba[np.arange(len(y)), idx], 1e-300, None))))
-    return ll, (len(classes) - 1) * (features.shape[1] + 1)

@@ -215,5 +215,5 @@ def test_many_levels_and_unseen_levels_are_noted():
     result = explain(graph, before, after, "load", n_samples=500)
     notes = " ".join(result.notes)
     assert "'region' has 61 levels" in notes
-    assert "levels of 'region' seen only in the after data: 'new'" in notes
+    assert "level(s) of 'region' appeared in the after data: 'new'" in notes
     assert result.nodes[0].node == "load"

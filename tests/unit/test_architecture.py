@@ -173,7 +173,9 @@ def test_the_checks_see_the_whole_package():
 
 
 FITTING_MODULE = "causal_attrib.models.fitting"
-MECHANISM_CLASSES = {"EmpiricalMechanism", "AdditiveNoiseMechanism", "ClassifierMechanism"}
+MECHANISM_CLASSES = {
+    "EmpiricalMechanism", "AdditiveNoiseMechanism", "ClassifierMechanism", "TableMechanism"
+}
 
 
 def _mechanism_fits(tree: ast.AST) -> list[int]:
