@@ -28,6 +28,7 @@ from typing import Any
 
 from .choices import EngineKind, parse_choice
 from .errors import InputError
+from .limits import MAX_COUNT, require_count
 
 
 def available_cores() -> int:
@@ -59,8 +60,8 @@ class Engine:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", parse_choice(EngineKind, self.kind, "engine"))
-        if self.n_jobs is not None and self.n_jobs < 1:
-            raise InputError(f"--jobs must be at least 1, got {self.n_jobs}")
+        if self.n_jobs is not None:
+            require_count(self.n_jobs, "n_jobs", 1, MAX_COUNT)
         if self.kind is EngineKind.DASK:
             check_scheduler_address(self.scheduler)
 

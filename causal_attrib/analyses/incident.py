@@ -32,7 +32,7 @@ from ..engine import one_blas_thread
 from ..errors import InputError
 from ..inputs.periods import AFTER, BEFORE, Block, Periods, node_block
 from ..inputs.series import Series, parse_time, read_series
-from ..limits import require_count
+from ..limits import MAX_LAGS, require_count
 from ..models.bases import ANOMALY_MODELS, ModelFamily
 from ..models.linalg import least_squares
 from ..progress import Progress, silent
@@ -44,7 +44,7 @@ from .anomaly import check_anomaly_options
 from .incident_game import MAX_INCIDENT_ROWS, IncidentModel
 from .lag_order import MAX_AUTO_LAGS, choose_lags
 from .opening import GraphSource, TableSource, open_analysis
-from .time_mode import MAX_LAGS
+from .options import require_target
 
 
 @one_blas_thread
@@ -101,7 +101,8 @@ def attribute_incident(
     fit_on = parse_choice(FitOn, fit_on, "fit_on")
     check_anomaly_options(threshold, n_samples, n_permutations, seed)
     if lags is not None:
-        require_count(lags, "--lags", 0, MAX_LAGS)
+        require_count(lags, "lags", 0, MAX_LAGS)
+    require_target(target)
     say = progress or silent
     opening = open_analysis(graph, {"--data": data}, target, temporal=True)
     series = read_series(opening.tables["--data"], time_column, "the data")

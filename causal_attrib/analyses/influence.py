@@ -37,6 +37,7 @@ from ..stats.shapley import shapley_values
 from ..stats.spreads import NestedSpread, parse_spread
 from .arrows import arrow_strengths
 from .opening import GraphSource, TableSource, open_analysis
+from .options import require_max_rows, require_target
 
 
 @one_blas_thread
@@ -104,9 +105,11 @@ def intrinsic_influence(
     InfluenceResult
     """
     statistic = parse_spread(statistic)
-    require_count(n_samples, "--samples", 100, MAX_SAMPLES)
-    require_count(n_permutations, "--permutations", 2, MAX_PERMUTATIONS)
+    require_count(n_samples, "n_samples", 100, MAX_SAMPLES)
+    require_count(n_permutations, "n_permutations", 2, MAX_PERMUTATIONS)
     require_seed(seed)
+    require_target(target)
+    max_rows = require_max_rows(max_rows)
     say = progress or silent
     opening = open_analysis(graph, {"--data": data}, target, max_rows=max_rows)
     g = opening.graph

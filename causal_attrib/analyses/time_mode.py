@@ -22,12 +22,9 @@ from ..inputs.lags import Feature, contemporaneous, lag_features, lag_name, summ
 from ..inputs.periods import AFTER, BEFORE, Periods, TimeSpec, lagged_data, node_block, read_periods
 from ..inputs.preparation import PreparedData
 from ..inputs.series import read_series
-from ..limits import require_count
+from ..limits import MAX_LAGS, require_count
 from ..models.linalg import least_squares
 from .lag_order import MAX_AUTO_LAGS, choose_lags
-
-MAX_LAGS = 100
-"""Largest ``--lags`` accepted."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +99,7 @@ def open_time_series(
     if list(categorical):
         raise InputError("time-series mode models numeric nodes only; drop --categorical")
     if spec.lags is not None:
-        require_count(spec.lags, "--lags", 0, MAX_LAGS)
+        require_count(spec.lags, "lags", 0, MAX_LAGS)
     nodes = list(graph.nodes)
     periods: Periods = read_periods(nodes, tables, spec, dropna)
     if spec.lags is None:

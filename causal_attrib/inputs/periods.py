@@ -98,10 +98,11 @@ def read_periods(
         }
         notes = series.notes
     else:
-        if spec.split_at or spec.before_window or spec.after_window:
+        if not (spec.split_at is None and spec.before_window is None is spec.after_window):
             raise InputError(
-                "--split-at and the windows cut one table (--data); --before and --after are "
-                "already two periods"
+                "split_at and the windows cut one table (data); before and after are "
+                "already two periods",
+                parameter="split_at",
             )
         blocks, windows, notes = (), {}, ()
         for which, option in ((BEFORE, "--before"), (AFTER, "--after")):
@@ -119,23 +120,26 @@ def _cut(series: Series, spec: TimeSpec) -> np.ndarray:
     period = np.full(len(series.times), NEITHER)
     if spec.split_at is not None:
         if spec.before_window or spec.after_window:
-            raise InputError("give --split-at or the two windows, not both")
-        at = parse_time(spec.split_at, series.axis, "--split-at")
-        before = window_rows(series, (-np.inf, at), f"before period (t < {spec.split_at})")
-        after = window_rows(series, (at, np.inf), f"after period (t >= {spec.split_at})")
+            raise InputError("give split_at or the two windows, not both", parameter="split_at")
+        at = parse_time(spec.split_at, series.axis, "split_at")
+        shown = series.axis.format(at)
+        before = window_rows(series, (-np.inf, at), f"before period (t < {shown})")
+        after = window_rows(series, (at, np.inf), f"after period (t >= {shown})")
     elif spec.before_window and spec.after_window:
-        lo = parse_window(spec.before_window, series.axis, "--before-window")
-        hi = parse_window(spec.after_window, series.axis, "--after-window")
+        lo = parse_window(spec.before_window, series.axis, "before_window")
+        hi = parse_window(spec.after_window, series.axis, "after_window")
         if lo[1] > hi[0] and hi[1] > lo[0]:
             raise InputError(
-                "--before-window and --after-window overlap; periods must not share rows"
+                "before_window and after_window overlap; periods must not share rows",
+                parameter="before_window",
             )
         before = window_rows(series, lo, f"before window {spec.before_window}")
         after = window_rows(series, hi, f"after window {spec.after_window}")
     else:
         raise InputError(
-            "one table in time order needs --split-at TIME, or --before-window and "
-            "--after-window (START/END each)"
+            "one table in time order needs split_at TIME, or before_window and "
+            "after_window (START/END each)",
+            parameter="split_at",
         )
     period[before] = BEFORE
     period[after] = AFTER
