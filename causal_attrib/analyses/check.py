@@ -122,8 +122,9 @@ def check_graph(
         graph, {"--data": data}, target, max_rows=max_rows, validate=False, temporal=temporal
     )
     graph, table = opening.graph, opening.tables["--data"]
+    series_notes: tuple[str, ...] = ()
     if temporal:  # the within-step graph, checked on innovations (autocorrelation removed)
-        graph, table = series_innovations(graph, table, time, dropna)
+        graph, table, series_notes = series_innovations(graph, table, time, dropna)
     prepared = prepare_check_data(graph, table, categorical, dropna, max_rows, seed)
     settings = {
         "alpha": alpha,
@@ -139,7 +140,7 @@ def check_graph(
         n_edges=graph.number_of_edges(),
         settings=settings,
         rows={"total": prepared.rows_total, "used": len(prepared.data)},
-        notes=opening.notes + prepared.notes,
+        notes=opening.notes + series_notes + prepared.notes,
         report_data=ReportData(graph),
     )
     findings = structure_findings(graph, prepared.data, prepared.unmeasured, target)

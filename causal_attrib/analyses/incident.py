@@ -221,16 +221,17 @@ def incident_window(
         return detect_incident(block.values[target].to_numpy(dtype=float), threshold, scorer)
     text = str(incident)
     start_text, _, end_text = text.partition("/")
-    start = parse_time(start_text, series.axis, "--incident")
-    end = parse_time(end_text, series.axis, "--incident") if end_text.strip() else math.inf
+    start = parse_time(start_text, series.axis, "incident")
+    end = parse_time(end_text, series.axis, "incident") if end_text.strip() else math.inf
     lo = int(np.searchsorted(series.times, start, side="left"))
     hi = int(np.searchsorted(series.times, end, side="left"))
     if hi <= lo:
-        raise InputError(f"--incident {text!r} holds no rows of the data")
+        raise InputError(f"incident {text!r} holds no rows of the data", parameter="incident")
     if lo < MIN_REFERENCE:
         raise InputError(
-            f"--incident {text!r} leaves {lo} reference row(s) before it; at least "
-            f"{MIN_REFERENCE} are needed to learn what normal looks like"
+            f"incident {text!r} leaves {lo} reference row(s) before it; at least "
+            f"{MIN_REFERENCE} are needed to learn what normal looks like",
+            parameter="incident",
         )
     return IncidentWindow(lo, hi, n, False, {"method": "given"})
 
@@ -252,6 +253,12 @@ def detect_incident(values: np.ndarray, threshold: float, scorer: TailScorer) ->
     until the target's value is back within what the rows before the onset saw.
     """
     n = len(values)
+    if n <= MIN_REFERENCE:
+        raise InputError(
+            f"incident 'auto' needs more than {MIN_REFERENCE} rows (the series has {n}): at "
+            f"least {MIN_REFERENCE} rows of normal behaviour come before an incident",
+            parameter="incident",
+        )
     resid = _prewhitened(values, ONSET_LAGS)
     steps = robust_scores(resid, resid[ONSET_LAGS:], scorer.direction)
     levels = robust_scores(values, values, scorer.direction)
@@ -261,9 +268,10 @@ def detect_incident(values: np.ndarray, threshold: float, scorer: TailScorer) ->
     peak = int(np.argmax(scores))
     if scores[peak] < alarm:
         raise InputError(
-            f"--incident auto found no onset: the target's most unusual step scores "
+            f"incident 'auto' found no onset: the target's most unusual step scores "
             f"{float(scores[peak]):.3g} (row {peak + 1}), below the alarm level {alarm:.3g}; "
-            "give the incident's start (--incident START[/END])"
+            "give the incident's start (START[/END])",
+            parameter="incident",
         )
     start = peak  # back from the strongest alarm while the target stays unusual
     while start - 1 >= MIN_REFERENCE and scores[start - 1] >= threshold:

@@ -128,11 +128,12 @@ def innovations(rows: pd.DataFrame, mode: TimeMode) -> pd.DataFrame:
 
 def series_innovations(
     graph: nx.DiGraph, table: pd.DataFrame, spec: TimeSpec, dropna: bool = False
-) -> tuple[nx.DiGraph, pd.DataFrame]:
+) -> tuple[nx.DiGraph, pd.DataFrame, tuple[str, ...]]:
     """``check`` in time-series mode: the lag-0 graph and the innovations of the whole
     series (every node's residual on every node's past, :func:`innovations`). Checking
     autocorrelated values as independent rows would call every wandering node dependent;
-    lagged edges themselves are not tested."""
+    lagged edges themselves are not tested. The notes say what the series' reading did
+    (rows sorted, gaps, UTC offsets, rows without their past)."""
     if spec.split_at or spec.before_window or spec.after_window:
         raise InputError("check reads one series: leave out --split-at and the windows")
     series = read_series(table, spec.column, "the data")
@@ -143,9 +144,9 @@ def series_innovations(
     if lags is None:
         lags = choose_lags(graph, periods, MAX_AUTO_LAGS)[0]
     features = lag_features(graph, max(lags, 1))
-    rows = lagged_data(periods, features, min_rows=10, one_period=True).before
+    lagged = lagged_data(periods, features, min_rows=10, one_period=True)
     mode = TimeMode(features, max(lags, 1), spec.lags is None)
-    return contemporaneous(graph), innovations(rows, mode)
+    return contemporaneous(graph), innovations(lagged.before, mode), lagged.notes
 
 
 def series_report(periods: Periods, shown: list[str]) -> dict:

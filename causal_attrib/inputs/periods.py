@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, InputTypeError
+from ..limits import MAX_LAGS, require_count
 from .lags import Feature, lag_name
 from .names import closest, describe_nodes
 from .preparation import PreparedData, is_text, sample_rows
@@ -44,6 +45,29 @@ class TimeSpec:
     before_window: str | None = None
     after_window: str | None = None
     lags: int | None = None
+
+    def __post_init__(self) -> None:
+        """Checked when built, the same for every analysis: ``lags`` a whole number from 0
+        to :data:`~causal_attrib.limits.MAX_LAGS`, the rest text (``split_at`` may be a
+        number)."""
+        if not isinstance(self.column, str) or not self.column:
+            raise InputTypeError(
+                f"time column must be a column name, not {self.column!r}", parameter="time_column"
+            )
+        if self.lags is not None:
+            require_count(self.lags, "lags", 0, MAX_LAGS)
+        for name in ("before_window", "after_window"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise InputTypeError(
+                    f"{name} must be text START/END, not {value!r}", parameter=name
+                )
+        at = self.split_at
+        if at is not None and (isinstance(at, bool) or not isinstance(at, str | int | float)):
+            raise InputTypeError(
+                f"split_at must be a number or an ISO 8601 timestamp, not {at!r}",
+                parameter="split_at",
+            )
 
 
 @dataclass(frozen=True)
@@ -221,7 +245,8 @@ def lagged_data(
         if len(frame) < min_rows and not (one_period and which == AFTER):
             raise InputError(
                 f"the {name} period has {len(frame)} row(s) with their whole past; at least "
-                f"{min_rows} are needed (fewer --lags, or a longer period)"
+                f"{min_rows} are needed: fewer lags, shallower lagged edges, or a longer period",
+                parameter="lags",
             )
         out[name] = frame
     if dropped[BEFORE] or dropped[AFTER]:

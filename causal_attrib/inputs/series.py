@@ -395,7 +395,8 @@ def parse_time(text: object, axis: TimeAxis, parameter: str) -> float:
     if axis.kind == "number":
         if not NUMBER.match(raw):
             raise InputError(
-                f"{parameter} {raw!r} is not a number like the times of {axis.column!r}",
+                f"{parameter} {raw!r} is not a number like the times of {axis.column!r} "
+                "(times are numbers or ISO 8601 timestamps)",
                 parameter=parameter,
             )
         if axis.origin and re.fullmatch(r"[+-]?\d+", raw):
@@ -405,7 +406,8 @@ def parse_time(text: object, axis: TimeAxis, parameter: str) -> float:
     if not match:
         raise InputError(
             f"{parameter} {raw!r} is not an ISO 8601 timestamp like the times of "
-            f"{axis.column!r} (e.g. 2026-11-28T12:00:00Z)",
+            f"{axis.column!r} (times are numbers or ISO 8601 timestamps, e.g. "
+            "2026-11-28T12:00:00Z)",
             parameter=parameter,
         )
     if not FIRST.year <= int(raw[:4]) <= LAST.year:
