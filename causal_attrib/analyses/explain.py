@@ -241,11 +241,17 @@ def _open(graph, before, after, data, target, time, categorical, dropna, max_row
         tables = {"--before": before, "--after": after}
     elif data is not None:
         if before is not None or after is not None:
-            raise InputError("give one table in time order (--data) or --before and --after")
+            raise InputError(
+                "give one table in time order (data) or two (before and after), not both",
+                parameter="data",
+            )
         tables = {"--data": data}
     else:
         if before is None or after is None:
-            raise InputError("time-series mode needs --data, or --before and --after")
+            raise InputError(
+                "time-series mode needs one table (data), or two (before and after)",
+                parameter="data",
+            )
         tables = {"--before": before, "--after": after}
     opening = open_analysis(graph, tables, target, max_rows=max_rows, temporal=time is not None)
     if time is not None:

@@ -196,13 +196,16 @@ def _indicator(target, values, categorical: bool, level: str | None):
     if not categorical:
         if level is not None:
             raise InputError(
-                f"--target-level applies to categorical targets; {target!r} is numeric"
+                f"target_level applies to categorical targets; {target!r} is numeric",
+                parameter="target_level",
             )
         return None, lambda x: np.asarray(x, dtype=float)
     levels, counts = np.unique(values.astype(str), return_counts=True)
     level = level if level is not None else str(levels[int(np.argmax(counts))])
     if level not in set(levels):
-        raise InputError(f"--target-level {level!r} never occurs in {target!r}")
+        raise InputError(
+            f"target_level {level!r} never occurs in {target!r}", parameter="target_level"
+        )
     return level, lambda x: (np.asarray(x) == level).astype(float)
 
 

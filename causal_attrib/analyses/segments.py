@@ -159,7 +159,9 @@ def _require_columns(before: pd.DataFrame, after: pd.DataFrame, by, target: str)
         for col in by:
             if col not in table.columns:
                 hint = closest(col, table.columns)
-                raise InputError(f"--by column {col!r} is not in the {name} data{hint}")
+                raise InputError(
+                    f"by column {col!r} is not in the {name} data{hint}", parameter="by"
+                )
     if target not in before.columns or target not in after.columns:
         raise InputError(f"target {target!r} is not a column of both tables")
 

@@ -97,7 +97,9 @@ def open_time_series(
 ) -> tuple[PreparedData, TimeMode]:
     """The periods' rows with their lag columns, and the time mode that built them."""
     if list(categorical):
-        raise InputError("time-series mode models numeric nodes only; drop --categorical")
+        raise InputError(
+            "time-series mode models numeric nodes only; drop categorical", parameter="categorical"
+        )
     if spec.lags is not None:
         require_count(spec.lags, "lags", 0, MAX_LAGS)
     nodes = list(graph.nodes)
@@ -135,7 +137,9 @@ def series_innovations(
     lagged edges themselves are not tested. The notes say what the series' reading did
     (rows sorted, gaps, UTC offsets, rows without their past)."""
     if spec.split_at or spec.before_window or spec.after_window:
-        raise InputError("check reads one series: leave out --split-at and the windows")
+        raise InputError(
+            "check reads one series: leave out split_at and the windows", parameter="split_at"
+        )
     series = read_series(table, spec.column, "the data")
     period = np.zeros(len(series.times), dtype=int)
     block = node_block(series, list(graph.nodes), period, "the data", dropna)

@@ -18,7 +18,7 @@ from ..errors import InputError, InputTypeError
 from ..limits import MAX_LAGS, require_count
 from .lags import Feature, lag_name
 from .names import closest, describe_nodes
-from .preparation import PreparedData, is_text, sample_rows
+from .preparation import PreparedData, check_scale, is_text, sample_rows
 from .series import Series, TimeAxis, parse_time, parse_window, read_series, span, window_rows
 
 BEFORE, AFTER, NEITHER = 0, 1, -1
@@ -193,7 +193,7 @@ def node_block(
         if np.isinf(x).any():
             row = int(np.flatnonzero(np.isinf(x))[0]) + 1
             raise InputError(f"{label} has an infinite value in {node!r} at data row {row}")
-        values[node] = x
+        values[node] = check_scale(x, node, label)
     out = pd.DataFrame(values, columns=list(nodes))
     gaps = out[period != NEITHER].isna().sum()
     gaps = gaps[gaps > 0]
