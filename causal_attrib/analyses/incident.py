@@ -30,6 +30,7 @@ from scipy.stats import norm
 from ..choices import Direction, FitOn, parse_choice
 from ..engine import one_blas_thread
 from ..errors import InputError
+from ..inputs.lags import lag_features
 from ..inputs.periods import AFTER, BEFORE, Block, Periods, node_block
 from ..inputs.series import Series, parse_time, read_series
 from ..limits import MAX_LAGS, require_count
@@ -135,7 +136,7 @@ def attribute_incident(
         "bic": {str(k): round(v, 3) for k, v in sorted(bic.items())},
         "incident": window.to_dict(series),
     }  # fmt: skip
-    notes = (*opening.notes, *series.notes)
+    notes = (*opening.notes, *series.notes, *gap_notes(series, window, opening.graph, lags))
     if window.end - window.start > MAX_INCIDENT_ROWS:
         notes += (
             f"the incident has {window.end - window.start} rows; the first "
@@ -157,6 +158,27 @@ def attribute_incident(
         target, tuple(rows), causes, float(threshold), row_threshold, settings, notes, report,
         below_threshold=not any(r.anomalous for r in rows) and bool(causes), time_mode=time_mode,
     )  # fmt: skip
+
+
+def gap_notes(series: Series, window: IncidentWindow, graph, lags: int) -> tuple[str, ...]:
+    """A note when incident rows lack the past their mechanisms read (a gap in the times
+    just before or inside the incident): those rows' innovations are unknown, so their
+    causes cannot be traced, and the report must say so rather than show no cause."""
+    reach = max((k for feats in lag_features(graph, lags).values() for _, k in feats), default=0)
+    if reach == 0:
+        return ()
+    valid = np.all([series.axis.lag_valid(series.times, k) for k in range(1, reach + 1)], axis=0)
+    stop = min(window.end, window.start + MAX_INCIDENT_ROWS)
+    blind = np.flatnonzero(~valid[window.start : stop])
+    if not blind.size:
+        return ()
+    first = series.axis.format(series.times[window.start + int(blind[0])])
+    return (
+        f"{blind.size} incident row(s) (the first at {first}) follow a gap in "
+        f"{series.axis.column!r} within {reach} step(s): their past is not in the data, so "
+        "their innovations and causes cannot be traced; give data without the gap or an "
+        "incident that starts after it",
+    )
 
 
 def fit_clean(graph, block: Block, target, lags, models, scorer, pooled=True) -> IncidentModel:
