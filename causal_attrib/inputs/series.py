@@ -264,16 +264,18 @@ def _from_objects(col: pd.Series, where: str) -> ParsedTimes:
         if all(isinstance(v, int | np.integer) for v in values):
             return _from_integers(np.array(values, dtype=object), where)
         return _from_floats(np.array(values, dtype=float), where)
-    text = [v.strip() if isinstance(v, str) else None for v in values]
-    kinds = [_text_kind(t) for t in text]
-    first = kinds[0] if kinds[0] is not None else "timestamp"
+    text = [str(v) if _is_real(v) else v.strip() if isinstance(v, str) else None for v in values]
+    kinds = ["number" if _is_real(v) else _text_kind(t) for v, t in zip(values, text, strict=True)]
+    numbers, stamps = kinds.count("number"), kinds.count("timestamp")
+    first = "number" if numbers > stamps else "timestamp"  # the column's kind: its majority
     for row, kind in enumerate(kinds):
         if kind is None:
             raise _refuse(where, row, values[row])
         if kind != first:
-            raise _refuse(where, row, values[row], f"a {kind}, where earlier rows hold {first}s")
+            raise _refuse(where, row, values[row], f"a {kind}, where most rows hold {first}s")
     if first == "number":
-        if all(re.fullmatch(r"[+-]?\d+", t) for t in text):
+        if all(isinstance(v, int | np.integer) or re.fullmatch(r"[+-]?\d+", t)
+               for v, t in zip(values, text, strict=True)):  # fmt: skip
             return _from_integers(np.array([int(t) for t in text], dtype=object), where)
         return _from_floats(np.array([float(t) for t in text]), where)
     return _from_text(pd.Series(text), where)
