@@ -72,12 +72,13 @@ def open_analysis(
         )
     if target is not None:
         require_node(loaded.graph, target)
-    nodes = list(loaded.graph.nodes)
-    frames = {
-        label: numeric_nodes(read_table(as_table(source, label), label), nodes, _the(label))
-        for label, source in tables.items()
+    read = {
+        _the(label): read_table(as_table(source, label), label) for label, source in tables.items()
     }
-    return Opening(loaded.graph, frames, loaded.notes)
+    typed, offsets = numeric_nodes(read, list(loaded.graph.nodes))
+    frames = {label: typed[_the(label)] for label in tables}
+    notes = loaded.notes + offsets
+    return Opening(loaded.graph, frames, notes)
 
 
 def _the(label: str) -> str:

@@ -116,7 +116,7 @@ def require_max_rows(value: object) -> int | None:
     """``None`` (all rows) or a whole number of at least 10."""
     if value is None:
         return None
-    return require_count(value, "max_rows", 10, 2**62, "at least 10 (or None for all rows)")
+    return require_count(value, "max_rows", 10, 2**62, "at least 10 (or no cap, for all rows)")
 
 
 def require_target(value: object) -> str:

@@ -75,28 +75,48 @@ def _refuse_repeated_names(columns: Iterable[object], what: str, parameter: str)
         seen[name] = column
 
 
-def numeric_nodes(frame: pd.DataFrame, nodes: Iterable[str], label: str) -> pd.DataFrame:
-    """``frame`` with node columns of numbers held as Python objects read as floats;
-    complex numbers and whole numbers that double precision cannot hold exactly are
-    refused (the small signal on top of 10**20 would be lost, and another node blamed)."""
-    converted = {}
+def numeric_nodes(
+    frames: Mapping[str, pd.DataFrame], nodes: Iterable[str]
+) -> tuple[dict[str, pd.DataFrame], tuple[str, ...]]:
+    """The tables (by how messages name them) with node columns of numbers held as Python
+    objects read as floats, and notes. Complex numbers are refused. Whole numbers that
+    double precision cannot hold exactly (10**20 plus a small signal) keep every digit of
+    their differences: they are read as exact offsets from their smallest value in every
+    table (one origin, so periods stay comparable; a note says so), instead of rounding the
+    signal away and blaming another node."""
+    out, notes = dict(frames), []
     for node in nodes:
-        if node not in frame.columns:
-            continue
-        col = frame[node]
-        if pd.api.types.is_complex_dtype(col) or _any_complex(col):
-            raise InputError(
-                f"column {node!r} of {label} holds complex numbers; give real numbers "
-                "(e.g. the magnitude or the real part as its own column)",
-                parameter=label.lstrip("-"),
+        columns = {label: f[node] for label, f in frames.items() if node in f.columns}
+        for label, col in columns.items():
+            if pd.api.types.is_complex_dtype(col) or _any_complex(col):
+                raise InputError(
+                    f"column {node!r} of {label} holds complex numbers; give real numbers "
+                    "(e.g. the magnitude or the real part as its own column)",
+                    parameter="data",
+                )
+        origins = [o for o in map(_inexact_origin, columns.values()) if o is not None]
+        if origins and all(_whole(col) for col in columns.values()):
+            origin = min(min(int(v) for v in col.dropna()) for col in columns.values())
+            for label, col in columns.items():
+                offsets = col.dropna().map(lambda v, o=origin: float(int(v) - o))
+                out[label] = out[label].assign(**{node: offsets.reindex(col.index).astype(float)})
+            notes.append(
+                f"column {node!r} holds whole numbers too large for double precision; they "
+                f"are read as exact offsets from {origin} (its values are shown as offsets)"
             )
-        if pd.api.types.is_integer_dtype(col) or col.dtype == object:
-            _refuse_inexact(col, node, label)
-        if col.dtype == object:
+            continue
+        for label, col in columns.items():
             present = col.dropna()
-            if len(present) and all(_is_real(v) for v in present):
-                converted[node] = present.map(float).reindex(col.index).astype(float)
-    return frame.assign(**converted) if converted else frame
+            if col.dtype == object and len(present) and all(_is_real(v) for v in present):
+                converted = present.map(float).reindex(col.index).astype(float)
+                out[label] = out[label].assign(**{node: converted})
+    return out, tuple(notes)
+
+
+def _whole(col: pd.Series) -> bool:
+    present = col.dropna().to_list()
+    return all(isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_)
+               for v in present)  # fmt: skip
 
 
 def _any_complex(col: pd.Series) -> bool:
@@ -107,17 +127,21 @@ def _is_real(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
-def _refuse_inexact(col: pd.Series, node: str, label: str) -> None:
-    """Refuse whole numbers beyond 2**53 that a float would round."""
-    values = col.dropna().to_numpy()
-    if pd.api.types.is_integer_dtype(col):
-        values = values[np.abs(values.astype(float)) > EXACT] if len(values) else values
-    for v in values:
-        if isinstance(v, numbers.Integral) and not isinstance(v, bool) and abs(int(v)) > EXACT:
-            if int(float(v)) != int(v):
-                raise InputError(
-                    f"column {node!r} of {label} holds {int(v)}, a whole number too large "
-                    f"for double precision (it would read as {float(v):.17g}); subtract a "
-                    "baseline (e.g. the first value) so the values stay below 2**53",
-                    parameter=label.lstrip("-"),
-                )
+def _inexact_origin(col: pd.Series) -> int | None:
+    """The smallest value of a column of whole numbers that a float would round (beyond
+    2**53), else ``None``."""
+    if not (pd.api.types.is_integer_dtype(col) or col.dtype == object):
+        return None
+    if pd.api.types.is_integer_dtype(col) and col.dtype != object:
+        values = col.dropna().to_numpy()
+        if not len(values) or np.all(np.abs(values.astype(float)) <= EXACT):
+            return None
+    present = col.dropna().to_list()
+    if not present or not all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_) for v in present
+    ):
+        return None
+    ints = [int(v) for v in present]
+    if all(abs(v) <= EXACT or int(float(v)) == v for v in ints):
+        return None
+    return min(ints)
