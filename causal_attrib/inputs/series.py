@@ -170,7 +170,7 @@ ISO_8601 = re.compile(
 fractions optional, a zone (``Z``, ``+01:00``, ``+0100``, ``+01``) only after a time."""
 NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 """A finite decimal number (no ``nan``, ``inf`` or thousands separators)."""
-EXAMPLE = "a number, or an ISO 8601 timestamp like 2026-11-28T12:00:00Z"
+EXAMPLE = "a number or an ISO 8601 timestamp (like 2026-11-28T12:00:00Z)"
 FIRST = pd.Timestamp.min.ceil("s")
 LAST = pd.Timestamp.max.floor("s")
 RANGE = f"{FIRST:%Y-%m-%d} to {LAST:%Y-%m-%d}"
