@@ -53,10 +53,10 @@ def require_number(
     below = x <= low if open_low else x < low
     above = x >= high if open_high else x > high
     if not math.isfinite(x) or below or above:
-        if open_low and open_high:
+        if math.isinf(low) and math.isinf(high):
+            bounds = "a finite number"
+        elif open_low and open_high:
             bounds = f"between {low:g} and {high:g} (exclusive)"
-        elif high >= 1e300 and low == 0 and not open_low:
-            bounds = "a non-negative number"
         elif high >= 1e300:
             bounds = f"a number {'>' if open_low else '>='} {low:g}"
         else:

@@ -212,7 +212,10 @@ def most_unusual(rows: list[RowResult]) -> set[int]:
 
 def check_anomaly_options(threshold, n_samples: int, n_permutations: int, seed: int) -> None:
     """Refuse option values an anomaly attribution cannot use (rows or incidents alike)."""
-    require_number(threshold, "threshold", 0, 1e300)
+    if require_number(threshold, "threshold", -math.inf, math.inf) < 0:
+        raise InputError(
+            f"threshold must be a non-negative number, not {threshold!r}", parameter="threshold"
+        )
     require_count(n_samples, "n_samples", 100, MAX_SAMPLES)
     require_count(n_permutations, "n_permutations", 2, MAX_PERMUTATIONS)
     require_seed(seed)
