@@ -39,6 +39,7 @@ import pandas as pd
 
 from ..choices import AttributeRows, Direction, FitOn, parse_choice
 from ..engine import one_blas_thread
+from ..errors import InputError
 from ..inputs.preparation import AnomalyData, prepare_anomaly_data
 from ..limits import MAX_PERMUTATIONS, MAX_SAMPLES, require_count, require_number, require_seed
 from ..models.bases import ANOMALY_MODELS, ModelFamily
