@@ -119,9 +119,13 @@ def values(choice: type[StrEnum]) -> tuple[str, ...]:
 
 
 def parse_choice(choice: type[StrEnum], value: object, option: str) -> StrEnum:
-    """``value`` as a member of ``choice``, or an :class:`InputError` naming ``option``."""
+    """``value`` as a member of ``choice``, or an :class:`InputError` naming ``option``
+    (the Python parameter; the CLI says its flag)."""
     try:
         return choice(value)
-    except ValueError:
+    except (ValueError, TypeError):
         allowed = ", ".join(values(choice))
-        raise InputError(f"{option} must be one of {allowed}, not {value!r}") from None
+        shown = repr(value) if isinstance(value, str | int | float) else type(value).__name__
+        raise InputError(
+            f"{option} must be one of {allowed}, not {shown}", parameter=option
+        ) from None

@@ -28,6 +28,7 @@ from typing import Any
 
 from .choices import EngineKind, parse_choice
 from .errors import InputError
+from .limits import MAX_COUNT, require_count
 
 
 def available_cores() -> int:
@@ -59,8 +60,8 @@ class Engine:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", parse_choice(EngineKind, self.kind, "engine"))
-        if self.n_jobs is not None and self.n_jobs < 1:
-            raise InputError(f"--jobs must be at least 1, got {self.n_jobs}")
+        if self.n_jobs is not None:
+            require_count(self.n_jobs, "n_jobs", 1, MAX_COUNT)
         if self.kind is EngineKind.DASK:
             check_scheduler_address(self.scheduler)
 
@@ -105,13 +106,16 @@ def check_scheduler_address(address: str | None) -> str:
     the tls, ucx, ws and wss schemes); an :class:`InputError` at once otherwise, before any
     data is read or any connection is tried (a host name without a port, a dashboard URL)."""
     if not address:
-        raise InputError("the dask engine needs a scheduler address (--scheduler)")
+        raise InputError(
+            "the dask engine needs a scheduler address (scheduler)", parameter="scheduler"
+        )
     match = _ADDRESS.fullmatch(address.strip())
     if match is None or not 0 < int(match.group(3)) < 65536:
         hint = " (that is a web address: the scheduler listens on tcp://, by default port 8786)"
         raise InputError(
-            f"--scheduler {address!r} is not a Dask scheduler address; use tcp://HOST:PORT"
-            + (hint if address.startswith(("http://", "https://")) else "")
+            f"scheduler {address!r} is not a Dask scheduler address; use tcp://HOST:PORT"
+            + (hint if address.startswith(("http://", "https://")) else ""),
+            parameter="scheduler",
         )
     return address
 

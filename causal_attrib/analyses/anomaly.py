@@ -41,7 +41,7 @@ from ..choices import AttributeRows, Direction, FitOn, parse_choice
 from ..engine import one_blas_thread
 from ..errors import InputError
 from ..inputs.preparation import AnomalyData, prepare_anomaly_data
-from ..limits import MAX_PERMUTATIONS, MAX_SAMPLES, require_count, require_seed
+from ..limits import MAX_PERMUTATIONS, MAX_SAMPLES, require_count, require_number, require_seed
 from ..models.bases import ANOMALY_MODELS, ModelFamily
 from ..models.fitting import FittedSCM, fit_scm
 from ..models.mechanisms import FixedNoise, Mechanism
@@ -54,6 +54,7 @@ from ..stats.sampling import latin_uniforms
 from ..stats.scores import ConditionalLevelScorer, FittedTail, LevelScorer, TailScorer
 from ..stats.shapley import SHAPLEY_TOLERANCE, shapley_walked
 from .opening import GraphSource, TableSource, open_analysis
+from .options import require_max_rows, require_target
 
 NoiseScorer = FittedTail | LevelScorer | ConditionalLevelScorer
 """Anything with ``score_noise(parents' data, value, noise) -> score``."""
@@ -140,6 +141,8 @@ def attribute_anomalies(
     fit_on = parse_choice(FitOn, fit_on, "fit_on")
     attribute = parse_choice(AttributeRows, attribute, "attribute")
     check_anomaly_options(threshold, n_samples, n_permutations, seed)
+    require_target(target)
+    max_rows = require_max_rows(max_rows)
     say = progress or silent
     opening = open_analysis(
         graph,
@@ -236,10 +239,12 @@ def most_unusual(rows: list[RowResult]) -> set[int]:
 
 def check_anomaly_options(threshold, n_samples: int, n_permutations: int, seed: int) -> None:
     """Refuse option values an anomaly attribution cannot use (rows or incidents alike)."""
-    if not (isinstance(threshold, int | float) and np.isfinite(threshold) and threshold >= 0):
-        raise InputError(f"threshold must be a non-negative number, not {threshold!r}")
-    require_count(n_samples, "--samples", 100, MAX_SAMPLES)
-    require_count(n_permutations, "--permutations", 2, MAX_PERMUTATIONS)
+    if require_number(threshold, "threshold", -math.inf, math.inf) < 0:
+        raise InputError(
+            f"threshold must be a non-negative number, not {threshold!r}", parameter="threshold"
+        )
+    require_count(n_samples, "n_samples", 100, MAX_SAMPLES)
+    require_count(n_permutations, "n_permutations", 2, MAX_PERMUTATIONS)
     require_seed(seed)
 
 

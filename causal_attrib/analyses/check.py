@@ -30,12 +30,11 @@ import numpy as np
 import pandas as pd
 
 from ..engine import one_blas_thread
-from ..errors import InputError
 from ..inputs.graphs import dag_cycle, dag_problem
 from ..inputs.names import describe_nodes
 from ..inputs.periods import TimeSpec
 from ..inputs.preparation import CheckData, prepare_check_data
-from ..limits import MAX_COUNT, MAX_PERMUTATIONS, require_count, require_seed
+from ..limits import MAX_COUNT, MAX_PERMUTATIONS, require_count, require_number, require_seed
 from ..progress import Progress, Ticker, silent
 from ..results.base import ReportData
 from ..results.check import (
@@ -51,6 +50,7 @@ from ..stats.fdr import q_values_of_tested
 from ..stats.independence import BoundTest, GcmTest, IndependenceTest
 from ..stats.sampling import every_permutation
 from .opening import GraphSource, TableSource, open_analysis
+from .options import require_max_rows, require_target, require_time
 from .time_mode import series_innovations
 
 
@@ -114,6 +114,10 @@ def check_graph(
         Verdict, findings, tested implications, edge support, baseline and suggestions.
     """
     _check_options(alpha, n_permutations, max_suggestions, seed)
+    max_rows = require_max_rows(max_rows)
+    time = require_time(time)
+    if target is not None:
+        require_target(target)
     say = progress or silent
     test = test or GcmTest()
     temporal = time is not None
@@ -122,8 +126,9 @@ def check_graph(
         na_values=na_values,
     )  # fmt: skip
     graph, table = opening.graph, opening.tables["--data"]
+    series_notes: tuple[str, ...] = ()
     if temporal:  # the within-step graph, checked on innovations (autocorrelation removed)
-        graph, table = series_innovations(graph, table, time, dropna)
+        graph, table, series_notes = series_innovations(graph, table, time, dropna)
     prepared = prepare_check_data(graph, table, categorical, dropna, max_rows, seed)
     settings = {
         "alpha": alpha,
@@ -139,7 +144,7 @@ def check_graph(
         n_edges=graph.number_of_edges(),
         settings=settings,
         rows={"total": prepared.rows_total, "used": len(prepared.data)},
-        notes=opening.notes + prepared.notes,
+        notes=opening.notes + series_notes + prepared.notes,
         report_data=ReportData(graph),
     )
     findings = structure_findings(graph, prepared.data, prepared.unmeasured, target)
@@ -344,10 +349,9 @@ def verdict(n_tested: int, n_violated: int, baseline: Baseline | None, alpha: fl
 
 
 def _check_options(alpha, n_permutations, max_suggestions, seed) -> None:
-    if not 0 < alpha < 1:
-        raise InputError(f"--alpha must be between 0 and 1 (exclusive), not {alpha}")
-    require_count(n_permutations, "--permutations", 0, MAX_PERMUTATIONS)
-    require_count(max_suggestions, "--suggestions", 0, MAX_COUNT)
+    require_number(alpha, "alpha", 0, 1, open_low=True, open_high=True)
+    require_count(n_permutations, "n_permutations", 0, MAX_PERMUTATIONS)
+    require_count(max_suggestions, "max_suggestions", 0, MAX_COUNT)
     require_seed(seed)
 
 

@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 
-from ..choices import AttributeTo, EngineKind, parse_choice
+from ..choices import AttributeTo, EngineKind
 from ..engine import Engine, one_blas_thread
 from ..errors import InputError
 from ..inputs.lags import contemporaneous
 from ..inputs.periods import TimeSpec
 from ..inputs.preparation import PreparedData, prepare_data
-from ..limits import MAX_BOOTSTRAP, MAX_PERMUTATIONS, MAX_SAMPLES, require_count, require_seed
 from ..models.bases import EXPLAIN_MODELS, Basis, ModelFamily, keep_linear
 from ..models.categorical import with_new_parent_levels
 from ..models.fitting import fit_node, fit_on_basis
@@ -47,12 +46,12 @@ from ..stats.fdr import benjamini_hochberg
 from ..stats.overlap import LOW_OVERLAP, parent_overlap
 from ..stats.sampling import latin_uniforms
 from ..stats.shapley import SHAPLEY_TOLERANCE, ShapleyEstimate, shapley_estimate
-from ..stats.statistics import Statistic, parse_statistic, target_measure
+from ..stats.statistics import Statistic, target_measure
 from .opening import GraphSource, TableSource, open_analysis
+from .options import MAX_ROWS, ExplainOptions, require_target
 from .time_mode import TimeMode, innovations, open_time_series, series_report
 
-MAX_ROWS = 250_000
-"""Default cap on the rows used per period (see ``max_rows``)."""
+OPTION_NAMES = frozenset(f.name for f in fields(ExplainOptions))
 
 
 @one_blas_thread
@@ -169,17 +168,16 @@ def explain(
     -------
     ExplainResult
     """
-    check_options(alpha, bootstrap, confidence, n_samples, n_permutations, seed, min_effect)
-    attribute_to = parse_choice(AttributeTo, attribute_to, "--attribute-to")
-    if engine is not None and n_jobs is not None:
-        raise InputError("give n_jobs (threads) or an engine, not both")
-    engine = engine or Engine(EngineKind.THREADS, n_jobs)
+    o = ExplainOptions.of({k: v for k, v in locals().items() if k in OPTION_NAMES})
+    target = require_target(target)
+    statistic, attribute_to, categorical, seed = o.statistic, o.attribute_to, o.categorical, o.seed
+    engine = o.engine or Engine(EngineKind.THREADS, n_jobs)
     say = progress or silent
     opening, prepared, mode = _open(
         graph, before, after, data, target, time, categorical, dropna, max_rows, seed, na_values
     )
     g = opening.graph
-    stat = parse_statistic(statistic) if isinstance(statistic, str) else statistic
+    stat = statistic
     measure, level = target_measure(
         stat,
         target,
@@ -249,11 +247,17 @@ def _open(
         tables = {"--before": before, "--after": after}
     elif data is not None:
         if before is not None or after is not None:
-            raise InputError("give one table in time order (--data) or --before and --after")
+            raise InputError(
+                "give one table in time order (data) or two (before and after), not both",
+                parameter="data",
+            )
         tables = {"--data": data}
     else:
         if before is None or after is None:
-            raise InputError("time-series mode needs --data, or --before and --after")
+            raise InputError(
+                "time-series mode needs one table (data), or two (before and after)",
+                parameter="data",
+            )
         tables = {"--before": before, "--after": after}
     opening = open_analysis(
         graph, tables, target, max_rows=max_rows, temporal=time is not None, na_values=na_values
@@ -836,25 +840,8 @@ def _graph_check(graph, prepared, alpha, seed, say, mode: TimeMode | None = None
     )
 
 
-def check_options(
-    alpha: float = 0.05,
-    bootstrap: int = 0,
-    confidence: float = 0.95,
-    n_samples: int = 20_000,
-    n_permutations: int = 256,
-    seed: int = 0,
-    min_effect: float = 0.0,
-    **_others,
-) -> None:
-    """Refuse option values :func:`explain` cannot use, before any data is read (``explain
-    --by`` checks them once, so that no segment is skipped for a bad option)."""
-    if not 0.0 < alpha < 1.0:
-        raise InputError(f"--alpha must be between 0 and 1 (exclusive), got {alpha}")
-    if not (math.isfinite(min_effect) and min_effect >= 0.0):
-        raise InputError(f"--min-effect must be a number >= 0, got {min_effect}")
-    require_count(bootstrap, "--bootstrap", 0, MAX_BOOTSTRAP, "0 (off) or a positive count")
-    if not 0.0 < confidence < 1.0:
-        raise InputError(f"--confidence must be between 0 and 1 (exclusive), got {confidence}")
-    require_count(n_samples, "--samples", 100, MAX_SAMPLES)
-    require_count(n_permutations, "--permutations", 2, MAX_PERMUTATIONS)
-    require_seed(seed)
+def check_options(**options) -> ExplainOptions:
+    """Refuse option values :func:`explain` cannot use, and unknown option names, before
+    any data is read (``explain --by`` checks them once, so that no segment is skipped for
+    a bad option)."""
+    return ExplainOptions.of(options)

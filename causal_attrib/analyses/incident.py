@@ -30,9 +30,10 @@ from scipy.stats import norm
 from ..choices import Direction, FitOn, parse_choice
 from ..engine import one_blas_thread
 from ..errors import InputError
+from ..inputs.lags import lag_features
 from ..inputs.periods import AFTER, BEFORE, Block, Periods, node_block
 from ..inputs.series import Series, parse_time, read_series
-from ..limits import require_count
+from ..limits import MAX_LAGS, require_count
 from ..models.bases import ANOMALY_MODELS, ModelFamily
 from ..models.linalg import least_squares
 from ..progress import Progress, silent
@@ -44,7 +45,7 @@ from .anomaly import check_anomaly_options
 from .incident_game import MAX_INCIDENT_ROWS, IncidentModel
 from .lag_order import MAX_AUTO_LAGS, choose_lags
 from .opening import GraphSource, TableSource, open_analysis
-from .time_mode import MAX_LAGS
+from .options import require_target
 
 
 @one_blas_thread
@@ -101,7 +102,8 @@ def attribute_incident(
     fit_on = parse_choice(FitOn, fit_on, "fit_on")
     check_anomaly_options(threshold, n_samples, n_permutations, seed)
     if lags is not None:
-        require_count(lags, "--lags", 0, MAX_LAGS)
+        require_count(lags, "lags", 0, MAX_LAGS)
+    require_target(target)
     say = progress or silent
     opening = open_analysis(graph, {"--data": data}, target, temporal=True)
     series = read_series(opening.tables["--data"], time_column, "the data")
@@ -134,7 +136,7 @@ def attribute_incident(
         "bic": {str(k): round(v, 3) for k, v in sorted(bic.items())},
         "incident": window.to_dict(series),
     }  # fmt: skip
-    notes = (*opening.notes, *series.notes)
+    notes = (*opening.notes, *series.notes, *gap_notes(series, window, opening.graph, lags))
     if window.end - window.start > MAX_INCIDENT_ROWS:
         notes += (
             f"the incident has {window.end - window.start} rows; the first "
@@ -156,6 +158,27 @@ def attribute_incident(
         target, tuple(rows), causes, float(threshold), row_threshold, settings, notes, report,
         below_threshold=not any(r.anomalous for r in rows) and bool(causes), time_mode=time_mode,
     )  # fmt: skip
+
+
+def gap_notes(series: Series, window: IncidentWindow, graph, lags: int) -> tuple[str, ...]:
+    """A note when incident rows lack the past their mechanisms read (a gap in the times
+    just before or inside the incident): those rows' innovations are unknown, so their
+    causes cannot be traced, and the report must say so rather than show no cause."""
+    reach = max((k for feats in lag_features(graph, lags).values() for _, k in feats), default=0)
+    if reach == 0:
+        return ()
+    valid = np.all([series.axis.lag_valid(series.times, k) for k in range(1, reach + 1)], axis=0)
+    stop = min(window.end, window.start + MAX_INCIDENT_ROWS)
+    blind = np.flatnonzero(~valid[window.start : stop])
+    if not blind.size:
+        return ()
+    first = series.axis.format(series.times[window.start + int(blind[0])])
+    return (
+        f"{blind.size} incident row(s) (the first at {first}) follow a gap in "
+        f"{series.axis.column!r} within {reach} step(s): their past is not in the data, so "
+        "their innovations and causes cannot be traced; give data without the gap or an "
+        "incident that starts after it",
+    )
 
 
 def fit_clean(graph, block: Block, target, lags, models, scorer, pooled=True) -> IncidentModel:
@@ -220,16 +243,17 @@ def incident_window(
         return detect_incident(block.values[target].to_numpy(dtype=float), threshold, scorer)
     text = str(incident)
     start_text, _, end_text = text.partition("/")
-    start = parse_time(start_text, series.axis, "--incident")
-    end = parse_time(end_text, series.axis, "--incident") if end_text.strip() else math.inf
+    start = parse_time(start_text, series.axis, "incident")
+    end = parse_time(end_text, series.axis, "incident") if end_text.strip() else math.inf
     lo = int(np.searchsorted(series.times, start, side="left"))
     hi = int(np.searchsorted(series.times, end, side="left"))
     if hi <= lo:
-        raise InputError(f"--incident {text!r} holds no rows of the data")
+        raise InputError(f"incident {text!r} holds no rows of the data", parameter="incident")
     if lo < MIN_REFERENCE:
         raise InputError(
-            f"--incident {text!r} leaves {lo} reference row(s) before it; at least "
-            f"{MIN_REFERENCE} are needed to learn what normal looks like"
+            f"incident {text!r} leaves {lo} reference row(s) before it; at least "
+            f"{MIN_REFERENCE} are needed to learn what normal looks like",
+            parameter="incident",
         )
     return IncidentWindow(lo, hi, n, False, {"method": "given"})
 
@@ -251,6 +275,12 @@ def detect_incident(values: np.ndarray, threshold: float, scorer: TailScorer) ->
     until the target's value is back within what the rows before the onset saw.
     """
     n = len(values)
+    if n <= MIN_REFERENCE:
+        raise InputError(
+            f"incident 'auto' needs more than {MIN_REFERENCE} rows (the series has {n}): at "
+            f"least {MIN_REFERENCE} rows of normal behaviour come before an incident",
+            parameter="incident",
+        )
     resid = _prewhitened(values, ONSET_LAGS)
     steps = robust_scores(resid, resid[ONSET_LAGS:], scorer.direction)
     levels = robust_scores(values, values, scorer.direction)
@@ -260,9 +290,10 @@ def detect_incident(values: np.ndarray, threshold: float, scorer: TailScorer) ->
     peak = int(np.argmax(scores))
     if scores[peak] < alarm:
         raise InputError(
-            f"--incident auto found no onset: the target's most unusual step scores "
+            f"incident 'auto' found no onset: the target's most unusual step scores "
             f"{float(scores[peak]):.3g} (row {peak + 1}), below the alarm level {alarm:.3g}; "
-            "give the incident's start (--incident START[/END])"
+            "give the incident's start (START[/END])",
+            parameter="incident",
         )
     start = peak  # back from the strongest alarm while the target stays unusual
     while start - 1 >= MIN_REFERENCE and scores[start - 1] >= threshold:

@@ -38,6 +38,7 @@ from ..stats.shapley import ShapleyConfig, shapley_values
 from ..stats.spreads import NestedSpread, parse_spread
 from .arrows import arrow_strengths
 from .opening import GraphSource, TableSource, open_analysis
+from .options import require_max_rows, require_target
 
 
 @one_blas_thread
@@ -109,9 +110,11 @@ def intrinsic_influence(
     InfluenceResult
     """
     statistic = parse_spread(statistic)
-    require_count(n_samples, "--samples", 100, MAX_SAMPLES)
-    require_count(n_permutations, "--permutations", 2, MAX_PERMUTATIONS)
+    require_count(n_samples, "n_samples", 100, MAX_SAMPLES)
+    require_count(n_permutations, "n_permutations", 2, MAX_PERMUTATIONS)
     require_seed(seed)
+    require_target(target)
+    max_rows = require_max_rows(max_rows)
     say = progress or silent
     opening = open_analysis(graph, {"--data": data}, target, max_rows=max_rows, na_values=na_values)
     g = opening.graph
@@ -220,13 +223,16 @@ def _indicator(target, values, categorical: bool, level: str | None):
     if not categorical:
         if level is not None:
             raise InputError(
-                f"--target-level applies to categorical targets; {target!r} is numeric"
+                f"target_level applies to categorical targets; {target!r} is numeric",
+                parameter="target_level",
             )
         return None, lambda x: np.asarray(x, dtype=float)
     levels, counts = np.unique(values.astype(str), return_counts=True)
     level = level if level is not None else str(levels[int(np.argmax(counts))])
     if level not in set(levels):
-        raise InputError(f"--target-level {level!r} never occurs in {target!r}")
+        raise InputError(
+            f"target_level {level!r} never occurs in {target!r}", parameter="target_level"
+        )
     return level, lambda x: (np.asarray(x) == level).astype(float)
 
 

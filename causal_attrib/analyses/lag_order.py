@@ -62,7 +62,7 @@ def _usable_rows(block, values: Mapping[str, np.ndarray], reach: int) -> np.ndar
     ok[: min(reach, n)] = False
     present = np.all([np.isfinite(v) for v in values.values()], axis=0)
     times = block.times[:n]
-    for k in range(reach + 1):
+    for k in range(min(reach, n - 1) + 1):  # a lag as deep as the rows leaves none usable
         valid = block.axis.lag_valid(times, k)
         ok &= valid
         ok[k:] &= present[: n - k]

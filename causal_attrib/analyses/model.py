@@ -16,7 +16,7 @@ not pooled into the fit, since they are not known when the model is fitted).
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +95,7 @@ class FittedModel:
         n_samples: int = 2000,
         n_permutations: int = 120,
         seed: int = 0,
+        na_values: Sequence[str] = (),
         progress: Callable[[str], None] | None = None,
     ) -> AnomalyResult:
         """Root causes of the target's anomaly in each of ``anomalies``' rows, with this
@@ -103,7 +104,9 @@ class FittedModel:
         target = self._target(target)
         attribute = parse_choice(AttributeRows, attribute, "attribute")
         check_anomaly_options(threshold, n_samples, n_permutations, seed)
-        opening = open_analysis(self.graph, {"--anomalies": anomalies}, target)
+        opening = open_analysis(
+            self.graph, {"--anomalies": anomalies}, target, na_values=na_values
+        )
         data = prepare_anomaly_data(
             self.graph, self.reference, opening.tables["--anomalies"], target,
             categorical=self.scm.categorical, id_column=id_column,
@@ -243,6 +246,7 @@ def fit(
     models: ModelFamily | None = None,
     max_rows: int | None = 250_000,
     seed: int = 0,
+    na_values: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
 ) -> FittedModel:
     """Fit one mechanism per node of ``graph`` on ``data`` (normal operation).
@@ -264,9 +268,11 @@ def fit(
         Fit on a seeded sample of at most this many rows (``None``: all).
     seed
         Seed of the row sample; the same inputs and seed give the same model.
+    na_values
+        Cell values read as missing, besides empty cells.
     """
     say = progress or silent
-    opening = open_analysis(graph, {"--data": data}, None, max_rows=max_rows)
+    opening = open_analysis(graph, {"--data": data}, None, max_rows=max_rows, na_values=na_values)
     prepared = prepare_reference_data(
         opening.graph, opening.tables["--data"], categorical, max_rows, seed
     )

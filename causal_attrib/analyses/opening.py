@@ -11,6 +11,7 @@ import networkx as nx
 import pandas as pd
 
 from ..errors import InputError
+from ..inputs.frames import as_table, numeric_nodes
 from ..inputs.graphs import LoadedGraph, read_graph, require_node
 from ..inputs.lags import is_temporal, lagged_edges
 from ..inputs.preparation import check_max_rows
@@ -69,9 +70,21 @@ def open_analysis(
         u, v, lag = lagged_edges(loaded.graph)[0]
         raise InputError(
             f"the graph has lagged edges ({u} -> {v} at lag {lag}); they need rows in time "
-            "order: pass --time-column"
+            "order: give a time column (time_column)",
+            parameter="time_column",
         )
     if target is not None:
         require_node(loaded.graph, target)
-    frames = {label: read_table(source, label, na_values) for label, source in tables.items()}
-    return Opening(loaded.graph, frames, loaded.notes)
+    read = {
+        _the(label): read_table(as_table(source, label), label, na_values)
+        for label, source in tables.items()
+    }
+    typed, offsets = numeric_nodes(read, list(loaded.graph.nodes))
+    frames = {label: typed[_the(label)] for label in tables}
+    notes = loaded.notes + offsets
+    return Opening(loaded.graph, frames, notes)
+
+
+def _the(label: str) -> str:
+    """``"--before"`` as messages name its table: ``"the before data"``."""
+    return f"the {label.lstrip('-')} data"

@@ -31,6 +31,7 @@ from ..engine import Engine
 from ..errors import InputError
 from ..inputs.names import closest
 from ..inputs.preparation import is_text, level_labels
+from ..limits import MAX_COUNT, require_count
 from ..progress import Progress, Ticker, silent
 from ..results.base import stable_float as _num
 from ..results.explain import ExplainResult
@@ -38,6 +39,7 @@ from ..results.segments import Segment, SegmentedResult, SegmentPair
 from ..stats.statistics import Statistic, parse_statistic, target_measure
 from .explain import check_options, explain
 from .opening import GraphSource, TableSource, open_analysis
+from .options import require_engine, require_names, require_target
 
 MIN_SEGMENT_ROWS = 30
 """Fewest rows per period for a segment to be explained (fewer: reported as skipped)."""
@@ -89,9 +91,10 @@ def explain_segments(
     SegmentedResult
     """
     by = _check_segment_options(by, min_rows, options)
-    check_options(seed=seed, **options)
+    check_options(seed=seed, statistic=statistic, target_level=target_level, **options)
+    target = require_target(target)
     say = progress or silent
-    engine = engine or Engine(EngineKind.PROCESSES)
+    engine = require_engine(engine, None) or Engine(EngineKind.PROCESSES)
     opening = open_analysis(graph, {"--before": before, "--after": after}, target)
     before_t, after_t = opening.tables["--before"], opening.tables["--after"]
     _require_columns(before_t, after_t, by, target)
@@ -137,15 +140,17 @@ def explain_segments(
 
 
 def _check_segment_options(by, min_rows: int, options: Mapping[str, Any]) -> tuple[str, ...]:
-    by = (by,) if isinstance(by, str) else tuple(by)
+    by = require_names(by, "by")
     if not by:
-        raise InputError("--by needs at least one column")
+        raise InputError("by needs at least one column", parameter="by")
     if len(set(by)) != len(by):
-        raise InputError(f"--by names a column twice: {', '.join(by)}")
-    if min_rows < 5:
-        raise InputError(f"--min-segment-rows must be at least 5, got {min_rows}")
+        raise InputError(f"by names a column twice: {', '.join(by)}", parameter="by")
+    require_count(min_rows, "min_rows", 5, MAX_COUNT)
     if "n_jobs" in options or "engine" in options:
-        raise InputError("segments take an engine for the segments, not n_jobs per segment")
+        raise InputError(
+            "segments take an engine for the segments, not n_jobs per segment",
+            parameter="n_jobs" if "n_jobs" in options else "engine",
+        )
     return by
 
 
@@ -154,7 +159,9 @@ def _require_columns(before: pd.DataFrame, after: pd.DataFrame, by, target: str)
         for col in by:
             if col not in table.columns:
                 hint = closest(col, table.columns)
-                raise InputError(f"--by column {col!r} is not in the {name} data{hint}")
+                raise InputError(
+                    f"by column {col!r} is not in the {name} data{hint}", parameter="by"
+                )
     if target not in before.columns or target not in after.columns:
         raise InputError(f"target {target!r} is not a column of both tables")
 

@@ -22,12 +22,9 @@ from ..inputs.lags import Feature, contemporaneous, lag_features, lag_name, summ
 from ..inputs.periods import AFTER, BEFORE, Periods, TimeSpec, lagged_data, node_block, read_periods
 from ..inputs.preparation import PreparedData
 from ..inputs.series import read_series
-from ..limits import require_count
+from ..limits import MAX_LAGS, require_count
 from ..models.linalg import least_squares
 from .lag_order import MAX_AUTO_LAGS, choose_lags
-
-MAX_LAGS = 100
-"""Largest ``--lags`` accepted."""
 
 
 @dataclass(frozen=True)
@@ -100,9 +97,11 @@ def open_time_series(
 ) -> tuple[PreparedData, TimeMode]:
     """The periods' rows with their lag columns, and the time mode that built them."""
     if list(categorical):
-        raise InputError("time-series mode models numeric nodes only; drop --categorical")
+        raise InputError(
+            "time-series mode models numeric nodes only; drop categorical", parameter="categorical"
+        )
     if spec.lags is not None:
-        require_count(spec.lags, "--lags", 0, MAX_LAGS)
+        require_count(spec.lags, "lags", 0, MAX_LAGS)
     nodes = list(graph.nodes)
     periods: Periods = read_periods(nodes, tables, spec, dropna)
     if spec.lags is None:
@@ -131,13 +130,16 @@ def innovations(rows: pd.DataFrame, mode: TimeMode) -> pd.DataFrame:
 
 def series_innovations(
     graph: nx.DiGraph, table: pd.DataFrame, spec: TimeSpec, dropna: bool = False
-) -> tuple[nx.DiGraph, pd.DataFrame]:
+) -> tuple[nx.DiGraph, pd.DataFrame, tuple[str, ...]]:
     """``check`` in time-series mode: the lag-0 graph and the innovations of the whole
     series (every node's residual on every node's past, :func:`innovations`). Checking
     autocorrelated values as independent rows would call every wandering node dependent;
-    lagged edges themselves are not tested."""
+    lagged edges themselves are not tested. The notes say what the series' reading did
+    (rows sorted, gaps, UTC offsets, rows without their past)."""
     if spec.split_at or spec.before_window or spec.after_window:
-        raise InputError("check reads one series: leave out --split-at and the windows")
+        raise InputError(
+            "check reads one series: leave out split_at and the windows", parameter="split_at"
+        )
     series = read_series(table, spec.column, "the data")
     period = np.zeros(len(series.times), dtype=int)
     block = node_block(series, list(graph.nodes), period, "the data", dropna)
@@ -146,9 +148,9 @@ def series_innovations(
     if lags is None:
         lags = choose_lags(graph, periods, MAX_AUTO_LAGS)[0]
     features = lag_features(graph, max(lags, 1))
-    rows = lagged_data(periods, features, min_rows=10, one_period=True).before
+    lagged = lagged_data(periods, features, min_rows=10, one_period=True)
     mode = TimeMode(features, max(lags, 1), spec.lags is None)
-    return contemporaneous(graph), innovations(rows, mode)
+    return contemporaneous(graph), innovations(lagged.before, mode), lagged.notes
 
 
 def series_report(periods: Periods, shown: list[str]) -> dict:

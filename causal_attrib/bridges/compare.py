@@ -19,6 +19,7 @@ import numpy as np
 from scipy import stats
 
 from ..analyses.opening import GraphSource, TableSource, open_analysis
+from ..errors import InputTypeError
 from ..inputs.preparation import prepare_anomaly_data, prepare_data
 from ..results.anomaly import AnomalyResult
 from ..results.comparison import Comparison
@@ -60,6 +61,13 @@ def compare_with_dowhy(
     ExplainResult or AnomalyResult
         A copy with ``comparison`` set; when DoWhy fails, its error is in the comparison.
     """
+    if not isinstance(result, ExplainResult | AnomalyResult) or getattr(result, "time_mode", None):
+        what = type(result).__name__
+        raise InputTypeError(
+            f"compare_with_dowhy compares an explain or anomaly result (not a time-series "
+            f"one) with DoWhy's method, not {what}",
+            parameter="result",
+        )
     gcm = require_dowhy()
     gcm.config.disable_progress_bars()
     if progress:

@@ -152,7 +152,10 @@ def _with_model(console: Console, opts: dict) -> int:
     if opts["anomalies"] is None:
         raise InputError("--model needs --anomalies: the rows to explain")
     model = load_model(opts["model_file"])
-    result = model.anomalies(opts["anomalies"], opts["target"], **_row_options(console, opts))
+    result = model.anomalies(
+        opts["anomalies"], opts["target"], na_values=opts["na_values"],
+        **_row_options(console, opts),
+    )  # fmt: skip
     console.report(result, opts["fmt"], opts["output"], top=opts["top"])
     return exit_code_for(check_failed=opts["fail_on_anomaly"] and bool(result.anomalous_rows))
 
@@ -197,10 +200,32 @@ def _incident(console: Console, graph, opts: dict) -> int:
 
 
 def _joined(reference, anomalies, column: str):
-    """The two tables as one series and the incident's start (the anomalies' first time)."""
+    """The two tables as one series and the incident's start (the anomalies' first time);
+    the anomalies must come after the reference in time, and errors say so in terms of the
+    two tables the user gave (never an --incident they did not give)."""
     import pandas as pd
 
     from ..inputs.series import read_series
 
+    before = read_series(reference, column, "the reference data")
     first = read_series(anomalies, column, "the anomalies data")
-    return pd.concat([reference, anomalies], ignore_index=True), first.axis.format(first.times[0])
+    start = first.axis.format(first.times[0])
+    if before.axis.kind != first.axis.kind or before.axis.zoned != first.axis.zoned:
+        raise InputError(
+            f"--time-column {column!r} reads differently in --reference ({before.axis.kind}s"
+            f"{' with a zone' if before.axis.zoned else ''}) and --anomalies "
+            f"({first.axis.kind}s{' with a zone' if first.axis.zoned else ''})"
+        )
+    last = before.axis.format(before.times[-1])
+    if _exact(before, -1) >= _exact(first, 0):
+        raise InputError(
+            f"the anomalies must come after the reference in time: the first time of "
+            f"--anomalies ({start}) is not after the last of --reference ({last})"
+        )
+    return pd.concat([reference, anomalies], ignore_index=True), start
+
+
+def _exact(series, row: int) -> int | float:
+    """A row's time as an exact number (offsets are floats from the series' origin)."""
+    value = series.times[row]
+    return series.axis.origin + (round(value * 1e9) if series.axis.kind == "timestamp" else value)

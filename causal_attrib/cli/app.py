@@ -16,6 +16,7 @@ import click
 from ..errors import CausalAttribError
 from ..exit_codes import BAD_INPUT, exit_code_for
 from .console import Console
+from .flags import cli_message
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 INTERRUPTED = 130
@@ -83,7 +84,7 @@ def _report_error(console: Console, exc: Exception, debug: bool) -> int:
     if debug:
         traceback.print_exc()
     if isinstance(exc, CausalAttribError):
-        console.say(f"error: {exc}")
+        console.say(f"error: {cli_message(str(exc), getattr(exc, 'parameter', None))}")
     else:  # anything else is a bug: say so, keep it to one line
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
         console.say(

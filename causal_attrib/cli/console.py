@@ -3,7 +3,10 @@ warnings and errors to stderr. One :class:`Console` per command run, instead of 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import stat
 import sys
 import tempfile
 import threading
@@ -127,13 +130,26 @@ def warning_lines(caught: list[warnings.WarningMessage]) -> list[str]:
 
 def emit(text: str) -> None:
     """Write ``text`` to standard output, all of it, or fail saying why: a full disk or a
-    closed stream must not pass for a report (exit 2, not a truncated file and exit 0)."""
+    closed stream must not pass for a report (exit 2, not a truncated file and exit 0).
+
+    Python's buffered streams can lose a short write's error (4,096 bytes land on a nearly
+    full filesystem, the rest vanish, nothing is raised), so the bytes go to the file
+    descriptor with :func:`write_all`, which checks every write; a regular file that
+    received part of the report is cut back to where it was."""
     stream = sys.stdout
     if stream is None:
         raise InputError("cannot write the report: standard output is closed")
     try:
-        stream.write(text)
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test runner's buffer)
+        fd = None
+    try:
         stream.flush()
+        if fd is None:
+            stream.write(text)
+            stream.flush()
+        else:
+            _write_or_undo(fd, text.encode(getattr(stream, "encoding", None) or "utf-8"))
     except BrokenPipeError:
         _silence_stdout()
         raise InputError("standard output was closed before the whole report was written") from None
@@ -141,6 +157,32 @@ def emit(text: str) -> None:
         _silence_stdout()
         reason = exc.strerror or exc
         raise InputError(f"cannot write the report to standard output: {reason}") from None
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte of ``data`` to ``fd``; a write that makes no progress or fails is
+    an :class:`OSError` (``ENOSPC`` on a full disk)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
+
+
+def _write_or_undo(fd: int, data: bytes) -> None:
+    """:func:`write_all`, and on failure cut a regular file back to its length before."""
+    try:
+        start = os.lseek(fd, 0, os.SEEK_CUR) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    except OSError:
+        start = None
+    try:
+        write_all(fd, data)
+    except OSError:
+        if start is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+        raise
 
 
 def _silence_stdout() -> None:
@@ -170,8 +212,11 @@ def write_output(text: str, output: Path | None) -> None:
         )
     try:
         if target.exists() and not target.is_file():
-            with open(target, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
+            fd = os.open(target, os.O_WRONLY)
+            try:
+                write_all(fd, text.encode("utf-8"))
+            finally:
+                os.close(fd)
             return
         _replace(text, target)
     except OSError as exc:
@@ -182,8 +227,11 @@ def _replace(text: str, target: Path) -> None:
     """Write a temporary file beside ``target`` and rename it over ``target``."""
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        try:
+            write_all(fd, text.encode("utf-8"))
+            os.fsync(fd)  # the final flush: a full disk or a network filesystem says so here
+        finally:
+            os.close(fd)
         # mkstemp makes the file private (0600); a report gets the mode any new file gets
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)

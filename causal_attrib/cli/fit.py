@@ -49,6 +49,7 @@ def fit(console: Console, **opts) -> int:
         categorical=opts["categorical"],
         max_rows=opts["max_rows"],
         seed=opts["seed"],
+        na_values=opts["na_values"],
         progress=console.progress(),
     )
     console.save_model(model, opts["output"])

@@ -17,7 +17,7 @@ _TOKEN = re.compile(
   | (?P<comment>//[^\n]*|\#[^\n]*|/\*.*?\*/)
   | (?P<arrow><->|->|<-|--)
   | (?P<string>"(?:[^"\\]|\\.)*")
-  | (?P<id>-?\d+(?:\.\d+)?|[\w.]+)
+  | (?P<id>-?(?:\d+\.?|\.\d)[\w.]*(?:(?<=[eE])[-+]\d+)?|[\w.]+)
   | (?P<punct>[\[\]{};,=:])
     """,
     re.VERBOSE | re.DOTALL,
@@ -87,6 +87,7 @@ class _DotParser:
         self.graph = nx.DiGraph()
         self.mentioned: list[list[str]] = []  # one list per open subgraph, innermost last
         self.edge_dir = "forward"  # from `edge [dir=...]` defaults
+        self.edge_lag: str | None = None  # from `edge [lag=...]` defaults
 
     def peek(self, k: int = 0) -> str | None:
         j = self.i + k
@@ -140,6 +141,7 @@ class _DotParser:
             found = self.attributes()
             if kind == "edge":
                 self.edge_dir = found.get("dir", self.edge_dir)
+                self.edge_lag = found.get("lag", self.edge_lag)
             return
         if kind == "id" and self.peek(1) == "=":
             self.i += 3  # graph attribute a = b
@@ -209,8 +211,8 @@ class _DotParser:
         return found
 
     def edge_attributes(self, line: int) -> int:
-        """An edge's lag (``lag=1``; 0 without); ``dir=both`` or ``dir=none`` makes it not
-        a causal edge."""
+        """An edge's lag (``lag=1``, ``lag=1e3``; else the ``edge [lag=k]`` default; 0
+        without); ``dir=both`` or ``dir=none`` makes it not a causal edge."""
         found = self.attributes()
         direction = found.get("dir", self.edge_dir).lower()
         if direction in ("both", "none"):
@@ -218,7 +220,7 @@ class _DotParser:
                 f"line {line}: an edge with dir={direction} is not a directed edge; a causal "
                 "graph needs cause -> effect (model a confounder as a node)"
             )
-        return parse_lag(found.get("lag"), f"line {line}")
+        return parse_lag(found.get("lag", self.edge_lag), f"line {line}")
 
 
 def parse_dot(text: str) -> nx.DiGraph:

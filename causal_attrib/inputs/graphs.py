@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 
 from ..choices import GraphFormat, values
-from ..errors import InputError
+from ..errors import InputError, InputTypeError
 from .dot import parse_dot, strip_comments
 from .edges import REPEATED, add_edges
 from .lags import LAGS, contemporaneous, copy_lags, is_temporal, parse_lag
@@ -94,6 +95,12 @@ def read_graph(
         return LoadedGraph(_finish(_directed_copy(source.graph, "DoWhy"), reverse, validate))
     if isinstance(source, nx.Graph):
         return LoadedGraph(_finish(_directed_copy(source, "networkx"), reverse, validate))
+    if not isinstance(source, str | Path):
+        raise InputTypeError(
+            f"graph must be a file path, '-', a networkx DiGraph or a graph from read_graph, "
+            f"not {type(source).__name__}",
+            parameter="graph",
+        )
     name = str(source)
     text = _read_text(name)
     fmt = graph_format or _format_from_name(name) or _sniff(text)
@@ -399,16 +406,47 @@ def _is_dowhy_model(source: object) -> bool:
 
 
 def _directed_copy(graph: nx.Graph, kind: str) -> nx.DiGraph:
+    """``graph`` with string node names and every edge's lags; a multigraph's parallel
+    edges between one pair are one edge with all their lags (an edge without a lag is lag
+    0). Nodes whose names collide as strings (``1`` and ``"1"``) and labels that are not
+    names (tuples, ``None``) are refused, never merged or mangled."""
     if not graph.is_directed():
         raise InputError(f"the {kind} graph is undirected: a causal graph needs directed edges")
+    names = {node: _node_name(node, kind) for node in graph.nodes}
+    if len(set(names.values())) < len(names):
+        seen: dict[str, object] = {}
+        for node, name in names.items():
+            if name in seen:
+                raise InputError(
+                    f"the {kind} graph has nodes {seen[name]!r} and {node!r}, both named "
+                    f"{name!r} as text; rename one",
+                    parameter="graph",
+                )
+            seen[name] = node
     out = nx.DiGraph()
-    out.add_nodes_from(str(n) for n in graph.nodes)
+    out.add_nodes_from(names.values())
+    found: dict[tuple[str, str], set[int]] = {}
     for u, v, attrs in graph.edges(data=True):
-        out.add_edge(str(u), str(v))
+        pair = (names[u], names[v])
+        out.add_edge(*pair)
         given = attrs.get(LAGS, attrs.get("lag"))
-        if given is not None:  # lags kept (networkx graphs, GML and GraphML edge data)
-            listed = given if isinstance(given, list | tuple | set | frozenset) else [given]
-            lags = tuple(sorted({parse_lag(k, f"{kind} edge {u} -> {v}") for k in listed}))
-            if lags != (0,):
-                out.edges[str(u), str(v)][LAGS] = lags
+        listed = given if isinstance(given, list | tuple | set | frozenset) else [given]
+        where = f"{kind} edge {pair[0]} -> {pair[1]}"
+        found.setdefault(pair, set()).update(parse_lag(k, where) for k in listed)
+    for pair, lags in found.items():
+        if lags != {0}:
+            out.edges[pair][LAGS] = tuple(sorted(lags))
     return out
+
+
+def _node_name(node: object, kind: str) -> str:
+    """A node's name as text: strings as they are, whole numbers written out."""
+    if isinstance(node, str):
+        return node
+    if isinstance(node, int | np.integer) and not isinstance(node, bool):
+        return str(int(node))
+    raise InputTypeError(
+        f"the {kind} graph has a node labelled {node!r} ({type(node).__name__}); node labels "
+        "must be names (strings, or whole numbers)",
+        parameter="graph",
+    )

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, InputTypeError
+from ..limits import MAX_LAGS, require_count
 from .lags import Feature, lag_name
 from .names import closest, describe_nodes
-from .preparation import PreparedData, is_text, sample_rows
+from .preparation import PreparedData, check_scale, is_text, sample_rows
 from .series import Series, TimeAxis, parse_time, parse_window, read_series, span, window_rows
 
 BEFORE, AFTER, NEITHER = 0, 1, -1
@@ -44,6 +45,29 @@ class TimeSpec:
     before_window: str | None = None
     after_window: str | None = None
     lags: int | None = None
+
+    def __post_init__(self) -> None:
+        """Checked when built, the same for every analysis: ``lags`` a whole number from 0
+        to :data:`~causal_attrib.limits.MAX_LAGS`, the rest text (``split_at`` may be a
+        number)."""
+        if not isinstance(self.column, str) or not self.column:
+            raise InputTypeError(
+                f"time column must be a column name, not {self.column!r}", parameter="time_column"
+            )
+        if self.lags is not None:
+            require_count(self.lags, "lags", 0, MAX_LAGS)
+        for name in ("before_window", "after_window"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise InputTypeError(
+                    f"{name} must be text START/END, not {value!r}", parameter=name
+                )
+        at = self.split_at
+        if at is not None and (isinstance(at, bool) or not isinstance(at, str | int | float)):
+            raise InputTypeError(
+                f"split_at must be a number or an ISO 8601 timestamp, not {at!r}",
+                parameter="split_at",
+            )
 
 
 @dataclass(frozen=True)
@@ -98,10 +122,11 @@ def read_periods(
         }
         notes = series.notes
     else:
-        if spec.split_at or spec.before_window or spec.after_window:
+        if not (spec.split_at is None and spec.before_window is None is spec.after_window):
             raise InputError(
-                "--split-at and the windows cut one table (--data); --before and --after are "
-                "already two periods"
+                "split_at and the windows cut one table (data); before and after are "
+                "already two periods",
+                parameter="split_at",
             )
         blocks, windows, notes = (), {}, ()
         for which, option in ((BEFORE, "--before"), (AFTER, "--after")):
@@ -119,23 +144,26 @@ def _cut(series: Series, spec: TimeSpec) -> np.ndarray:
     period = np.full(len(series.times), NEITHER)
     if spec.split_at is not None:
         if spec.before_window or spec.after_window:
-            raise InputError("give --split-at or the two windows, not both")
-        at = parse_time(spec.split_at, series.axis, "--split-at")
-        before = window_rows(series, (-np.inf, at), f"before period (t < {spec.split_at})")
-        after = window_rows(series, (at, np.inf), f"after period (t >= {spec.split_at})")
+            raise InputError("give split_at or the two windows, not both", parameter="split_at")
+        at = parse_time(spec.split_at, series.axis, "split_at")
+        shown = series.axis.format(at)
+        before = window_rows(series, (-np.inf, at), f"before period (t < {shown})")
+        after = window_rows(series, (at, np.inf), f"after period (t >= {shown})")
     elif spec.before_window and spec.after_window:
-        lo = parse_window(spec.before_window, series.axis, "--before-window")
-        hi = parse_window(spec.after_window, series.axis, "--after-window")
+        lo = parse_window(spec.before_window, series.axis, "before_window")
+        hi = parse_window(spec.after_window, series.axis, "after_window")
         if lo[1] > hi[0] and hi[1] > lo[0]:
             raise InputError(
-                "--before-window and --after-window overlap; periods must not share rows"
+                "before_window and after_window overlap; periods must not share rows",
+                parameter="before_window",
             )
         before = window_rows(series, lo, f"before window {spec.before_window}")
         after = window_rows(series, hi, f"after window {spec.after_window}")
     else:
         raise InputError(
-            "one table in time order needs --split-at TIME, or --before-window and "
-            "--after-window (START/END each)"
+            "one table in time order needs split_at TIME, or before_window and "
+            "after_window (START/END each)",
+            parameter="split_at",
         )
     period[before] = BEFORE
     period[after] = AFTER
@@ -165,7 +193,7 @@ def node_block(
         if np.isinf(x).any():
             row = int(np.flatnonzero(np.isinf(x))[0]) + 1
             raise InputError(f"{label} has an infinite value in {node!r} at data row {row}")
-        values[node] = x
+        values[node] = check_scale(x, node, label)
     out = pd.DataFrame(values, columns=list(nodes))
     gaps = out[period != NEITHER].isna().sum()
     gaps = gaps[gaps > 0]
@@ -217,7 +245,8 @@ def lagged_data(
         if len(frame) < min_rows and not (one_period and which == AFTER):
             raise InputError(
                 f"the {name} period has {len(frame)} row(s) with their whole past; at least "
-                f"{min_rows} are needed (fewer --lags, or a longer period)"
+                f"{min_rows} are needed: fewer lags, shallower lagged edges, or a longer period",
+                parameter="lags",
             )
         out[name] = frame
     if dropped[BEFORE] or dropped[AFTER]:

@@ -357,7 +357,10 @@ def prepare_reference_data(
 def _row_labels(anomalies: pd.DataFrame, id_column: str | None) -> tuple[str, ...]:
     """One label per anomalous row: its ``id_column`` value, or its 1-based number."""
     if id_column is not None and id_column not in anomalies.columns:
-        raise InputError(f"--id-column {id_column!r} is not a column of the anomalies table")
+        raise InputError(
+            f"id_column {id_column!r} is not a column of the anomalies table",
+            parameter="id_column",
+        )
     return tuple(
         str(v) for v in (anomalies[id_column] if id_column else range(1, len(anomalies) + 1))
     )
@@ -581,11 +584,17 @@ def _reject_infinite(values: np.ndarray, bad: np.ndarray, name: str, node: str) 
     if bad.any():
         row = int(np.flatnonzero(bad)[0]) + 1
         raise InputError(f"{_the(name)} has an infinite value in {node!r} at data row {row}")
+    return check_scale(values, node, _the(name))
+
+
+def check_scale(values: np.ndarray, node: str, where: str) -> np.ndarray:
+    """``values``, or an error when the column's scale (its largest magnitude) is outside
+    1/:data:`MAX_MAGNITUDE` to :data:`MAX_MAGNITUDE`, in every mode (time series too)."""
     finite = values[np.isfinite(values)]
     scale = float(np.max(np.abs(finite))) if finite.size else 0.0
     if scale > MAX_MAGNITUDE or 0.0 < scale < 1.0 / MAX_MAGNITUDE:
         raise InputError(
-            f"column {node!r} of {_the(name)} has values of size {scale:.3g}; "
+            f"column {node!r} of {where} has values of size {scale:.3g}; "
             f"this tool computes in double precision and needs column scales between "
             f"{1 / MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}: rescale the column (other units)"
         )
@@ -629,7 +638,8 @@ def _declared_categorical(categorical: Iterable[str], nodes: Sequence[str]) -> s
     unknown = sorted(declared - set(nodes))
     if unknown:
         raise InputError(
-            f"--categorical names columns that are not graph nodes: {describe_nodes(unknown)}"
+            f"categorical names columns that are not graph nodes: {describe_nodes(unknown)}",
+            parameter="categorical",
         )
     return declared
 

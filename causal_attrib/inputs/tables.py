@@ -156,9 +156,16 @@ def numbers_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
         if col.dtype != object:
             continue
         present = col.dropna()
-        if len(present) and all(_is_big_number(v) for v in present):
+        if len(present) and all(_is_big_number(v) for v in present) and _exact(present):
             converted[name] = present.map(float).reindex(col.index).astype(float)
     return frame.assign(**converted) if converted else frame
+
+
+def _exact(present: pd.Series) -> bool:
+    """Whether every number converts to a float unchanged; if not, the column stays exact
+    (Python integers) and the analysis refuses it as a node with one line, instead of
+    losing a small signal on top of 10**20."""
+    return all(not isinstance(v, int) or int(float(v)) == v for v in present)
 
 
 def _is_big_number(value) -> bool:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 from collections.abc import Callable
 
 from ..choices import Format, parse_choice
+from ..errors import InputTypeError
 from ..results.base import Result
 
 Renderer = Callable[..., str]
@@ -46,17 +48,35 @@ def render(result: Result, fmt: Format | str, color: bool = False, top: int = 10
         For a format that does not exist.
     """
     fmt = parse_choice(Format, fmt, "format")
+    if not isinstance(result, Result):
+        raise InputTypeError(
+            f"render takes a result of causal_attrib (explain, anomaly, check, influence), "
+            f"not {type(result).__name__}",
+            parameter="result",
+        )
     importlib.import_module(f"{__package__}.{_MODULES[fmt]}")
     for cls in type(result).__mro__:
         renderer = _RENDERERS.get((cls, fmt))
         if renderer is not None:
             return renderer(result, top=top, color=color)
-    raise TypeError(f"no {fmt} renderer for {type(result).__name__}")
+    raise InputTypeError(f"no {fmt} renderer for {type(result).__name__}", parameter="result")
 
 
 def to_json(payload: dict) -> str:
-    """Stable, human-diffable JSON (key order as built, two-space indent, UTF-8 kept)."""
-    return json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    """Stable, human-diffable JSON (key order as built, two-space indent, UTF-8 kept).
+    A number JSON cannot hold (NaN, an infinity) is written ``null``, never a crash."""
+    return json.dumps(_finite(payload), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _finite(value: object) -> object:
+    """``value`` with every non-finite float replaced by ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 @register(object, Format.JSON)

@@ -57,6 +57,7 @@ def parse_spread(text: Spread | NestedSpread | str) -> Spread | NestedSpread:
             name, _percentile_deviation(q), f"{q:g}th percentile of the absolute deviation"
         )
     raise InputError(
-        f"--statistic must be var, std, mean-abs-deviation or pNN with 0 < NN < 100 "
-        f"(a percentile of the absolute deviation from the median), got {text!r}"
+        f"statistic must be var, std, mean-abs-deviation or pNN with 0 < NN < 100 "
+        f"(a percentile of the absolute deviation from the median), got {text!r}",
+        parameter="statistic",
     )

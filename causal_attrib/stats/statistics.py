@@ -3,6 +3,7 @@ a categorical target's share of one level."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,8 +22,22 @@ class Statistic:
     func: Callable[[np.ndarray], float]
 
     def __call__(self, values: np.ndarray) -> float:
-        """Evaluate the statistic on a sample."""
-        return float(self.func(values))
+        """Evaluate the statistic on a sample: a finite number, or an
+        :class:`~causal_attrib.errors.InputError` naming the statistic (a NaN would make
+        every contribution NaN without a word)."""
+        try:
+            value = float(self.func(values))
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                f"statistic {self.name!r} did not return a number ({exc})", parameter="statistic"
+            ) from None
+        if not math.isfinite(value):
+            raise InputError(
+                f"statistic {self.name!r} returned {value} on {len(values)} value(s); a "
+                "statistic must return a finite number",
+                parameter="statistic",
+            )
+        return value
 
 
 def parse_statistic(text: str) -> Statistic:
@@ -47,7 +62,10 @@ def parse_statistic(text: str) -> Statistic:
     if m:
         q = float(m.group(1))
         if not 0.0 < q < 100.0:
-            raise InputError(f"quantile statistic {text!r} must be between p0 and p100 (exclusive)")
+            raise InputError(
+                f"quantile statistic {text!r} must be between p0 and p100 (exclusive)",
+                parameter="statistic",
+            )
         return Statistic(name, lambda x, q=q: np.quantile(x, q / 100.0))
     raise InputError(
         f"unknown statistic {text!r}: use mean, median, std, var or a quantile such as p95"
@@ -72,17 +90,21 @@ def target_measure(
     if not categorical:
         if target_level is not None:
             raise InputError(
-                f"--target-level applies to categorical targets; {target!r} is numeric"
+                f"target_level applies to categorical targets; {target!r} is numeric",
+                parameter="target_level",
             )
         return stat, None
     if stat.name != "mean":
         raise InputError(
-            f"target {target!r} is categorical: its statistic is the share of one level "
-            "(--target-level), so use --statistic mean"
+            f"target {target!r} is categorical: what changes is the share of one level "
+            "(target_level), so explain the statistic 'mean'",
+            parameter="statistic",
         )
     level = target_level if target_level is not None else choose_level(before, after)
     if level not in set(before) | set(after):
-        raise InputError(f"--target-level {level!r} never occurs in {target!r}")
+        raise InputError(
+            f"target_level {level!r} never occurs in {target!r}", parameter="target_level"
+        )
     return level_share(level), level
 
 

@@ -227,11 +227,11 @@ def test_verdict_rules():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"alpha": 0.0}, "--alpha"),
-        ({"alpha": 1.5}, "--alpha"),
-        ({"n_permutations": -1}, "--permutations"),
-        ({"max_suggestions": -2}, "--suggestions"),
-        ({"max_rows": 3}, "--max-rows"),
+        ({"alpha": 0.0}, "^alpha"),
+        ({"alpha": 1.5}, "^alpha"),
+        ({"n_permutations": -1}, "^n_permutations"),
+        ({"max_suggestions": -2}, "^max_suggestions"),
+        ({"max_rows": 3}, "^max_rows"),
     ],
 )
 def test_bad_options_are_input_errors(kwargs, message):

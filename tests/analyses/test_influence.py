@@ -79,7 +79,7 @@ def test_bad_inputs_are_input_errors():
     data = _chain()
     with pytest.raises(InputError, match="no values for 'a'"):
         ca.intrinsic_influence(CHAIN, data.drop(columns="a"), "c")
-    with pytest.raises(InputError, match="--statistic must be var, std"):
+    with pytest.raises(InputError, match="^statistic must be var, std"):
         ca.intrinsic_influence(CHAIN, data, "c", statistic="p100")
     with pytest.raises(InputError, match="applies to categorical targets"):
         ca.intrinsic_influence(CHAIN, data, "c", target_level="x")
@@ -128,7 +128,7 @@ def test_nested_spreads_match_the_analytic_shapley_values(statistic, unit):
 @pytest.mark.parametrize("bad", ["p0", "p100", "iqr", "p-5"])
 def test_unknown_spreads_are_one_line_errors(bad):
     data = pd.DataFrame({"x": np.arange(20.0), "y": np.arange(20.0) * 2})
-    with pytest.raises(InputError, match="--statistic must be var, std, mean-abs-deviation"):
+    with pytest.raises(InputError, match="^statistic must be var, std, mean-abs-deviation"):
         ca.intrinsic_influence(nx.DiGraph([("x", "y")]), data, "y", statistic=bad)
 
 

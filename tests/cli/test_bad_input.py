@@ -572,12 +572,11 @@ def test_sigterm_during_a_run_leaves_no_temporary_report(tmp_path):
     out = tmp_path / "report.html"
     code = (
         "import os, signal\n"
-        "real_fdopen = os.fdopen\n"
-        "def fdopen_then_term(*args, **kwargs):\n"
-        "    handle = real_fdopen(*args, **kwargs)\n"
+        "real_fsync = os.fsync\n"
+        "def fsync_then_term(fd):\n"
         "    os.kill(os.getpid(), signal.SIGTERM)  # the signal arrives mid-write\n"
-        "    return handle\n"
-        "os.fdopen = fdopen_then_term\n"
+        "    return real_fsync(fd)\n"
+        "os.fsync = fsync_then_term\n"
         "from causal_attrib.cli import main\n"
         "main(prog_name='causal-attrib')\n"
     )

@@ -75,7 +75,7 @@ def test_lagged_graph_without_time_mode_is_refused(cli, series, tmp_path):
     out = cli(
         "explain", "-g", graph, "-b", tmp_path / "b.csv", "-a", tmp_path / "a.csv", "-t", "web"
     )
-    assert out.exit_code == 2 and "pass --time-column" in out.stderr
+    assert out.exit_code == 2 and "give a time column (--time-column)" in out.stderr
 
 
 def test_lags_in_every_graph_format(tmp_path):
