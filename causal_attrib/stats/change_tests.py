@@ -16,12 +16,12 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
-from scipy import stats
 
 from ..models.bases import Basis, Data, GrowingModels, LinearModels, ModelFamily, keep_linear
 from ..models.linalg import CrossFit, solve_normal
 from ..models.mechanisms import fit_logistic
 from .overlap import common_range
+from .tails import chi2_sf, f_sf, ks_2samp_p
 from .wald import newey_west_lags, wald_p
 
 
@@ -249,11 +249,11 @@ def _chow_p(rss_full: float, rss_pooled: float, q: int, dof: int, tss: float) ->
     if rss_full <= 1e-12 * scale:  # both periods fitted exactly: any change is certain
         return 0.0 if rss_pooled > 1e-9 * scale else 1.0
     f = max(rss_pooled - rss_full, 0.0) / q / (rss_full / dof)
-    return float(stats.f.sf(f, q, dof))
+    return float(f_sf(f, q, dof))
 
 
 def _ks_p(a: np.ndarray, b: np.ndarray) -> float:
-    return float(stats.ks_2samp(a, b, method="asymp").pvalue)
+    return ks_2samp_p(a, b)
 
 
 @dataclass(frozen=True)
@@ -271,7 +271,7 @@ class CategoricalChangeTest:
         if df <= 0:
             return ChangeTestResult(_chi2_p(y_before, y_after), {})
         lr = max(2.0 * (ll_b + ll_a - ll_p), 0.0)
-        p = float(stats.chi2.sf(lr, df))
+        p = float(chi2_sf(lr, df))
         return ChangeTestResult(p, {"likelihood": p})
 
 
@@ -280,6 +280,8 @@ def _chi2_p(a: Sequence[str], b: Sequence[str]) -> float:
     if len(levels) < 2:
         return 1.0
     table = np.array([[np.sum(np.asarray(x) == lv) for lv in levels] for x in (a, b)])
+    from scipy import stats  # imported here: 0.7 s at start-up otherwise
+
     return float(stats.chi2_contingency(table, correction=False).pvalue)
 
 
