@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -96,6 +96,9 @@ class ConditionalChangeTest:
     min_rows: int = 30
     time_ordered: bool = False
     """Rows come in time order (time-series mode): the Wald covariance is Newey-West's."""
+    reads_features: ClassVar[bool] = False
+    """The test reads only the basis' parents, levels and linear parents, never its
+    features (it chooses its own regression): callers need not choose a test basis."""
 
     def __call__(self, basis, before, after, y_before, y_after) -> ChangeTestResult:  # noqa: D102
         parents, levels = basis.parents, frozenset(basis.levels)
@@ -141,6 +144,12 @@ class ConditionalChangeTest:
         if not parents:
             parts["shape"] = _ks_p(y_before, y_after)
         return ChangeTestResult(min(1.0, len(parts) * min(parts.values())), parts, effect)
+
+
+def reads_basis_features(test: ChangeTest) -> bool:
+    """Whether ``test`` reads the features of the basis it is given (knots, pairs), so
+    that the caller must choose that basis; a test without the flag is assumed to."""
+    return bool(getattr(test, "reads_features", True))
 
 
 def _effect(
