@@ -212,7 +212,7 @@ def _add_hinges(out: np.ndarray, x: np.ndarray, knots: Sequence[float], coef: np
     added one row at a time in the knots' order, so the sums are those of adding each hinge
     by itself, bit for bit, with a fraction of the calls: the anomaly walk evaluates
     hundreds of thousands of terms. Long columns go a few knots at a time (a block of at
-    most 2**16 values), so the block never costs memory the columns do not."""
+    most 2**14 values, which stays in cache), so long columns cost no extra memory."""
     knots, coef = np.asarray(knots, dtype=float), np.asarray(coef, dtype=float)
     step = max(1, HINGE_BLOCK // max(len(x), 1))
     for start in range(0, len(knots), step):
@@ -223,7 +223,7 @@ def _add_hinges(out: np.ndarray, x: np.ndarray, knots: Sequence[float], coef: np
             out += row
 
 
-HINGE_BLOCK = 1 << 16
+HINGE_BLOCK = 1 << 14
 """Most values of hinges formed at once by :func:`_add_hinges`."""
 
 
