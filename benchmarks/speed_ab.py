@@ -84,7 +84,10 @@ def run(tree: Path, args: list[str]) -> tuple[float, float, bytes]:
     env = dict(os.environ, PYTHONPATH=str(tree))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = os.times().elapsed
-    out = subprocess.run([sys.executable, *args], capture_output=True, env=env, check=False)
+    # run outside any checkout: `-m` and `-c` put the working directory first on the path
+    out = subprocess.run(
+        [sys.executable, *args], capture_output=True, env=env, check=False, cwd=tempfile.gettempdir()
+    )
     wall = os.times().elapsed - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
