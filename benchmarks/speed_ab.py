@@ -85,9 +85,8 @@ def run(tree: Path, args: list[str]) -> tuple[float, float, bytes]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = os.times().elapsed
     # run outside any checkout: `-m` and `-c` put the working directory first on the path
-    out = subprocess.run(
-        [sys.executable, *args], capture_output=True, env=env, check=False, cwd=tempfile.gettempdir()
-    )
+    where = tempfile.gettempdir()
+    out = subprocess.run([sys.executable, *args], capture_output=True, env=env, cwd=where)
     wall = os.times().elapsed - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
