@@ -41,6 +41,7 @@ from ..stats.change_tests import (
     ChangeTest,
     ChangeTestResult,
     ConditionalChangeTest,
+    reads_basis_features,
 )
 from ..stats.fdr import benjamini_hochberg
 from ..stats.overlap import LOW_OVERLAP, parent_overlap
@@ -782,9 +783,12 @@ class FitUnit:
         # both; its levels stay the before ones, since a level new in the after data has no
         # before mechanism (that is a change). The mechanisms keep the before basis, which
         # extrapolates with the slope the before data last had.
-        pooled = {p: np.concatenate([pdata_b[p], pdata_a[p]]) for p in parents}
-        y_pooled = np.concatenate([y_b, y_a])
-        test_basis = self.models.make_basis(parents, pooled, y_pooled, self.categorical)
+        if reads_basis_features(self.test):
+            pooled = {p: np.concatenate([pdata_b[p], pdata_a[p]]) for p in parents}
+            y_pooled = np.concatenate([y_b, y_a])
+            test_basis = self.models.make_basis(parents, pooled, y_pooled, self.categorical)
+        else:  # the test chooses its own regression: choosing a basis here is wasted work
+            test_basis = Basis(parents)
         test_basis = keep_linear(replace(test_basis, levels=basis.levels), self.linear)
         test = self.test(test_basis, pdata_b, pdata_a, y_b, y_a)
         ranged = [p for p in parents if p not in self.linear]  # own past extrapolates

@@ -13,6 +13,7 @@ keep it fast and exact where it matters:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
@@ -80,8 +81,11 @@ class InterventionModel:
         if coalition not in self._values:
             self._values[coalition] = self.measure(self.simulate(coalition))
             if len(self._cache) + len(self._terms) > 4096:  # bound memory on large games
-                self._cache.clear()
-                self._terms.clear()
+                # forget the least recently used half: the values every coalition reads
+                # (nodes below no swapped player) stay, instead of being simulated again
+                for cache in (self._cache, self._terms):
+                    for key in list(itertools.islice(cache, len(cache) // 2)):
+                        del cache[key]
         return self._values[coalition]
 
     def simulate(self, coalition: frozenset) -> np.ndarray:
@@ -91,9 +95,9 @@ class InterventionModel:
         values: dict[str, np.ndarray] = {}
         for node in self.order:
             key = (node, coalition & self.upstream[node])
-            cached = self._cache.get(key)
+            cached = self._cache.pop(key, None)
             if cached is not None:
-                values[node] = cached
+                values[node] = self._cache[key] = cached  # now the most recently used
                 continue
             swapped = node in key[1]  # key[1]: players only
             mech = self.new[node] if swapped else self.old[node]
@@ -113,9 +117,10 @@ class InterventionModel:
         out = np.full(len(self.uniforms[node]), mech.coef[0])
         for p in self.parents[node]:
             key = (node, swapped, p, coalition & self.upstream[p])
-            term = self._terms.get(key)
+            term = self._terms.pop(key, None)
             if term is None:
-                term = self._terms[key] = mech.term(p, values[p])
+                term = mech.term(p, values[p])
+            self._terms[key] = term  # now the most recently used
             out += term
         for a, b in mech.interactions:
             key = (
@@ -125,9 +130,10 @@ class InterventionModel:
                 coalition & self.upstream[a],
                 coalition & self.upstream[b],
             )
-            term = self._terms.get(key)
+            term = self._terms.pop(key, None)
             if term is None:
-                term = self._terms[key] = mech.interaction_term((a, b), values[a], values[b])
+                term = mech.interaction_term((a, b), values[a], values[b])
+            self._terms[key] = term
             out += term
         noise = self._noise.get((node, swapped))
         if noise is None:

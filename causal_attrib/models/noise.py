@@ -52,6 +52,19 @@ class NoiseWalker:
         self.values: dict[str, np.ndarray] = {}
         self.terms: dict[str, dict[Term, np.ndarray]] = {}
         self.fx: dict[str, np.ndarray] = {}
+        # A node's simulated values depend only on which of the node and its ancestors are
+        # pinned: as bits of the coalition, `closure`. States seen before in the same row
+        # are reused (see `_remembered`).
+        self.bit = {n: 1 << i for i, n in enumerate(order)}
+        self.closure: dict[str, int] = {}
+        for node in order:
+            mask = self.bit[node]
+            for p in parents[node]:
+                mask |= self.closure.get(p, 0)
+            self.closure[node] = mask
+        self._row: tuple = ()
+        self._memo: dict[tuple[str | None, int], tuple | float] = {}
+        self._small: dict[str, bool] = {}
         for node in order:
             if node in self.summed:
                 parts = self._parts(node)
@@ -93,13 +106,28 @@ class NoiseWalker:
         values, fx = dict(self.values), dict(self.fx)
         terms: dict[str, dict[Term, np.ndarray]] = {}
         coalition: set[str] = set()
+        memo, small = self._remembered(pinned, measure, ordering)
+        mask = 0
         previous = empty_value
         for player in ordering:
             coalition.add(player)
+            mask |= self.bit[player]
             changed: set[str] = set()
             for node in self.descendants[player]:
                 moved = {p for p in self.parents[node] if p in changed}
                 if node != player and not moved:
+                    continue
+                changed.add(node)
+                key = (node, mask & self.closure[node])
+                seen = memo.get(key)
+                if seen is not None:
+                    values[node], node_fx, local = seen
+                    if node_fx is not None:
+                        fx[node] = node_fx
+                    if local is None:
+                        terms.pop(node, None)
+                    else:
+                        terms[node] = dict(local)
                     continue
                 if node in self.summed:
                     if moved:
@@ -116,8 +144,40 @@ class NoiseWalker:
                     mech = pinned[node] if node in coalition else self.mechanisms[node]
                     data = {p: values[p] for p in self.parents[node]}
                     values[node] = mech.sample(data, self.uniforms[node])
-                changed.add(node)
-            value = measure(values[target])
+                if small[node]:
+                    local = terms.get(node)
+                    memo[key] = (values[node], fx.get(node), None if local is None else dict(local))
+            key = (None, mask & self.closure[target])  # None: the target's measure
+            value = memo.get(key)
+            if value is None:
+                value = memo[key] = measure(values[target])
             phi[player] += previous - value
             previous = value
         return previous
+
+    def _remembered(
+        self, pinned: Mapping[str, FixedNoise], measure: Callable, ordering: Sequence[str]
+    ) -> tuple[dict[tuple[str | None, int], tuple | float], dict[str, bool]]:
+        """The states this row's walks have simulated, by (node, pinned bits of the node
+        and its ancestors), and which nodes are worth remembering.
+
+        The same state gives the same arrays bit for bit (the same inputs, the same
+        operations), so a remembered one is reused instead of simulated again. Only nodes
+        with at most :data:`REMEMBER_PLAYERS` players among themselves and their ancestors
+        are kept (at most 2**that states each): the states of nodes below many players
+        rarely recur and would hold memory. The target's measure is always kept (a float).
+        A new row (new pins, a new measure) starts afresh."""
+        if self._row != (pinned, measure):
+            players = 0
+            for node in ordering:
+                players |= self.bit[node]
+            self._row, self._memo = (pinned, measure), {}
+            self._small = {
+                n: (self.closure[n] & players).bit_count() <= REMEMBER_PLAYERS for n in self.order
+            }
+        return self._memo, self._small
+
+
+REMEMBER_PLAYERS = 8
+"""Most players among a node and its ancestors for the walker to remember the node's
+simulated states (see :meth:`NoiseWalker._remembered`)."""

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import numpy as np
-from scipy import stats
 
 from ..models.bases import Basis, Data, GrowingModels, LinearModels, ModelFamily, keep_linear
 from ..models.categorical import Cells, cell_bins
 from ..models.linalg import CrossFit, solve_normal
 from .overlap import common_range
+from .tails import chi2_sf, f_sf, ks_2samp_p
 from .wald import newey_west_lags, wald_p
 
 
@@ -96,6 +96,9 @@ class ConditionalChangeTest:
     min_rows: int = 30
     time_ordered: bool = False
     """Rows come in time order (time-series mode): the Wald covariance is Newey-West's."""
+    reads_features: ClassVar[bool] = False
+    """The test reads only the basis' parents, levels and linear parents, never its
+    features (it chooses its own regression): callers need not choose a test basis."""
 
     def __call__(self, basis, before, after, y_before, y_after) -> ChangeTestResult:  # noqa: D102
         parents, levels = basis.parents, frozenset(basis.levels)
@@ -141,6 +144,12 @@ class ConditionalChangeTest:
         if not parents:
             parts["shape"] = _ks_p(y_before, y_after)
         return ChangeTestResult(min(1.0, len(parts) * min(parts.values())), parts, effect)
+
+
+def reads_basis_features(test: ChangeTest) -> bool:
+    """Whether ``test`` reads the features of the basis it is given (knots, pairs), so
+    that the caller must choose that basis; a test without the flag is assumed to."""
+    return bool(getattr(test, "reads_features", True))
 
 
 def _effect(
@@ -249,11 +258,11 @@ def _chow_p(rss_full: float, rss_pooled: float, q: int, dof: int, tss: float) ->
     if rss_full <= 1e-12 * scale:  # both periods fitted exactly: any change is certain
         return 0.0 if rss_pooled > 1e-9 * scale else 1.0
     f = max(rss_pooled - rss_full, 0.0) / q / (rss_full / dof)
-    return float(stats.f.sf(f, q, dof))
+    return float(f_sf(f, q, dof))
 
 
 def _ks_p(a: np.ndarray, b: np.ndarray) -> float:
-    return float(stats.ks_2samp(a, b, method="asymp").pvalue)
+    return ks_2samp_p(a, b)
 
 
 @dataclass(frozen=True)
@@ -373,7 +382,7 @@ def _scaled_chi2_p(observed: float, null: np.ndarray) -> float:
     if not var > 0:
         return 1.0 if observed <= mean else 0.0
     scale, dof = var / (2.0 * mean), 2.0 * mean**2 / var
-    return float(stats.chi2.sf(observed / scale, dof))
+    return float(chi2_sf(observed / scale, dof))
 
 
 def _chi2_p(a: Sequence[str], b: Sequence[str]) -> float:
@@ -381,4 +390,6 @@ def _chi2_p(a: Sequence[str], b: Sequence[str]) -> float:
     if len(levels) < 2:
         return 1.0
     table = np.array([[np.sum(np.asarray(x) == lv) for lv in levels] for x in (a, b)])
+    from scipy import stats  # imported here: 0.7 s at start-up otherwise
+
     return float(stats.chi2_contingency(table, correction=False).pvalue)

@@ -13,10 +13,10 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..models.bases import ModelFamily, SplineModels
 from ..models.linalg import residualise
+from .tails import chi2_sf
 from .wald import wald_statistics
 
 
@@ -142,7 +142,7 @@ class _BoundGcm:
             stat[which], df[which] = wald_statistics(products)
         out = np.ones(len(ys))
         ok = df > 0
-        out[ok] = stats.chi2.sf(stat[ok], df[ok])
+        out[ok] = chi2_sf(stat[ok], df[ok])
         return out
 
     def _buffers(self, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -7,9 +7,9 @@ depends on the conditioning variables keeps the test valid.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from ..models.linalg import symmetric_eigen
+from .tails import chi2_sf
 
 
 def wald_statistics(products: np.ndarray, hac_lags: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -43,7 +43,7 @@ def wald_p(products: np.ndarray, hac_lags: int = 0) -> float:
     """P-value that the rows x features ``products`` have mean zero (1 without any
     direction left to test); ``hac_lags`` as in :func:`wald_statistics`."""
     stat, df = wald_statistics(products.T[None], hac_lags)
-    return float(stats.chi2.sf(stat[0], df[0])) if df[0] > 0 else 1.0
+    return float(chi2_sf(stat[0], df[0])) if df[0] > 0 else 1.0
 
 
 def newey_west_lags(n_rows: int) -> int:
