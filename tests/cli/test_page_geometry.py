@@ -71,14 +71,34 @@ def funnel_product(tmp_path: Path) -> tuple[nx.DiGraph, Path]:
     refunds = orders + rng.normal(size=n)
     revenue = orders + price + refunds + rng.normal(size=n)
     margin = revenue + ads + rng.normal(size=n)  # ads -> margin is missing
-    frame = pd.DataFrame(dict(traffic=traffic, ads=ads, visits=visits, carts=carts, price=price,
-                              orders=orders, refunds=refunds, revenue=revenue, margin=margin))
+    frame = pd.DataFrame(
+        dict(
+            traffic=traffic,
+            ads=ads,
+            visits=visits,
+            carts=carts,
+            price=price,
+            orders=orders,
+            refunds=refunds,
+            revenue=revenue,
+            margin=margin,
+        )
+    )
     path = tmp_path / "funnel.csv"
     frame.to_csv(path, index=False)
     graph = nx.DiGraph(
-        [("traffic", "visits"), ("ads", "visits"), ("visits", "carts"), ("carts", "orders"),
-         ("price", "orders"), ("orders", "refunds"), ("orders", "revenue"),
-         ("price", "revenue"), ("refunds", "revenue"), ("revenue", "margin")]
+        [
+            ("traffic", "visits"),
+            ("ads", "visits"),
+            ("visits", "carts"),
+            ("carts", "orders"),
+            ("price", "orders"),
+            ("orders", "refunds"),
+            ("orders", "revenue"),
+            ("price", "revenue"),
+            ("refunds", "revenue"),
+            ("revenue", "margin"),
+        ]
     )
     return graph, path
 
@@ -96,7 +116,10 @@ def every_page(tmp_path: Path) -> dict[str, str]:
         regions / "graph.dot", regions / "before.csv", regions / "after.csv", "c", by="region"
     )
     anomaly = ca.attribute_anomalies(
-        shop / "graph.dot", shop / "before.csv", shop / "incident.csv", "frontend",
+        shop / "graph.dot",
+        shop / "before.csv",
+        shop / "incident.csv",
+        "frontend",
         id_column="time",
     )
     pages["anomaly"] = anomaly

@@ -387,3 +387,60 @@ def test_edge_keys_are_strokes_and_row_counts_are_named(shop_result):
     assert legend.count("<line") == 3 and 'stroke-dasharray="4 3"' in legend  # edges as lines
     page = render(shop_result, "html")
     assert "before_total" not in page and "before, as given: 2000" in page
+
+
+def _texts(svg: str) -> list[tuple[float, float, str, str]]:
+    """(x, y, anchor, words) of each text of a picture."""
+    out = []
+    for attributes, words in re.findall(r"<text ([^>]*)>(.*?)</text>", svg):
+        x, y = (float(re.search(rf'{a}="([-\d.]+)"', attributes).group(1)) for a in "xy")
+        anchor = re.search(r'text-anchor="(\w+)"', attributes)
+        words = re.sub(r"<title>.*?</title>", "", words)
+        out.append((x, y, anchor.group(1) if anchor else "start", words))
+    return out
+
+
+def test_histogram_counts_sit_above_the_plot_where_no_line_or_bar_reaches():
+    rng = np.random.default_rng(0)
+    before, after = rng.normal(100, 10, 2000), rng.normal(120, 10, 2000)
+    picture = histogram(
+        "x",
+        [(before, "#333", "before"), (after, "#c00", "after")],
+        [(100.0, "#333", "mean before"), (120.0, "#c00", "mean after")],
+    )
+    plot_top = min(
+        float(y) for y in re.findall(r'<line x1="[\d.]+" x2="[\d.]+" y1="([\d.]+)"', picture)
+    )
+    counts = [t for t in _texts(picture) if " below " in t[3] or " above " in t[3]]
+    assert len(counts) == 2
+    assert all(y + 3 < plot_top for _, y, _, _ in counts)  # was inside the plot, on the bars
+
+
+def test_histogram_legend_and_ticks_stay_inside_the_picture():
+    rng = np.random.default_rng(1)
+    values = rng.uniform(0, 1000, 3000)
+    picture = histogram(
+        "x",
+        [(values, "#333", "before"), (values + 5, "#c00", "after")],
+        [(500.0, "#333", "mean before"), (1000.0, "#c00", "mean after")],
+    )
+    width = float(re.search(r'width="(\d+)"', picture).group(1))
+    height = float(re.search(r'height="(\d+)"', picture).group(1))
+    for x, y, anchor, words in _texts(picture):
+        span = 6.2 * len(words)  # generous: 10 px system-ui is narrower
+        end = x + span if anchor == "start" else x + span / 2 if anchor == "middle" else x
+        assert end <= width and y <= height, words  # "mean aft", "1e+0" were cut off
+    assert "mean after" in picture and "1e+03" in picture
+
+
+def test_values_beyond_the_range_get_overflow_bins_not_the_edge_bins():
+    values = np.concatenate([np.linspace(0.0, 1.0, 4000), np.full(19, 50.0)])
+    picture = histogram("x", [(values, "#333", "all")], [])
+    hi = float(np.quantile(values, 0.995))
+    points = re.search(r'<polygon points="([^"]+)"', picture).group(1).split()
+    heights = [float(points[0].split(",")[1]) - float(p.split(",")[1]) for p in points[1:-1]]
+    # every bin of the uniform part is as high as the others: the 19 far values (and the
+    # last 0.5 %) no longer pile up in the last bin, where they read as a peak
+    assert max(heights) < 1.1 * float(np.median(heights))
+    assert "above the range drawn" in picture  # they are in their own, marked bin
+    assert f"{int(np.sum(values > hi))} above" in picture
