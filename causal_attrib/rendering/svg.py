@@ -192,16 +192,16 @@ def graph_figure(
             f"{MAX_DRAWN_NODES} are not drawn.</p>"
         )
     graph, placed, delayed = _layout_of_delays(graph)
-    extra = [*extra, *delayed]
+    extra = [(u, v, s) for u, v, s in [*extra, *delayed] if u in graph and v in graph]
     edges = {**placed, **(edges or {})}
     style = {n: styles.get(n, NodeStyle()) for n in graph.nodes}
     widths = {n: _node_width(str(n), style[n].sublabel) for n in graph.nodes}
-    pos, routes = layered_routes(graph, widths)
+    layout, links = _with_links(graph, extra)
+    pos, routes = layered_routes(layout, widths)
     width = max((x + widths[n] / 2 for n, (x, _) in pos.items()), default=0) + MARGIN
+    width = max([width] + [x + DUMMY_W + MARGIN for points in routes.values() for x, _ in points])
     height = max((y for _, y in pos.values()), default=0) + NODE_H / 2 + MARGIN
-    colours = sorted(
-        {"#777"} | {s.colour for s in (edges or {}).values()} | {s.colour for *_, s in extra}
-    )
+    colours = sorted({"#777"} | {s.colour for s in edges.values()} | {s.colour for *_, s in extra})
     markers = "".join(
         f'<marker id="arrow{i}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
@@ -215,20 +215,48 @@ def graph_figure(
         f'viewBox="0 0 {width:.0f} {height:.0f}" style="max-width:100%;height:auto">'
         f"<defs>{markers}</defs>"
     ]
-    ports = _ports(graph, pos, widths, routes)
+    ports = _ports(layout, pos, widths, routes)
     for u, v in sorted(graph.edges):
-        style_uv = (edges or {}).get((u, v), EdgeStyle())
+        style_uv = edges.get((u, v), EdgeStyle())
         if (u, v) in ports:
             out.append(_route(ports[(u, v)], style_uv, marker_of))
         else:
             out.append(_edge(pos, u, v, style_uv, marker_of))
-    for u, v, s in extra:
-        if u in pos and v in pos:
+    for (u, v, s), (key, backwards) in zip(extra, links, strict=True):
+        if key in ports:
+            points = ports[key]
+            out.append(_route(points[::-1] if backwards else points, s, marker_of))
+        else:
             out.append(_edge(pos, u, v, s, marker_of))
     for n in sorted(graph.nodes, key=str):
         out.append(_node(n, pos[n], widths[n], style[n]))
     out.append("</svg></div>")
     return "".join(out)
+
+
+def _with_links(
+    graph: nx.DiGraph, extra: Sequence[tuple[str, str, EdgeStyle]]
+) -> tuple[nx.DiGraph, list[tuple[tuple[str, str], bool]]]:
+    """The graph to lay out: the drawn graph plus each extra link (a violation, a suggested
+    or a feedback edge) as an edge, pointing down where the graph allows, so that the
+    layering gives it slots between the boxes like any long edge. Each link's edge in the
+    layout, and whether it runs against the link."""
+    layout = graph.copy()
+    links = []
+    for u, v, _ in extra:
+        if u == v:
+            links.append(((u, v), False))
+        elif layout.has_edge(u, v) or layout.has_edge(v, u):
+            links.append(((u, v), False) if layout.has_edge(u, v) else ((v, u), True))
+        elif not nx.has_path(layout, v, u):
+            layout.add_edge(u, v)
+            links.append(((u, v), False))
+        elif not nx.has_path(layout, u, v):
+            layout.add_edge(v, u)
+            links.append(((v, u), True))
+        else:
+            links.append(((u, v), False))
+    return layout, links
 
 
 def _layout_of_delays(

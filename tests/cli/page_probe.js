@@ -1,6 +1,6 @@
 // Reads the rendered geometry of every SVG on a report page and writes what is wrong into
 // <pre id="probe"> as JSON, for tests/cli/test_page_geometry.py (via chromium --dump-dom).
-// Three rules: an edge or link crosses no node box it does not join; no label overlaps
+// Three rules: an edge or link crosses no node box it does not join (nor leaves the picture); no label overlaps
 // another label, a bar, a histogram's area or a line; no text leaves its picture (or its box).
 (function () {
   const problems = [];
@@ -30,6 +30,14 @@
       const a = path.getPointAtLength(0), z = path.getPointAtLength(length);
       const joined = boxes.filter(
         (b) => inside(b.box, a.x, a.y, -3) || inside(b.box, z.x, z.y, -3));
+      for (let s = 0; s <= length; s += 4) {
+        const p = path.getPointAtLength(s);
+        if (p.x < view.x || p.y < view.y || p.x > view.x + view.width || p.y > view.y + view.height) {
+          const tip = path.querySelector("title");
+          problems.push(`${name}: the edge "${tip ? tip.textContent : "?"}" leaves the picture`);
+          break;
+        }
+      }
       for (const b of boxes) {
         if (joined.includes(b)) continue;
         for (let s = 0; s <= length; s += 2) {

@@ -444,3 +444,55 @@ def test_values_beyond_the_range_get_overflow_bins_not_the_edge_bins():
     assert max(heights) < 1.1 * float(np.median(heights))
     assert "above the range drawn" in picture  # they are in their own, marked bin
     assert f"{int(np.sum(values > hi))} above" in picture
+
+
+def _path_points(d: str, steps: int = 24) -> list[tuple[float, float]]:
+    """Points along an SVG path of M and C (cubic) commands."""
+    numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", d)]
+    pairs = list(zip(numbers[::2], numbers[1::2], strict=True))
+    out, (x0, y0) = [pairs[0]], pairs[0]
+    for k in range(1, len(pairs) - 2, 3):
+        (x1, y1), (x2, y2), (x3, y3) = pairs[k : k + 3]
+        for i in range(1, steps + 1):
+            t = i / steps
+            a, b, c, e = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3
+            out.append((a * x0 + b * x1 + c * x2 + e * x3, a * y0 + b * y1 + c * y2 + e * y3))
+        x0, y0 = x3, y3
+    return out
+
+
+def crossed_boxes(figure: str) -> list[tuple[str, str]]:
+    """(edge tooltip, node) for each edge or link drawn through a box it does not join."""
+    boxes = {
+        name: tuple(float(v) for v in box)
+        for name, *box in re.findall(
+            r'<g><title>([^<:]+)[^<]*</title><rect x="([-\d.]+)" y="([-\d.]+)" '
+            r'width="([\d.]+)" height="([\d.]+)"',
+            figure,
+        )
+    }
+
+    def inside(box, x, y, pad):
+        bx, by, bw, bh = box
+        return bx + pad < x < bx + bw - pad and by + pad < y < by + bh - pad
+
+    out = []
+    for d, tip in re.findall(r'<path d="(M[^"]+)" fill="none"[^>]*>(?:<title>([^<]*))?', figure):
+        points = _path_points(d)
+        joined = {n for n, b in boxes.items() if any(inside(b, *p, -3) for p in points[::-1][:1])}
+        joined |= {n for n, b in boxes.items() if inside(b, *points[0], -3)}
+        out += [
+            (tip, n)
+            for n, b in boxes.items()
+            if n not in joined and any(inside(b, x, y, 1) for x, y in points)
+        ]
+    return out
+
+
+def test_check_links_go_around_the_boxes_they_do_not_join(tmp_path):
+    """On broken.dot the red "payments_db ⟂ frontend" link crossed `checkout`."""
+    result = ca.check_graph(SAMPLE / "shop" / "broken.dot", SAMPLE / "shop" / "before.csv")
+    html = render(result, "html")
+    figure = html[html.index("<svg") : html.index("</svg>")]
+    assert "payments_db ⟂ frontend" in figure
+    assert crossed_boxes(figure) == []
