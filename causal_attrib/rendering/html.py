@@ -516,12 +516,32 @@ def _check_graph(result: CheckResult, graph, top: int) -> list[str]:
                 ("#1a9850", "suggested edge", "line"),
                 (MUTED, "no detectable dependence", "dashed"),
             ],
-            f"Red dashed links join the two sides of the {min(top, len(result.violations))} "
-            "strongest violations (a violation a suggested edge resolves is shown by that edge); "
-            "grey dashed edges show no detectable dependence.",
+            _violation_words(len(result.violations), top)
+            + "grey dashed edges show no detectable dependence."
+            + _delay_words(graph),
         )
     )
     return out
+
+
+def _violation_words(violations: int, top: int) -> str:
+    """The legend's words for the red links (there are none without violations)."""
+    if not violations:
+        return "No implication is violated, so no red link is drawn; "
+    drawn = min(top, violations)
+    which = (
+        "the violation"
+        if violations == 1
+        else (
+            f"all {violations} violations"
+            if drawn == violations
+            else f"the {drawn} strongest of {violations} violations"
+        )
+    )
+    return (
+        f"Red dashed links join the two sides of {which} (a violation a suggested edge "
+        "resolves is shown by that edge); "
+    )
 
 
 def _suggestion_tip(s) -> str:

@@ -496,3 +496,16 @@ def test_check_links_go_around_the_boxes_they_do_not_join(tmp_path):
     figure = html[html.index("<svg") : html.index("</svg>")]
     assert "payments_db ⟂ frontend" in figure
     assert crossed_boxes(figure) == []
+
+
+def test_time_mode_check_page_draws_lagged_edges_and_no_zero_count():
+    from causal_attrib.synthetic_series import service_graph, simulate_series
+
+    graph = service_graph(lagged=True)
+    result = ca.check_graph(graph, simulate_series(graph, 800), time=ca.TimeSpec("t"))
+    html = render(result, "html")
+    assert "db -&gt; cache at lag 1" in html  # the lagged edge was left out of the picture
+    assert "db -&gt; api at lag 2" in html
+    assert "the 0 strongest" not in html
+    if not result.violations:
+        assert "No implication is violated" in html
