@@ -33,8 +33,9 @@ from .options import (
 @time_column_option
 @click.option(
     "--incident",
-    help="Time-series mode: START[/END] of the incident (the reference is before START), or "
-    "'auto' to find its onset from the target's series.",
+    help="Time-series mode: START[/END] of the incident, END excluded (the reference is "
+    "before START; without END the incident runs to the last row), or 'auto' to find its "
+    "onset from the target's series.",
 )
 @lags_option
 @click.option("--target", "-t", required=True, help="Node whose anomaly to explain.")
@@ -78,7 +79,9 @@ from .options import (
     help="Orderings averaged for the Shapley values (exact when fewer exist).",
 )
 @max_rows_option(250_000, "Fit on a seeded sample of this many reference rows")
-@top_option("Causes shown in tables.")
+@top_option(
+    "Causes shown in tables; the rows table lists the highest-scoring max(TOP, 20) rows."
+)
 @click.option(
     "--fail-on-anomaly",
     is_flag=True,

@@ -118,10 +118,53 @@ def time_figures(mode) -> list[tuple[str, str]]:
     ]
 
 
+ROWS_SHOWN = 20
+"""Anomaly rows a table or page lists at most (``--top`` raises it); the JSON has all."""
+
+
+def shown_rows(rows: Sequence, top: int) -> tuple[list, str]:
+    """The rows a table lists: all, or the ``max(top, ROWS_SHOWN)`` with the highest
+    target scores, in row order; and a line saying what was left out ('' for none)."""
+    limit = max(top, ROWS_SHOWN)
+    if len(rows) <= limit:
+        return list(rows), ""
+    order = sorted(range(len(rows)), key=lambda i: (-(rows[i].target_score or 0.0), i))
+    keep = sorted(order[:limit])
+    flagged = sum(r.anomalous for i, r in enumerate(rows) if i not in set(keep))
+    left = len(rows) - limit
+    return [rows[i] for i in keep], (
+        f"the {limit} highest-scoring of {len(rows)} rows are listed; {left} more "
+        f"({flagged} of them anomalous) are in the JSON report"
+    )
+
+
+def shown_causes(
+    causes: Sequence[RootCause], top: int
+) -> tuple[list[tuple[int, RootCause]], list[RootCause]]:
+    """The ``top`` causes largest in size (a large negative one is news too), with their
+    ranks, in rank order; and the causes left out."""
+    ranked_causes = list(enumerate(causes, start=1))
+    keep = sorted(ranked_causes, key=lambda rc: (-abs(rc[1].contribution), rc[0]))[:top]
+    kept = {rank for rank, _ in keep}
+    return sorted(keep, key=lambda rc: rc[0]), [c for r, c in ranked_causes if r not in kept]
+
+
+def hidden_causes(hidden: Sequence[RootCause]) -> str:
+    """What the left-out causes are, in words ('' for none)."""
+    if not hidden:
+        return ""
+    largest = max(abs(c.contribution) for c in hidden)
+    return (
+        f"{len(hidden)} more node(s), each at most {number(largest)} in size, "
+        "are in the JSON report"
+    )
+
+
 def cause_rows(causes: Sequence[RootCause], total: float | None, top: int) -> list[list[str]]:
-    """The top causes' cells; shares relative to ``total``."""
+    """The cells of the ``top`` causes largest in size (see :func:`shown_causes`); shares
+    relative to ``total``."""
     rows = []
-    for rank, c in enumerate(causes[:top], start=1):
+    for rank, c in shown_causes(causes, top)[0]:
         part = share(c.contribution / total) if total else ""
         rows.append([str(rank), c.node, number(c.contribution), part, number(c.score, 3)])
     return rows
