@@ -79,9 +79,7 @@ from .options import (
     help="Orderings averaged for the Shapley values (exact when fewer exist).",
 )
 @max_rows_option(250_000, "Fit on a seeded sample of this many reference rows")
-@top_option(
-    "Causes shown in tables; the rows table lists the highest-scoring max(TOP, 20) rows."
-)
+@top_option("Causes shown in tables; the rows table lists the highest-scoring max(TOP, 20) rows.")
 @click.option(
     "--fail-on-anomaly",
     is_flag=True,

@@ -23,7 +23,7 @@ def explain_rows(result: ExplainResult) -> list[list[str]]:
         contribution = number(n.contribution) if n.ancestor else "n/a"
         if n.extrapolated and n.contribution:
             contribution += EXTRAPOLATED
-        effect = "" if n.effect is None else number(n.effect, 2)
+        effect = NO_EFFECT if n.effect is None else number(n.effect, 2)
         row = [str(rank), n.node, "yes" if n.changed else "no", q_value(n.q_value), effect]
         row.append(contribution)
         if sampled:
@@ -48,6 +48,10 @@ def _sampled(result: ExplainResult) -> bool:
     return any(n.standard_error is not None for n in result.nodes)
 
 
+NO_EFFECT = "\u2014"
+"""The effect cell of a node without an effect size (a categorical node)."""
+
+
 EXTRAPOLATED = " *"
 """The mark of a contribution that rests on extrapolation (see :func:`explain_legend`)."""
 
@@ -69,6 +73,12 @@ def explain_legend(result: ExplainResult) -> str:
         text += (
             " s.e. = standard error of a contribution (more players than exact Shapley values "
             f"take: {result.settings.get('orderings', 0)} orderings were sampled)."
+        )
+    if any(n.effect is None for n in result.nodes):
+        text += (
+            f" {NO_EFFECT} = no effect size: a categorical node's change is not measured in "
+            "noise standard deviations (its q-value comes from a chi-square or likelihood-ratio "
+            "test)."
         )
     if any(n.extrapolated and n.contribution for n in result.nodes):
         text += (

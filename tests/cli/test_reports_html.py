@@ -509,3 +509,17 @@ def test_time_mode_check_page_draws_lagged_edges_and_no_zero_count():
     assert "the 0 strongest" not in html
     if not result.violations:
         assert "No implication is violated" in html
+
+
+def test_a_categorical_node_has_a_marked_effect_cell_and_a_footnote():
+    funnel = SAMPLE / "funnel"
+    result = ca.explain(
+        funnel / "graph.dagitty", funnel / "before.csv", funnel / "after.csv", "revenue"
+    )
+    assert any(n.effect is None for n in result.nodes)  # converted is categorical
+    for fmt in ("table", "markdown", "html"):
+        out = render(result, fmt)
+        assert "\u2014 = no effect size: a categorical node" in out, fmt
+    table = render(result, "table")
+    row = next(line for line in table.splitlines() if " converted " in line)
+    assert "\u2014" in row  # was a blank cell
