@@ -10,6 +10,7 @@ from ..exit_codes import exit_code_for
 from .app import CONTEXT, run_command
 from .console import Console
 from .options import (
+    INPUT,
     choice,
     compare_option,
     graph_options,
@@ -27,9 +28,13 @@ from .options import (
 
 @click.command(context_settings=CONTEXT)
 @graph_options
-@click.option("--reference", "-r", help="Rows from normal operation.")
-@click.option("--anomalies", "-a", help="Anomalous row(s): one outlier or an incident window.")
-@click.option("--data", "-d", help="Time-series mode: one series holding reference and incident.")
+@click.option("--reference", "-r", type=INPUT, help="Rows from normal operation.")
+@click.option(
+    "--anomalies", "-a", type=INPUT, help="Anomalous row(s): one outlier or an incident window."
+)
+@click.option(
+    "--data", "-d", type=INPUT, help="Time-series mode: one series holding reference and incident."
+)
 @time_column_option
 @click.option(
     "--incident",
