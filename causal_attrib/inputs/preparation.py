@@ -289,7 +289,10 @@ def prepare_anomaly_data(
 def _row_labels(anomalies: pd.DataFrame, id_column: str | None) -> tuple[str, ...]:
     """One label per anomalous row: its ``id_column`` value, or its 1-based number."""
     if id_column is not None and id_column not in anomalies.columns:
-        raise InputError(f"--id-column {id_column!r} is not a column of the anomalies table")
+        raise InputError(
+            f"--id-column {id_column!r} is not a column of the anomalies table"
+            f"{closest(id_column, anomalies.columns)}"
+        )
     return tuple(
         str(v) for v in (anomalies[id_column] if id_column else range(1, len(anomalies) + 1))
     )

@@ -664,3 +664,20 @@ def test_sigterm_stops_the_local_worker_processes(tmp_path):
         time.sleep(0.2)
     alive = [w for w in workers if Path(f"/proc/{w}").exists()]
     assert not alive, f"worker processes still alive: {alive}"
+
+
+def test_option_typos_suggest_the_most_similar_option_first(cli):
+    out = cli("explain", "--statstic", "p95")
+    assert out.exit_code == 2
+    assert "(Did you mean one of: '--statistic', '--split-at'?)" in out.stderr  # was split first
+
+
+def test_an_unknown_id_column_gets_a_did_you_mean(cli, tmp_path):
+    shop = SAMPLE / "shop"
+    incident = pd.read_csv(shop / "incident.csv").rename(columns={"time": "hour"})
+    incident.to_csv(tmp_path / "incident.csv", index=False)
+    args = ["-g", shop / "graph.dot", "-r", shop / "before.csv", "-a", tmp_path / "incident.csv"]
+    out = cli("anomaly", *args, "-t", "frontend", "--id-column", "hours")
+    assert out.exit_code == 2
+    assert "--id-column 'hours' is not a column of the anomalies table" in out.stderr
+    assert "(did you mean 'hour'?)" in out.stderr
