@@ -24,6 +24,7 @@ def _scm(shape: str, n_nodes: int, seed: int, nonlinear: bool = False, rows: int
 
 @pytest.mark.parametrize("nonlinear", [False, True])
 @pytest.mark.parametrize("shape", ["chain", "tree", "er"])
+@pytest.mark.slow  # a calibration/accuracy loop: CI runs it, -m 'not slow' skips it
 def test_true_graph_fits_and_beats_random_relabellings(shape, nonlinear):
     graph, data, _ = _scm(shape, 12, seed=3, nonlinear=nonlinear)
     result = check_graph(graph, data, seed=0)

@@ -32,6 +32,7 @@ def _p_values(shift=0.0, scale=1.0, n=800, seed=0, heteroscedastic=False):
     return ResidualChangeTest()(basis, {"x": xb}, {"x": xa}, yb, ya)
 
 
+@pytest.mark.slow  # a calibration/accuracy loop: CI runs it, -m 'not slow' skips it
 def test_uniform_p_values_when_mechanism_is_unchanged_but_parents_move():
     # nonlinear mechanism, heteroscedastic noise, shifted parent: none of it is a change
     p = np.array([_p_values(seed=s, heteroscedastic=True).p_value for s in range(200)])
@@ -86,6 +87,7 @@ def test_categorical_tests():
 
 
 @pytest.mark.parametrize("shape", ["er", "tree"])
+@pytest.mark.slow  # a calibration/accuracy loop: CI runs it, -m 'not slow' skips it
 def test_no_change_control_flags_at_most_alpha(shape):
     flagged, tested = 0, 0
     for seed in range(6):
