@@ -59,7 +59,8 @@ class GcmTest:
     max_levels: int = 10
     name: str = "gcm"
     log_positive: bool = True
-    """Test again with the logs of the strictly positive variables, and count an implication
+    """Test again with the logs of the strictly positive variables (spanning a factor of
+    :data:`LOG_SPAN` at least), and count an implication
     as violated only when both scales reject it (the larger p-value). Business graphs are
     full of products and ratios (revenue = orders x price x (1 - discount)), which the
     additive spline regressions miss on the raw scale and fit in logs, where the misfit made
@@ -70,17 +71,27 @@ class GcmTest:
     def bind(self, data, categorical) -> BoundTest:  # noqa: D102
         raw = _BoundGcm(self, data, categorical)
         positive = frozenset(
-            name
-            for name, values in data.items()
-            if name not in categorical
-            and np.issubdtype(np.asarray(values).dtype, np.number)
-            and len(values)
-            and bool(np.all(np.asarray(values) > 0))
+            name for name, values in data.items() if name not in categorical and _spans(values)
         )
         if not self.log_positive or not positive:
             return raw
         logged = {n: np.log(v) if n in positive else v for n, v in data.items()}
         return _BothScales(raw, _BoundGcm(self, logged, categorical), positive)
+
+
+LOG_SPAN = 2.0
+"""A positive variable is tested in logs too when its largest value is at least this many
+times its smallest: over a narrower span (timestamps, values far from zero) the log is
+nearly linear and would only repeat the test."""
+
+
+def _spans(values) -> bool:
+    """Whether ``values`` are numbers, all positive, spanning a factor of :data:`LOG_SPAN`."""
+    values = np.asarray(values)
+    if not np.issubdtype(values.dtype, np.number) or not len(values):
+        return False
+    low = float(np.min(values))
+    return low > 0 and float(np.max(values)) >= LOG_SPAN * low
 
 
 @dataclass(frozen=True)
