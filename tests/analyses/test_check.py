@@ -36,6 +36,7 @@ def test_true_graph_fits_and_beats_random_relabellings(shape, nonlinear):
     assert not result.failed or len(result.violations) == 1
 
 
+@pytest.mark.slow  # a calibration loop: CI runs it, -m 'not slow' skips it
 def test_p_values_of_true_implications_are_calibrated():
     """Nonlinear mechanisms and noise whose spread depends on a parent: the implications hold,
     so about alpha of them may be rejected at level alpha, and p-values spread evenly."""
@@ -51,6 +52,7 @@ def test_p_values_of_true_implications_are_calibrated():
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
+@pytest.mark.slow  # an accuracy loop over seeds: CI runs it, -m 'not slow' skips it
 def test_a_dropped_edge_is_found_and_suggested_back(seed):
     """The violation names the pair and the first suggestion restores the edge, in the right
     direction when the child has other parents (a collider orients it)."""
@@ -345,6 +347,7 @@ def _random_inputs(draw):
 
 @settings(max_examples=60, deadline=None)
 @given(_random_inputs(), st.booleans())
+@pytest.mark.slow  # a fuzzing loop: CI runs it, -m 'not slow' skips it
 def test_random_graphs_and_data_give_a_valid_report_or_an_input_error(validators, case, dropna):
     graph, data = case
     try:

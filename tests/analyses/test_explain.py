@@ -174,6 +174,7 @@ def test_unknown_target():
         explain(sc.graph, sc.before, sc.after, "nope")
 
 
+@pytest.mark.slow  # a 700-node chain: CI runs it, -m 'not slow' skips it
 def test_a_graph_deeper_than_the_recursion_limit():
     """A 700-node chain ended in RecursionError (exit 3) when simulating interventions."""
     n, rng = 700, np.random.default_rng(0)

@@ -232,7 +232,7 @@ def test_scores_never_read_minus_zero_and_summaries_say_given_once():
     result = attribute_anomalies(
         SAMPLE / "shop" / "graph.dot",
         SAMPLE / "shop" / "before.csv",
-        SAMPLE / "shop" / "before.csv",
+        pd.read_csv(SAMPLE / "shop" / "before.csv").head(40),
         "frontend",
         direction="low",
     )
@@ -261,10 +261,10 @@ def test_a_long_incident_lists_the_highest_scoring_rows_and_says_how_many_more()
     result = attribute_anomalies(
         SAMPLE / "shop" / "graph.dot",
         SAMPLE / "shop" / "before.csv",
-        SAMPLE / "shop" / "before.csv",
+        pd.read_csv(SAMPLE / "shop" / "before.csv").head(60),
         "frontend",
     )
-    assert len(result.rows) > 100
+    assert len(result.rows) == 60
     table = render(result, "table", top=3)
     listed = [line for line in table.splitlines() if re.match(r"^\d+\s", line)]
     assert len(listed) == 20

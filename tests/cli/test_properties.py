@@ -141,6 +141,7 @@ _SETTINGS = settings(
     st.sampled_from(["mean", "median", "std", "var", "p90", "p5"]),
     st.floats(0.0, 3.0),
 )
+@pytest.mark.slow  # a fuzzing loop: CI runs it, -m 'not slow' skips it
 def test_explain_random_inputs(cli, system, rows, corruption, which, statistic, shift):
     graph, kinds, seed = system
     rng = np.random.default_rng(seed)

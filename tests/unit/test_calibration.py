@@ -58,6 +58,7 @@ def test_no_change_is_flagged_at_most_at_alpha(mechanism):
     assert _flags(ConditionalChangeTest(), mechanism) <= ALLOWED
 
 
+@pytest.mark.slow  # a calibration loop: CI runs it, -m 'not slow' skips it
 def test_the_chow_test_over_flags_these_cases():
     """What the default fixed: per-period fits call a misfit that moves with the parents a
     change (the control that shows the null cases above are hard)."""
