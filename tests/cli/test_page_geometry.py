@@ -161,6 +161,6 @@ def test_every_page_kind_is_clean_in_chromium(need_chromium, tmp_path):  # noqa:
     found = {}
     for name, page_html in pages.items():
         probe = measure(page_html, tmp_path, name.replace(" ", "_"))
-        assert probe["svgs"] >= 2, name  # the pictures were there to measure
+        assert probe["svgs"] >= 1, name  # the pictures were there to measure
         found[name] = probe["problems"]
     assert found == {name: [] for name in pages}
