@@ -244,6 +244,7 @@ def test_shell_completion_as_documented():
     assert "complete -o nosort -F _causal_attrib_completion causal-attrib" in script
 
 
+@pytest.mark.slow  # a game with sampled orderings: CI runs it, -m 'not slow' skips it
 def test_sampled_contributions_show_their_standard_errors(cli, shop_args, tmp_path):
     # issue 22: with more changed mechanisms than exact Shapley values take, the JSON had
     # each contribution's standard error but the table, Markdown and HTML did not

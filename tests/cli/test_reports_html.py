@@ -324,6 +324,7 @@ def test_the_console_check_catches_a_broken_page(need_chromium, tmp_path):
     assert any("undefinedFunction" in line for line in errors)
 
 
+@pytest.mark.slow  # two Chromium screenshots: CI runs it, -m 'not slow' skips it
 def test_reports_render_in_headless_chromium(need_chromium, shop_result, anomaly_result, tmp_path):
     from PIL import Image
 
