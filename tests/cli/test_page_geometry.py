@@ -159,7 +159,7 @@ def test_the_probe_sees_crossings_overlaps_and_clipping(need_chromium, tmp_path)
 def test_every_page_kind_is_clean_in_chromium(need_chromium, tmp_path):  # noqa: F811
     pytest.importorskip("dowhy", reason="the comparison page needs DoWhy (the test extra)")
     pages = every_page(tmp_path)
-    assert len(pages) == 11
+    assert len(pages) == 10
     found = {}
     for name, page_html in pages.items():
         probe = measure(page_html, tmp_path, name.replace(" ", "_"))
