@@ -127,6 +127,7 @@ def check_graph(
     )  # fmt: skip
     graph, table = opening.graph, opening.tables["--data"]
     series_notes: tuple[str, ...] = ()
+    drawn = graph  # the report draws every edge, the lagged ones too
     if temporal:  # the within-step graph, checked on innovations (autocorrelation removed)
         graph, table, series_notes = series_innovations(graph, table, time, dropna)
     prepared = prepare_check_data(graph, table, categorical, dropna, max_rows, seed)
@@ -145,7 +146,7 @@ def check_graph(
         settings=settings,
         rows={"total": prepared.rows_total, "used": len(prepared.data)},
         notes=opening.notes + series_notes + prepared.notes,
-        report_data=ReportData(graph),
+        report_data=ReportData(drawn),
     )
     findings = structure_findings(graph, prepared.data, prepared.unmeasured, target)
     problem = dag_problem(graph)

@@ -93,7 +93,12 @@ def to_dowhy(
             scm.set_causal_mechanism(
                 node, gcm.AdditiveNoiseModel(BasisRegressor(family, parents, cat))
             )
-    gcm.fit(scm, pd.DataFrame(prepared.data))
+    shown = gcm.config.show_progress_bars
+    gcm.config.show_progress_bars = False  # our fits are quick: no bar on the terminal
+    try:
+        gcm.fit(scm, pd.DataFrame(prepared.data))
+    finally:
+        gcm.config.show_progress_bars = shown
     return scm
 
 

@@ -10,6 +10,7 @@ from ..exit_codes import exit_code_for
 from .app import CONTEXT, run_command
 from .console import Console
 from .options import (
+    INPUT,
     choice,
     compare_option,
     graph_stack,
@@ -29,14 +30,19 @@ from .options import (
 @click.command(context_settings=CONTEXT)
 @graph_stack(required=False)
 @model_option
-@click.option("--reference", "-r", help="Rows from normal operation.")
-@click.option("--anomalies", "-a", help="Anomalous row(s): one outlier or an incident window.")
-@click.option("--data", "-d", help="Time-series mode: one series holding reference and incident.")
+@click.option("--reference", "-r", type=INPUT, help="Rows from normal operation.")
+@click.option(
+    "--anomalies", "-a", type=INPUT, help="Anomalous row(s): one outlier or an incident window."
+)
+@click.option(
+    "--data", "-d", type=INPUT, help="Time-series mode: one series holding reference and incident."
+)
 @time_column_option
 @click.option(
     "--incident",
-    help="Time-series mode: START[/END] of the incident (the reference is before START), or "
-    "'auto' to find its onset from the target's series.",
+    help="Time-series mode: START[/END] of the incident, END excluded (the reference is "
+    "before START; without END the incident runs to the last row), or 'auto' to find its "
+    "onset from the target's series.",
 )
 @lags_option
 @click.option("--target", "-t", required=True, help="Node whose anomaly to explain.")
@@ -80,7 +86,7 @@ from .options import (
     help="Orderings averaged for the Shapley values (exact when fewer exist).",
 )
 @max_rows_option(250_000, "Fit on a seeded sample of this many reference rows")
-@top_option("Causes shown in tables.")
+@top_option("Causes shown in tables; the rows table lists the highest-scoring max(TOP, 20) rows.")
 @click.option(
     "--fail-on-anomaly",
     is_flag=True,

@@ -15,6 +15,7 @@ import click
 
 from ..errors import CausalAttribError
 from ..exit_codes import BAD_INPUT, exit_code_for
+from ..inputs.names import by_similarity
 from .console import Console
 from .flags import cli_message
 
@@ -129,9 +130,18 @@ class OneLineErrors(click.Group):
             click.echo(exc.ctx.get_help(), err=True)
             sys.exit(BAD_INPUT)
         except click.ClickException as exc:
-            message = " ".join(exc.format_message().split())
+            message = " ".join(_message(exc).split())
             ctx = getattr(exc, "ctx", None)
             where = f" (see '{ctx.command_path} -h')" if ctx is not None else ""
             click.echo(f"error: {message}{where}", err=True)
             sys.exit(BAD_INPUT)
         sys.exit(result if isinstance(result, int) else 0)
+
+
+def _message(exc: click.ClickException) -> str:
+    """The exception's message; an unknown option's suggestions most similar first (Click
+    sorts them alphabetically, so '--statstic' led with '--split-at')."""
+    if isinstance(exc, click.exceptions.NoSuchOption) and len(exc.possibilities or ()) > 1:
+        ordered = ", ".join(repr(p) for p in by_similarity(exc.option_name, exc.possibilities))
+        return f"{exc.message} (Did you mean one of: {ordered}?)"
+    return exc.format_message()

@@ -9,6 +9,7 @@ from ..exit_codes import exit_code_for
 from .app import CONTEXT, run_command
 from .console import Console
 from .options import (
+    INPUT,
     graph_options,
     lags_option,
     max_rows_option,
@@ -22,7 +23,7 @@ from .options import (
 
 @click.command(context_settings=CONTEXT)
 @graph_options
-@click.option("--data", "-d", required=True, help="Observations of the graph's nodes.")
+@click.option("--data", "-d", type=INPUT, required=True, help="Observations of the graph's nodes.")
 @click.option("--target", "-t", help="Node of interest: report nodes that cannot influence it.")
 @click.option(
     "--alpha",

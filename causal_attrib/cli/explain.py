@@ -12,6 +12,7 @@ from ..exit_codes import exit_code_for
 from .app import CONTEXT, run_command
 from .console import Console
 from .options import (
+    INPUT,
     choice,
     compare_option,
     graph_options,
@@ -21,17 +22,21 @@ from .options import (
     one_stdin,
     output_options,
     second_opinion,
+    statistic_completion,
     time_options,
 )
 
 
 @click.command(context_settings=CONTEXT)
 @graph_options
-@click.option("--before", "-b", help="Data of the earlier period (CSV, TSV, Parquet, JSONL).")
-@click.option("--after", "-a", help="Data of the later period.")
+@click.option(
+    "--before", "-b", type=INPUT, help="Data of the earlier period (CSV, TSV, Parquet, JSONL)."
+)
+@click.option("--after", "-a", type=INPUT, help="Data of the later period.")
 @click.option(
     "--data",
     "-d",
+    type=INPUT,
     help="One table holding both periods (with --period-column, or --time-column and "
     "--split-at or the windows).",
 )
@@ -44,6 +49,7 @@ from .options import (
     "-s",
     default="mean",
     show_default=True,
+    shell_complete=statistic_completion("mean", "median", "std", "var", "p50", "p90", "p95", "p99"),
     help="mean, median, std, var, or a quantile pNN (p95, p99.9).",
 )
 @click.option("--target-level", help="Categorical target: the level whose share to explain.")

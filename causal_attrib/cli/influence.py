@@ -8,24 +8,29 @@ import click
 from .app import CONTEXT, run_command
 from .console import Console
 from .options import (
+    INPUT,
     graph_options,
     max_rows_option,
     model_options,
     one_stdin,
     output_options,
+    statistic_completion,
     top_option,
 )
 
 
 @click.command(context_settings=CONTEXT)
 @graph_options
-@click.option("--data", "-d", required=True, help="Observations of the target and its causes.")
+@click.option(
+    "--data", "-d", type=INPUT, required=True, help="Observations of the target and its causes."
+)
 @click.option("--target", "-t", required=True, help="Node whose spread to attribute.")
 @click.option(
     "--statistic",
     "-s",
     default="var",
     show_default=True,
+    shell_complete=statistic_completion("var", "std", "mean-abs-deviation", "p90", "p95", "p99"),
     help="var (contributions add up to the variance), std, mean-abs-deviation, or pNN "
     "(a percentile of the absolute deviation from the median, e.g. p95).",
 )

@@ -18,6 +18,21 @@ def choice(enum: type[StrEnum]) -> click.Choice:
     return click.Choice(values(enum))
 
 
+INPUT = click.Path(path_type=str)
+"""A file option's type: shown as PATH and completed with file names by the shell. It checks
+nothing itself ('-' is stdin; the readers give the one-line errors for missing files)."""
+
+
+def statistic_completion(*names: str) -> Callable:
+    """A ``shell_complete`` callback offering ``names`` (free-form options like
+    ``--statistic``, which also take ``pNN``)."""
+
+    def complete(_ctx, _param, incomplete: str) -> list[str]:
+        return [n for n in names if n.startswith(incomplete)]
+
+    return complete
+
+
 def _stack(options: list[Callable]) -> Callable[[Callable], Callable]:
     def apply(func: Callable) -> Callable:
         for option in reversed(options):
@@ -75,7 +90,8 @@ def graph_stack(required: bool = True) -> Callable[[Callable], Callable]:
     return _stack(
         [
             click.option(
-                "--graph", "-g", required=required, help="Causal DAG file ('-' for stdin)."
+                "--graph", "-g", type=INPUT, required=required,
+                help="Causal DAG file ('-' for stdin).",
             ),
             click.option(
                 "--graph-format",

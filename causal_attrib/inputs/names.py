@@ -20,6 +20,17 @@ def closest(name: str, candidates: Iterable[str]) -> str:
     return f" (did you mean {near[0]!r}?)" if near else ""
 
 
+def by_similarity(name: str, candidates: Iterable[str]) -> list[str]:
+    """``candidates`` ordered from the most to the least similar to ``name`` (ties in
+    their order)."""
+    import difflib
+
+    def score(candidate: str) -> float:
+        return difflib.SequenceMatcher(None, name, candidate).ratio()
+
+    return sorted(candidates, key=score, reverse=True)
+
+
 def describe_nodes(nodes: Iterable[str], limit: int = 10) -> str:
     """Render a node list for an error message, shortened when long."""
     nodes = list(nodes)

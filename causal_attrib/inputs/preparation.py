@@ -358,7 +358,8 @@ def _row_labels(anomalies: pd.DataFrame, id_column: str | None) -> tuple[str, ..
     """One label per anomalous row: its ``id_column`` value, or its 1-based number."""
     if id_column is not None and id_column not in anomalies.columns:
         raise InputError(
-            f"id_column {id_column!r} is not a column of the anomalies table",
+            f"id_column {id_column!r} is not a column of the anomalies table"
+            f"{closest(id_column, anomalies.columns)}",
             parameter="id_column",
         )
     return tuple(

@@ -6,8 +6,12 @@ from typing import Any
 
 
 def number(x: float | None, digits: int = 4) -> str:
-    """A number to 4 significant digits (``—`` for none)."""
-    return "—" if x is None else f"{x:.{digits}g}"
+    """A number to 4 significant digits (``—`` for none); a value that rounds to zero
+    reads ``0``, never ``-0``."""
+    if x is None:
+        return "—"
+    text = f"{x:.{digits}g}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
 def q_value(x: float) -> str:

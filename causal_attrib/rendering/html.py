@@ -36,8 +36,11 @@ from .rows import (
     explain_headers,
     explain_legend,
     explain_rows,
+    hidden_causes,
     segment_figures,
     segment_rows,
+    shown_causes,
+    shown_rows,
 )
 from .svg import (
     AFTER,
@@ -311,15 +314,11 @@ def _anomaly(result: AnomalyResult, top: int) -> tuple[str, str]:
             '<p class="note">No row passed the threshold: these are the causes of the most '
             "unusual rows, a lead rather than a finding.</p>"
         )
-    bars = [Bar(c.node, c.contribution, None, bar_colour(c.contribution)) for c in result.causes]
+    shown, hidden = shown_causes(result.causes, top)
+    bars = [Bar(c.node, c.contribution, None, bar_colour(c.contribution)) for _, c in shown]
     if bars:
-        parts.append(bar_chart(bars[:top]))
-        hidden = len(bars) - min(top, len(bars))
-        more = (
-            f" {hidden} more node(s), with smaller shares, are in the JSON report."
-            if hidden
-            else ""
-        )
+        parts.append(bar_chart(bars))
+        more = f" {hidden_causes(hidden)}." if hidden else ""
         parts.append(
             '<p class="legend">Mean Shapley share of the target\'s anomaly score owed to each '
             f"node's own noise.{more}</p>"
@@ -330,7 +329,8 @@ def _anomaly(result: AnomalyResult, top: int) -> tuple[str, str]:
     parts.append("<h2>Rows</h2>")
     max_score = max(result.max_score, result.row_threshold, 1e-12)
     rows = []
-    for r in result.rows:
+    listed, left_out = shown_rows(result.rows, top)
+    for r in listed:
         cells = [
             (r.row, False),
             (value(r.target_value), True),
@@ -343,6 +343,8 @@ def _anomaly(result: AnomalyResult, top: int) -> tuple[str, str]:
     parts.append(
         _table(["row", "target value", "score", "", "anomalous", "top cause"], rows, raw={3})
     )
+    if left_out:
+        parts.append(f'<p class="note">{escape(left_out[0].upper() + left_out[1:])}.</p>')
 
     parts += _series(data, (BEFORE, CHANGED))
     if data is not None and data.samples:
@@ -530,12 +532,32 @@ def _check_graph(result: CheckResult, graph, top: int) -> list[str]:
                 ("#1a9850", "suggested edge", "line"),
                 (MUTED, "no detectable dependence", "dashed"),
             ],
-            f"Red dashed links join the two sides of the {min(top, len(result.violations))} "
-            "strongest violations (a violation a suggested edge resolves is shown by that edge); "
-            "grey dashed edges show no detectable dependence.",
+            _violation_words(len(result.violations), top)
+            + "grey dashed edges show no detectable dependence."
+            + _delay_words(graph),
         )
     )
     return out
+
+
+def _violation_words(violations: int, top: int) -> str:
+    """The legend's words for the red links (there are none without violations)."""
+    if not violations:
+        return "No implication is violated, so no red link is drawn; "
+    drawn = min(top, violations)
+    which = (
+        "the violation"
+        if violations == 1
+        else (
+            f"all {violations} violations"
+            if drawn == violations
+            else f"the {drawn} strongest of {violations} violations"
+        )
+    )
+    return (
+        f"Red dashed links join the two sides of {which} (a violation a suggested edge "
+        "resolves is shown by that edge); "
+    )
 
 
 def _suggestion_tip(s) -> str:

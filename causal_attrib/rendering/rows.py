@@ -23,7 +23,7 @@ def explain_rows(result: ExplainResult) -> list[list[str]]:
         contribution = number(n.contribution) if n.ancestor else "n/a"
         if n.extrapolated and n.contribution:
             contribution += EXTRAPOLATED
-        effect = "" if n.effect is None else number(n.effect, 2)
+        effect = NO_EFFECT if n.effect is None else number(n.effect, 2)
         row = [str(rank), n.node, "yes" if n.changed else "no", q_value(n.q_value), effect]
         row.append(contribution)
         if sampled:
@@ -48,6 +48,10 @@ def _sampled(result: ExplainResult) -> bool:
     return any(n.standard_error is not None for n in result.nodes)
 
 
+NO_EFFECT = "\u2014"
+"""The effect cell of a node without an effect size (a categorical node)."""
+
+
 EXTRAPOLATED = " *"
 """The mark of a contribution that rests on extrapolation (see :func:`explain_legend`)."""
 
@@ -69,6 +73,12 @@ def explain_legend(result: ExplainResult) -> str:
         text += (
             " s.e. = standard error of a contribution (more players than exact Shapley values "
             f"take: {result.settings.get('orderings', 0)} orderings were sampled)."
+        )
+    if any(n.effect is None for n in result.nodes):
+        text += (
+            f" {NO_EFFECT} = no effect size: a categorical node's change is not measured in "
+            "noise standard deviations (its q-value comes from a chi-square or likelihood-ratio "
+            "test)."
         )
     if any(n.extrapolated and n.contribution for n in result.nodes):
         text += (
@@ -118,10 +128,53 @@ def time_figures(mode) -> list[tuple[str, str]]:
     ]
 
 
+ROWS_SHOWN = 20
+"""Anomaly rows a table or page lists at most (``--top`` raises it); the JSON has all."""
+
+
+def shown_rows(rows: Sequence, top: int) -> tuple[list, str]:
+    """The rows a table lists: all, or the ``max(top, ROWS_SHOWN)`` with the highest
+    target scores, in row order; and a line saying what was left out ('' for none)."""
+    limit = max(top, ROWS_SHOWN)
+    if len(rows) <= limit:
+        return list(rows), ""
+    order = sorted(range(len(rows)), key=lambda i: (-(rows[i].target_score or 0.0), i))
+    keep = sorted(order[:limit])
+    flagged = sum(r.anomalous for i, r in enumerate(rows) if i not in set(keep))
+    left = len(rows) - limit
+    return [rows[i] for i in keep], (
+        f"the {limit} highest-scoring of {len(rows)} rows are listed; {left} more "
+        f"({flagged} of them anomalous) are in the JSON report"
+    )
+
+
+def shown_causes(
+    causes: Sequence[RootCause], top: int
+) -> tuple[list[tuple[int, RootCause]], list[RootCause]]:
+    """The ``top`` causes largest in size (a large negative one is news too), with their
+    ranks, in rank order; and the causes left out."""
+    ranked_causes = list(enumerate(causes, start=1))
+    keep = sorted(ranked_causes, key=lambda rc: (-abs(rc[1].contribution), rc[0]))[:top]
+    kept = {rank for rank, _ in keep}
+    return sorted(keep, key=lambda rc: rc[0]), [c for r, c in ranked_causes if r not in kept]
+
+
+def hidden_causes(hidden: Sequence[RootCause]) -> str:
+    """What the left-out causes are, in words ('' for none)."""
+    if not hidden:
+        return ""
+    largest = max(abs(c.contribution) for c in hidden)
+    return (
+        f"{len(hidden)} more node(s), each at most {number(largest)} in size, "
+        "are in the JSON report"
+    )
+
+
 def cause_rows(causes: Sequence[RootCause], total: float | None, top: int) -> list[list[str]]:
-    """The top causes' cells; shares relative to ``total``."""
+    """The cells of the ``top`` causes largest in size (see :func:`shown_causes`); shares
+    relative to ``total``."""
     rows = []
-    for rank, c in enumerate(causes[:top], start=1):
+    for rank, c in shown_causes(causes, top)[0]:
         part = share(c.contribution / total) if total else ""
         rows.append([str(rank), c.node, number(c.contribution), part, number(c.score, 3)])
     return rows

@@ -192,16 +192,16 @@ def graph_figure(
             f"{MAX_DRAWN_NODES} are not drawn.</p>"
         )
     graph, placed, delayed = _layout_of_delays(graph)
-    extra = [*extra, *delayed]
+    extra = [(u, v, s) for u, v, s in [*extra, *delayed] if u in graph and v in graph]
     edges = {**placed, **(edges or {})}
     style = {n: styles.get(n, NodeStyle()) for n in graph.nodes}
     widths = {n: _node_width(str(n), style[n].sublabel) for n in graph.nodes}
-    pos, routes = layered_routes(graph, widths)
+    layout, links = _with_links(graph, extra)
+    pos, routes = layered_routes(layout, widths)
     width = max((x + widths[n] / 2 for n, (x, _) in pos.items()), default=0) + MARGIN
+    width = max([width] + [x + DUMMY_W + MARGIN for points in routes.values() for x, _ in points])
     height = max((y for _, y in pos.values()), default=0) + NODE_H / 2 + MARGIN
-    colours = sorted(
-        {"#777"} | {s.colour for s in (edges or {}).values()} | {s.colour for *_, s in extra}
-    )
+    colours = sorted({"#777"} | {s.colour for s in edges.values()} | {s.colour for *_, s in extra})
     markers = "".join(
         f'<marker id="arrow{i}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
@@ -215,20 +215,48 @@ def graph_figure(
         f'viewBox="0 0 {width:.0f} {height:.0f}" style="max-width:100%;height:auto">'
         f"<defs>{markers}</defs>"
     ]
-    ports = _ports(graph, pos, widths, routes)
+    ports = _ports(layout, pos, widths, routes)
     for u, v in sorted(graph.edges):
-        style_uv = (edges or {}).get((u, v), EdgeStyle())
+        style_uv = edges.get((u, v), EdgeStyle())
         if (u, v) in ports:
             out.append(_route(ports[(u, v)], style_uv, marker_of))
         else:
             out.append(_edge(pos, u, v, style_uv, marker_of))
-    for u, v, s in extra:
-        if u in pos and v in pos:
+    for (u, v, s), (key, backwards) in zip(extra, links, strict=True):
+        if key in ports:
+            points = ports[key]
+            out.append(_route(points[::-1] if backwards else points, s, marker_of))
+        else:
             out.append(_edge(pos, u, v, s, marker_of))
     for n in sorted(graph.nodes, key=str):
         out.append(_node(n, pos[n], widths[n], style[n]))
     out.append("</svg></div>")
     return "".join(out)
+
+
+def _with_links(
+    graph: nx.DiGraph, extra: Sequence[tuple[str, str, EdgeStyle]]
+) -> tuple[nx.DiGraph, list[tuple[tuple[str, str], bool]]]:
+    """The graph to lay out: the drawn graph plus each extra link (a violation, a suggested
+    or a feedback edge) as an edge, pointing down where the graph allows, so that the
+    layering gives it slots between the boxes like any long edge. Each link's edge in the
+    layout, and whether it runs against the link."""
+    layout = graph.copy()
+    links = []
+    for u, v, _ in extra:
+        if u == v:
+            links.append(((u, v), False))
+        elif layout.has_edge(u, v) or layout.has_edge(v, u):
+            links.append(((u, v), False) if layout.has_edge(u, v) else ((v, u), True))
+        elif not nx.has_path(layout, v, u):
+            layout.add_edge(u, v)
+            links.append(((u, v), False))
+        elif not nx.has_path(layout, u, v):
+            layout.add_edge(v, u)
+            links.append(((v, u), True))
+        else:
+            links.append(((u, v), False))
+    return layout, links
 
 
 def _layout_of_delays(
@@ -456,8 +484,10 @@ def histogram(
     """Overlaid histograms (as shares of each series' rows) with vertical marks.
 
     The range is the 0.5-99.5 % quantiles of all values together, so one extreme value
-    does not squash the picture; values outside are counted in the edge bins, and a label
-    at each edge says how many.
+    does not squash the picture. Values outside are not piled into the edge bins (they read
+    as a mode there): each side's are drawn in a separate overflow bin past a gap, and a line
+    above the plot says how many lie below or above which value. Labels sit above the plot,
+    where no bar and no mark line reaches, and the legend wraps onto as many lines as it needs.
     """
     pooled = np.concatenate([s for s, _, _ in series if len(s)] or [np.zeros(1)])
     lo, hi = (float(x) for x in np.quantile(pooled, [0.005, 0.995]))
@@ -467,16 +497,32 @@ def histogram(
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
     edges = np.linspace(lo, hi, bins + 1)
-    left, right, top, bottom = 36, 10, 24, 36
-    pw, ph = width - left - right, height - top - bottom
-    shares = []
-    for values, _, _ in series:
-        counts = np.histogram(np.clip(values, lo, hi), bins=edges)[0] if len(values) else None
-        shares.append(counts / max(len(values), 1) if counts is not None else np.zeros(bins))
-    peak = max((float(s.max()) for s in shares), default=0.0) or 1.0
+    below = [int(np.sum(v < lo)) for v, *_ in series]
+    above = [int(np.sum(v > hi)) for v, *_ in series]
+    beyond = (sum(v < lo for v, *_ in marks), sum(v > hi for v, *_ in marks))
+    notes = _overflow_notes(sum(below), sum(above), beyond, lo, hi)
+    keys = [(c, f"{label} ({len(v)})") for v, c, label in series]
+    keys += [(c, label) for _, c, label in marks if label]
+    if legend_extra is not None:
+        keys.append(legend_extra)
+    left, right, bottom = 36, 10, 22
+    legend = _key_rows(keys, left, width - 4)
+    top = 24 + 13 * max((len(side) for side in notes), default=0)
+    ph = height - 24 - bottom - 14
+    height = top + ph + bottom + 14 * len(legend)
+    slot = OVERFLOW_W + OVERFLOW_GAP
+    x0 = left + (slot if any(below) or beyond[0] else 0)
+    pw = width - right - x0 - (slot if any(above) or beyond[1] else 0)
+    shares, spill = [], []
+    for (values, _, _), b, a in zip(series, below, above, strict=True):
+        n = max(len(values), 1)
+        counts = np.histogram(values, bins=edges)[0] if len(values) else np.zeros(bins)
+        shares.append(counts / n)
+        spill.append((b / n, a / n))
+    peak = max([float(s.max()) for s in shares] + [max(p) for p in spill] + [0.0]) or 1.0
 
     def sx(v: float) -> float:
-        return left + (v - lo) / (hi - lo) * pw
+        return x0 + (v - lo) / (hi - lo) * pw
 
     def sy(s: float) -> float:
         return top + ph - s / peak * ph
@@ -484,9 +530,9 @@ def histogram(
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
-        f'<text x="{left}" y="15" font-size="13" font-weight="600">{escape(title)}</text>'
+        f'<text x="4" y="15" font-size="13" font-weight="600">{escape(title)}</text>'
     ]
-    for (values, colour, label), share in zip(series, shares, strict=True):
+    for (values, colour, label), share, (b, a) in zip(series, shares, spill, strict=True):
         points = [f"{sx(lo):.1f},{sy(0):.1f}"]
         for k in range(bins):
             points.append(f"{sx(edges[k]):.1f},{sy(share[k]):.1f}")
@@ -497,55 +543,102 @@ def histogram(
             f'stroke="{colour}" stroke-width="1.3"><title>{escape(label)}: '
             f"{len(values)} values</title></polygon>"
         )
+        for part, at, what in ((b, left, "below"), (a, width - right - OVERFLOW_W, "above")):
+            if part:
+                out.append(
+                    f'<rect x="{at}" y="{sy(part):.1f}" width="{OVERFLOW_W}" '
+                    f'height="{sy(0) - sy(part):.1f}" fill="{colour}" fill-opacity="0.28" '
+                    f'stroke="{colour}" stroke-width="1.3"><title>{escape(label)}: '
+                    f"{part * 100:.1f} % of its values lie {what} the range drawn</title></rect>"
+                )
+    out += _histogram_marks(marks, lo, hi, sx, (top, ph), (left, width - right))
+    out += _histogram_notes(notes, (left, width - right), top)
+    sides = (bool(any(below) or beyond[0]), bool(any(above) or beyond[1]))
+    out.append(_axis(x0, pw, top + ph, (left, width - right), *sides))
+    for t in _ticks(lo, hi):
+        text_w = 5.8 * len(number(t, 3))
+        at = min(max(sx(t), text_w / 2 + 1), width - text_w / 2 - 1)
+        out.append(
+            f'<line x1="{sx(t):.1f}" x2="{sx(t):.1f}" y1="{top + ph}" y2="{top + ph + 4}" '
+            f'stroke="#444"/><text x="{at:.1f}" y="{top + ph + 15}" font-size="10" '
+            f'text-anchor="middle">{escape(number(t, 3))}</text>'
+        )
+    out.append(_svg_key_rows(legend, top + ph + bottom))
+    out.append("</svg>")
+    return "".join(out)
+
+
+OVERFLOW_W = 12
+"""Width of a histogram's overflow bin (the values beyond the drawn range on one side)."""
+
+
+OVERFLOW_GAP = 6
+"""The gap between the drawn range and an overflow bin."""
+
+
+def _overflow_notes(
+    below: int, above: int, beyond: tuple[int, int], lo: float, hi: float
+) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """The lines above a histogram, per side: (text, colour, tooltip)."""
+    left: list[tuple[str, str, str]] = []
+    right: list[tuple[str, str, str]] = []
+    if below:
+        what = f"{below} below {number(lo)}"
+        left.append((f"\u2190 {what}", "#555", f"{what}: drawn in the overflow bin at the left"))
+    if above:
+        what = f"{above} above {number(hi)}"
+        right.append((f"{what} \u2192", "#555", f"{what}: drawn in the overflow bin at the right"))
+    if beyond[0]:
+        left.append((f"\u2190 {beyond[0]} marked beyond", CHANGED, "marks below the range"))
+    if beyond[1]:
+        right.append((f"{beyond[1]} marked beyond \u2192", CHANGED, "marks above the range"))
+    return left, right
+
+
+def _histogram_notes(notes, span: tuple[float, float], top: float) -> list[str]:
+    out = []
+    for side, anchor, x in zip(notes, ("start", "end"), span, strict=True):
+        for k, (text, colour, tip) in enumerate(side):
+            y = top - 5 - 13 * (len(side) - 1 - k)
+            out.append(
+                f'<text x="{x}" y="{y}" font-size="10" fill="{colour}" text-anchor="{anchor}">'
+                f"{escape(text)}<title>{escape(tip)}</title></text>"
+            )
+    return out
+
+
+def _histogram_marks(marks, lo: float, hi: float, sx, plot, span) -> list[str]:
+    """Vertical mark lines; a mark beyond the range is drawn in its side's overflow bin."""
+    top, ph = plot
+    out = []
     for value, colour, label in marks:
         if not math.isfinite(value):
             continue
-        x = sx(min(max(value, lo), hi))
+        if value < lo:
+            x = span[0] + OVERFLOW_W / 2
+        elif value > hi:
+            x = span[1] - OVERFLOW_W / 2
+        else:
+            x = sx(value)
         dash = ' stroke-dasharray="4 3"' if label else ""
         out.append(
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + ph}" stroke="{colour}" '
             f'stroke-width="{1.6 if label else 1.0}"{dash}>'
             f"<title>{escape(label or 'value')}: {escape(number(value))}</title></line>"
         )
-    clipped = [
-        sum(int(np.sum(v < lo)) for v, *_ in series),
-        sum(int(np.sum(v > hi)) for v, *_ in series),
-    ]
-    for side, count, edge in zip((left + 2, left + pw - 2), clipped, (lo, hi), strict=True):
-        if count:  # the edge bins hold these values: say so, or they read as a mode
-            anchor = "start" if side == left + 2 else "end"
-            what = f"below {number(edge)}" if anchor == "start" else f"above {number(edge)}"
-            label = f"\u2190 {count} {what}" if anchor == "start" else f"{count} {what} \u2192"
-            out.append(
-                f'<text x="{side}" y="{top + 22}" font-size="10" fill="#555" '
-                f'text-anchor="{anchor}">{label}<title>{count} values {what} are counted '
-                "in the edge bin</title></text>"
-            )
-    beyond = [sum(v < lo for v, *_ in marks), sum(v > hi for v, *_ in marks)]
-    for side, count in zip((left + 2, left + pw - 2), beyond, strict=True):
-        if count:
-            anchor = "start" if side == left + 2 else "end"
-            label = f"\u2190 {count} beyond" if anchor == "start" else f"{count} beyond \u2192"
-            out.append(
-                f'<text x="{side}" y="{top + 10}" font-size="10" fill="{CHANGED}" '
-                f'text-anchor="{anchor}">{label}</text>'
-            )
-    out.append(
-        f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" stroke="#444"/>'
+    return out
+
+
+def _axis(x0: float, pw: float, y: float, span, low: bool, high: bool) -> str:
+    """The base line of the drawn range, and of each overflow bin."""
+    parts = [(x0, x0 + pw)]
+    if low:
+        parts.append((span[0], span[0] + OVERFLOW_W))
+    if high:
+        parts.append((span[1] - OVERFLOW_W, span[1]))
+    return "".join(
+        f'<line x1="{a:.1f}" x2="{b:.1f}" y1="{y}" y2="{y}" stroke="#444"/>' for a, b in parts
     )
-    for t in _ticks(lo, hi):
-        out.append(
-            f'<line x1="{sx(t):.1f}" x2="{sx(t):.1f}" y1="{top + ph}" y2="{top + ph + 4}" '
-            f'stroke="#444"/><text x="{sx(t):.1f}" y="{top + ph + 15}" font-size="10" '
-            f'text-anchor="middle">{escape(number(t, 3))}</text>'
-        )
-    keys = [(c, f"{label} ({len(v)})") for v, c, label in series]
-    keys += [(c, label) for _, c, label in marks if label]
-    if legend_extra is not None:
-        keys.append(legend_extra)
-    out.append(_svg_keys(keys, left, height))
-    out.append("</svg>")
-    return "".join(out)
 
 
 def series_chart(
@@ -610,21 +703,47 @@ def series_chart(
         f'<text x="{left + pw}" y="{top + ph + 14}" font-size="10" text-anchor="end">'
         f"{escape(span[1])}</text>"
     )
-    out.append(_svg_keys([(c, label) for _, _, c, label in windows], left, height))
+    out.append(_svg_keys([(c, label) for _, _, c, label in windows], left, height, width))
     out.append("</svg>")
     return "".join(out)
 
 
-def _svg_keys(keys: Iterable[tuple[str, str]], x: float, height: float) -> str:
-    """A one-line legend of colour swatches along the bottom of a chart."""
-    out = []
+KEY_CHAR_W = 6.2
+"""A generous width of one character of a 10 px legend label, to wrap before clipping."""
+
+
+def _key_rows(
+    keys: Iterable[tuple[str, str]], x: float, right: float
+) -> list[list[tuple[float, str, str]]]:
+    """Legend keys (colour, label) placed along lines that end before ``right``."""
+    rows: list[list[tuple[float, str, str]]] = [[]]
+    at = x
     for colour, label in keys:
-        out.append(
-            f'<rect x="{x}" y="{height - 12}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{x + 13}" y="{height - 3}" font-size="10">{escape(label)}</text>'
-        )
-        x += 22 + 5.6 * len(label)
+        need = 13 + KEY_CHAR_W * len(label)
+        if rows[-1] and at + need > right:
+            rows.append([])
+            at = x
+        rows[-1].append((at, colour, label))
+        at += need + 12
+    return rows if rows[0] else []
+
+
+def _svg_key_rows(rows: Sequence[Sequence[tuple[float, str, str]]], y: float) -> str:
+    """The legend's lines of colour swatches, the first with its top at ``y``."""
+    out = []
+    for k, row in enumerate(rows):
+        for x, colour, label in row:
+            out.append(
+                f'<rect x="{x:.1f}" y="{y + 14 * k}" width="10" height="10" fill="{colour}"/>'
+                f'<text x="{x + 13:.1f}" y="{y + 14 * k + 9}" font-size="10">'
+                f"{escape(label)}</text>"
+            )
     return "".join(out)
+
+
+def _svg_keys(keys: Iterable[tuple[str, str]], x: float, height: float, width: float) -> str:
+    """A legend along the bottom of a chart whose height left room for one line."""
+    return _svg_key_rows(_key_rows(keys, x, width - 4), height - 12)
 
 
 def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -672,7 +791,7 @@ def level_shares(node: str, first: np.ndarray, second: np.ndarray, periods: tupl
                 f'height="10" fill="{colour}"/><text x="{label_w + w + 4:.1f}" '
                 f'y="{y + 11 + j * 11}" font-size="9">{s.get(level, 0.0) * 100:.1f} %</text>'
             )
-    out.append(_svg_keys(((BEFORE, periods[0]), (AFTER, periods[1])), 4, height))
+    out.append(_svg_keys(((BEFORE, periods[0]), (AFTER, periods[1])), 4, height, width))
     out.append("</svg>")
     return "".join(out)
 

@@ -24,10 +24,13 @@ from .rows import (
     explain_headers,
     explain_legend,
     explain_rows,
+    hidden_causes,
     influence_rows,
     pair_rows,
     segment_figures,
     segment_rows,
+    shown_causes,
+    shown_rows,
 )
 
 VERDICT_COLOR = {
@@ -87,6 +90,7 @@ def _comparison(comparison, top: int) -> list[str]:
 def anomaly_table(result: AnomalyResult, *, top: int = 10, color: bool = False) -> str:
     """Plain text: headline, the rows with their target scores, then the ranked causes."""
     lines = [result.summary, ""]
+    rows, left_out = shown_rows(result.rows, top)
     row_lines = grid(
         ["row", "target value", "score", "anomalous", "top cause"],
         [
@@ -97,12 +101,14 @@ def anomaly_table(result: AnomalyResult, *, top: int = 10, color: bool = False) 
                 "yes" if r.anomalous else "no",
                 r.root_causes[0].node if r.root_causes else "",
             ]
-            for r in result.rows
+            for r in rows
         ],
         {1, 2},
     )
-    painted = {len(lines) + 2 + i: RED for i, r in enumerate(result.rows) if color and r.anomalous}
+    painted = {len(lines) + 2 + i: RED for i, r in enumerate(rows) if color and r.anomalous}
     lines += row_lines
+    if left_out:
+        lines.append(f"({left_out})")
     if result.causes:
         attributed = [r for r in result.rows if r.root_causes]
         lead = (
@@ -114,8 +120,9 @@ def anomaly_table(result: AnomalyResult, *, top: int = 10, color: bool = False) 
             cause_rows(result.causes, result.blame_total, top),
             {0, 2, 3, 4},
         )
-        if len(result.causes) > top:
-            lines.append(f"({len(result.causes) - top} more in the JSON report)")
+        hidden = hidden_causes(shown_causes(result.causes, top)[1])
+        if hidden:
+            lines.append(f"({hidden})")
     lines += [
         "",
         "score = -log P(a value at least this unusual) against the reference; a row is "

@@ -168,9 +168,11 @@ class AnomalyResult(Displayable):
         rows = "row" if n == 1 else "rows"
         if self.time_mode is not None:
             rows += _incident_words(self.time_mode["incident"])
+        # a time-mode incident says how it was chosen ("as given"): no second "given"
+        where = f"the {n} {rows}" + ("" if self.time_mode is not None else " given")
         if k == 0:
             head = (
-                f"`{self.target}` is not significantly anomalous in the {n} {rows} given "
+                f"`{self.target}` is not significantly anomalous in {where} "
                 f"(highest score {self.max_score:.3g}, threshold {self.row_threshold:.3g})"
             )
             if not (self.below_threshold and self.causes):

@@ -75,8 +75,9 @@ class ConditionalChangeTest:
     the products of their residuals, times each of the parents' linear features, are tested
     for mean zero (a Wald chi-square with a covariance from the products, so noise whose
     spread follows the parents is no problem). ``scale`` runs the same test, in the
-    period's direction alone, on log absolute node residuals, which sees a change of the
-    noise's spread. Only rows whose continuous parents lie in both periods' range take
+    period's direction alone, on log absolute node residuals that keep each period's own
+    mean (the partially linear fit's), which sees a change of the noise's spread and not a
+    change of its mean. Only rows whose continuous parents lie in both periods' range take
     part (see ``min_rows``). Roots add a
     Kolmogorov-Smirnov test of the whole distribution.
 
@@ -135,7 +136,12 @@ class ConditionalChangeTest:
         parts = {"mean": wald_p(weights * r_y[:, None], hac)}
         effect = {"mean": _effect(features, weights, r_y, n_b, float(np.std(r_y[:n_b])))}
         if self.scale:
-            log_r = np.log(np.abs(r_y) + 0.2 * float(np.mean(np.abs(r_y))) + 1e-300)
+            # the spread is compared on residuals that keep each period's own mean: those of
+            # the pooled fit mix a mean change into it (periods of unequal length shift by
+            # unequal amounts), and a pure mean shift read as a change of spread
+            coef, _ = solve_normal(weights.T @ weights, weights.T @ r_y)
+            own = r_y - weights @ coef
+            log_r = np.log(np.abs(own) + 0.2 * float(np.mean(np.abs(own))) + 1e-300)
             r_s = fit.residuals(log_r)
             # one direction (the period itself): the parents' directions add heavy-tailed
             # products that made this part reject twice as often as it should
@@ -176,7 +182,8 @@ class ResidualChangeTest:
     """Chow F-tests of the conditional mean and conditional scale; KS on roots' values.
 
     Both are weighted by a fitted noise scale (feasible weighted least squares), and the
-    scale test compares log absolute residuals of the pooled fit, so noise whose spread
+    scale test compares log absolute residuals of each period's own fit (a mean change
+    stays out of it), so noise whose spread
     depends on the parents (heteroscedasticity the basis can describe) does not look like a
     change when the parents' distribution moves. A root's distribution is also
     compared whole (Kolmogorov-Smirnov); a non-root's noise shape is not, because pooled
@@ -201,7 +208,16 @@ class ResidualChangeTest:
         weight = 1.0 / _scale_function(gram, design, np.abs(resid))
         xw, yw = design * weight[:, None], y * weight
         grams = _PeriodGrams(xw, n_b)
-        abs_r = np.abs(_fit(grams.pooled, xw, yw)[0])  # already on the standardised scale
+        # each period's own fit: the pooled fit's residuals carry a mean change into the
+        # spread (a pure mean shift read as a change of scale)
+        abs_r = np.abs(  # already on the standardised scale
+            np.concatenate(
+                [
+                    _fit(grams.before, xw[:n_b], yw[:n_b])[0],
+                    _fit(grams.after, xw[n_b:], yw[n_b:])[0],
+                ]
+            )
+        )
         # The noise scale is compared on log |standardised residual|: a multiplicative scale
         # becomes an additive shift there, with noise of constant spread, so the F-test stays
         # valid when the parents move; |residual| itself would be as heteroscedastic as y.

@@ -17,6 +17,7 @@ from causal_attrib.synthetic import make_outlier_scenario, simulate
 
 @pytest.mark.parametrize("nonlinear", [False, True])
 @pytest.mark.parametrize("shape", ["chain", "tree", "er"])
+@pytest.mark.slow  # a calibration/accuracy loop: CI runs it, -m 'not slow' skips it
 def test_planted_root_cause_ranks_first(shape, nonlinear):
     """Over seeds, whenever the target is anomalous, the node with the planted noise leads."""
     attributed = correct = 0
@@ -55,6 +56,7 @@ def test_contributions_add_up_to_the_target_score():
         assert abs(row.unattributed) < 1e-6  # every node measured: nothing left over
 
 
+@pytest.mark.slow  # a calibration/accuracy loop: CI runs it, -m 'not slow' skips it
 def test_normal_rows_are_not_blamed_on_anyone():
     """Windows of normal rows raise a false alarm about as rarely as the threshold promises."""
     sc = make_outlier_scenario("er", 10, 1500, 5)
@@ -183,6 +185,7 @@ def test_below_threshold_windows_still_rank_the_cause_as_a_lead():
     assert "not significantly anomalous" in result.summary
 
 
+@pytest.mark.slow  # a calibration/accuracy loop: CI runs it, -m 'not slow' skips it
 def test_large_games_prune_typical_nodes_and_measure_what_that_leaves(monkeypatch):
     # issue 22: beyond PRUNE_FROM measured ancestors, nodes with typical noise stay random
     # instead of being walked; the culprit must still lead, and what the players leave
@@ -205,6 +208,7 @@ def test_large_games_prune_typical_nodes_and_measure_what_that_leaves(monkeypatc
             assert 0 <= p.unattributed < 0.3 * p.target_score
 
 
+@pytest.mark.slow  # a calibration/accuracy loop: CI runs it, -m 'not slow' skips it
 def test_sampled_row_contributions_carry_honest_standard_errors():
     # issue 22: rows with more players than orderings sample them, stop once every error
     # is within 1 % of the row's score, and report the errors; against every ordering

@@ -71,6 +71,7 @@ def test_attribute_to_all_treats_every_ancestor_as_player():
     assert sum(n.contribution for n in r.nodes) == pytest.approx(r.fitted_change, abs=1e-9)
 
 
+@pytest.mark.slow  # a calibration/accuracy loop: CI runs it, -m 'not slow' skips it
 def test_bootstrap_interval_covers_truth_at_the_stated_level():
     """90 % percentile intervals cover the true effect in about 90 % of fresh samples."""
     big = make_scenario("chain", 3, 600_000, 300, changed=["X1"])
@@ -174,6 +175,7 @@ def test_unknown_target():
         explain(sc.graph, sc.before, sc.after, "nope")
 
 
+@pytest.mark.slow  # a 700-node chain: CI runs it, -m 'not slow' skips it
 def test_a_graph_deeper_than_the_recursion_limit():
     """A 700-node chain ended in RecursionError (exit 3) when simulating interventions."""
     n, rng = 700, np.random.default_rng(0)

@@ -21,6 +21,7 @@ def _spike(seed: int, phi: float = 0.9, node: str = "db"):
 
 
 @pytest.mark.parametrize("phi", [0.5, 0.9])
+@pytest.mark.slow  # a calibration/accuracy loop: CI runs it, -m 'not slow' skips it
 def test_a_lagged_spike_is_named_with_an_explicit_incident(phi):
     named = sum(
         attribute_incident(
@@ -32,6 +33,7 @@ def test_a_lagged_spike_is_named_with_an_explicit_incident(phi):
     assert named >= 9
 
 
+@pytest.mark.slow  # a calibration/accuracy loop: CI runs it, -m 'not slow' skips it
 def test_a_lagged_spike_is_named_with_auto_incident():
     named = 0
     for phi in (0.5, 0.9):

@@ -81,6 +81,7 @@ def test_small_segments_are_skipped_with_why(result):
     assert "1 skipped" in result.summary
 
 
+@pytest.mark.slow  # starts worker processes or a Dask cluster: CI runs it, -m 'not slow' skips it
 def test_engines_give_identical_results(result, tables):
     folder, before, after = tables
     on_processes = explain_segments(
@@ -145,6 +146,7 @@ def test_bad_segment_options(cli, tables):
     assert out.exit_code == 2 and "--jobs must be at least 1" in out.stderr
 
 
+@pytest.mark.slow  # starts worker processes or a Dask cluster: CI runs it, -m 'not slow' skips it
 def test_an_unreachable_scheduler_is_a_clear_error(cli, tables):
     pytest.importorskip("distributed", reason="the dask extra is not installed")
     folder, _, _ = tables
@@ -154,6 +156,7 @@ def test_an_unreachable_scheduler_is_a_clear_error(cli, tables):
     assert out.exit_code == 2 and "cannot reach the Dask scheduler" in out.stderr
 
 
+@pytest.mark.slow  # starts worker processes or a Dask cluster: CI runs it, -m 'not slow' skips it
 def test_same_answer_on_a_dask_cluster(tables, result, cli):
     """A real distributed.LocalCluster with two worker processes: same bytes; the CLI
     closes the client it opened when the command ends."""

@@ -27,6 +27,7 @@ def _flagged(frame: pd.DataFrame, graph, **kw) -> list[str]:
 @pytest.mark.parametrize(
     "phi, cycle", [(0.5, None), (0.9, None), (0.97, None), (0.9, ("db", 288, 3.0))]
 )
+@pytest.mark.slow  # a calibration/accuracy loop: CI runs it, -m 'not slow' skips it
 def test_no_change_flags_at_most_what_alpha_allows(phi, cycle):
     # 12 seeds, 4 nodes, nothing changed: a run flags with probability <= alpha = 0.05, so
     # 3 or more runs of 12 would happen by chance 2 % of the time

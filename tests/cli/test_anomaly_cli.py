@@ -71,7 +71,8 @@ def test_table_markdown_and_determinism(cli):
     table = cli(*ARGS, "--id-column", "time", "--top", "3")
     assert table.exit_code == 0
     assert table.stdout.startswith("`frontend` is anomalous in 3 of 6 rows")
-    assert "inventory_db" in table.stdout and "(8 more in the JSON report)" in table.stdout
+    assert "inventory_db" in table.stdout
+    assert "(8 more node(s), each at most " in table.stdout  # and how large they are
     md = cli(*ARGS, "--format", "markdown", "--seed", "2")
     assert md.stdout.startswith("**`frontend` is anomalous")
     assert "| 1 | `inventory_db` |" in md.stdout
@@ -179,7 +180,8 @@ def test_blame_shares_agree_across_formats(cli):
     report = json.loads(cli(*args, "--format", "json").stdout)
     causes = report["causes"]
     blame = sum(c["contribution"] for c in causes if c["contribution"] > 0)
-    expected = {c["node"]: f"{c['contribution'] / blame * 100:.0f} %" for c in causes[:3]}
+    largest = sorted(causes, key=lambda c: -abs(c["contribution"]))[:3]  # what --top 3 shows
+    expected = {c["node"]: f"{c['contribution'] / blame * 100:.0f} %" for c in largest}
     table = cli(*args, "--top", "3").stdout
     markdown = cli(*args, "--format", "markdown", "--top", "3").stdout
     for node, share in expected.items():
@@ -239,3 +241,84 @@ def test_fit_writes_nothing_when_the_directory_is_missing(cli, tmp_path):
     out = cli("fit", "-g", GRAPH, "-d", REFERENCE, "-o", tmp_path / "nope" / "m.model")
     assert out.exit_code == 2 and "does not exist" in out.stderr
     assert not (tmp_path / "nope").exists()
+def test_the_chart_and_table_keep_the_largest_causes_in_size_and_name_what_is_hidden():
+    """On the bundled sample the bar chart kept the top 10 by signed value and hid
+    `payments_db` (-3.82), larger in size than the visible `checkout` (-2.86)."""
+    import dataclasses
+
+    from causal_attrib.rendering import render
+    from causal_attrib.results.anomaly import RootCause
+
+    result = attribute_anomalies(
+        SAMPLE / "shop" / "graph.dot",
+        SAMPLE / "shop" / "before.csv",
+        SAMPLE / "shop" / "incident.csv",
+        "frontend",
+        id_column="time",
+    )
+    causes = (
+        RootCause("a", 9.0, 5.0),
+        RootCause("b", 1.0, 1.0),
+        RootCause("c", 0.5, 1.0),
+        RootCause("d", -4.0, 1.0),
+    )
+    staged = dataclasses.replace(result, causes=causes)
+    html = render(staged, "html", top=2)
+    chart = html[html.index("Root causes over") :]
+    chart = chart[: chart.index("</svg>")]
+    assert ">a<" in chart and ">d<" in chart and ">b<" not in chart  # -4 beats +1
+    assert "2 more node(s), each at most 1 in size" in html
+    table = render(staged, "table", top=2)
+    assert "\n    2  d " not in table and "  d  " in table and "  b  " not in table
+    assert "2 more node(s), each at most 1 in size" in table
+
+
+def test_scores_never_read_minus_zero_and_summaries_say_given_once():
+    from causal_attrib.rendering.cells import number
+
+    assert number(-0.0) == "0" and number(-1e-9, 3) == "-1e-09" and number(-0.00001) == "-1e-05"
+    result = attribute_anomalies(
+        SAMPLE / "shop" / "graph.dot",
+        SAMPLE / "shop" / "before.csv",
+        pd.read_csv(SAMPLE / "shop" / "before.csv").head(40),
+        "frontend",
+        direction="low",
+    )
+    import dataclasses
+
+    incident = {"start": "5", "end": "9", "auto": False}
+    timed = dataclasses.replace(result, rows=result.rows[:3], time_mode={"incident": incident})
+    if not timed.anomalous_rows:
+        assert "(as given) given" not in timed.summary
+        assert "(as given) (highest" in timed.summary
+    assert " -0 " not in render_table(result)
+
+
+def render_table(result) -> str:
+    from causal_attrib.rendering import render
+
+    return render(result, "table") + render(result, "markdown")
+
+
+def test_a_long_incident_lists_the_highest_scoring_rows_and_says_how_many_more():
+    """`--incident START` printed every incident row (200 lines); --top limited only the causes."""
+    import dataclasses
+
+    from causal_attrib.rendering import render
+
+    result = attribute_anomalies(
+        SAMPLE / "shop" / "graph.dot",
+        SAMPLE / "shop" / "before.csv",
+        pd.read_csv(SAMPLE / "shop" / "before.csv").head(60),
+        "frontend",
+    )
+    assert len(result.rows) == 60
+    table = render(result, "table", top=3)
+    listed = [line for line in table.splitlines() if re.match(r"^\d+\s", line)]
+    assert len(listed) == 20
+    more = len(result.rows) - 20
+    assert f"the 20 highest-scoring of {len(result.rows)} rows are listed; {more} more" in table
+    html = render(result, "html", top=3)
+    assert html.count("<td>yes</td>") + html.count("<td>no</td>") == 20
+    big = render(dataclasses.replace(result), "table", top=len(result.rows))
+    assert "highest-scoring" not in big

@@ -383,17 +383,20 @@ SHOP_EXPLAIN = " ".join(
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
 @pytest.mark.parametrize("command", [SHOP_EXPLAIN, "schema explain", "--version"])
+@pytest.mark.slow  # runs the CLI in separate processes: CI runs it, -m 'not slow' skips it
 def test_a_full_disk_is_an_error_not_a_truncated_report(command):
     """stdout on a full disk gave a truncated report and exit 0, or exit 3."""
     _shell_error(_shell(f"{command} > /dev/full"), "No space left on device")
 
 
 @pytest.mark.parametrize("command", [SHOP_EXPLAIN, "schema explain", "--version"])
+@pytest.mark.slow  # runs the CLI in separate processes: CI runs it, -m 'not slow' skips it
 def test_a_closed_stdout_is_an_error_not_silence(command):
     """`schema explain >&-` and `--version >&-` exited 0 having written nothing."""
     _shell_error(_shell(f"{command} >&-"), "standard output is closed")
 
 
+@pytest.mark.slow  # runs the CLI in separate processes: CI runs it, -m 'not slow' skips it
 def test_stdin_closed_when_an_input_asks_for_it():
     graph, before, after = SHOP_FILES
     out = _shell(f"explain -g - -b {before} -a {after} -t checkout <&-")
@@ -565,6 +568,7 @@ def test_output_goes_through_links_fifos_and_devices(cli, tmp_path):
     assert sorted(p.name for p in tmp_path.rglob(".*.tmp")) == []
 
 
+@pytest.mark.slow  # runs the CLI in separate processes: CI runs it, -m 'not slow' skips it
 def test_sigterm_during_a_run_leaves_no_temporary_report(tmp_path):
     """A signal during the write left .NAME.XXXX.tmp behind; now the command removes it and
     ends with 143 and one line."""
@@ -590,6 +594,7 @@ def test_sigterm_during_a_run_leaves_no_temporary_report(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # runs the CLI in separate processes: CI runs it, -m 'not slow' skips it
 def test_inputs_that_cannot_be_read_twice_are_read_once(cli, tmp_path):
     """A FIFO as --before blocked forever (it was opened twice: to sniff, then to parse);
     process substitution and /dev/stdin read as empty."""
@@ -610,6 +615,7 @@ def test_inputs_that_cannot_be_read_twice_are_read_once(cli, tmp_path):
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero on this system")
+@pytest.mark.slow  # runs the CLI in separate processes: CI runs it, -m 'not slow' skips it
 def test_endless_or_sparse_zeros_are_refused_at_the_first_block(cli, tmp_path):
     """/dev/zero or a 2 GB sparse file as --before grew to 3.5 GB before failing."""
     graph, _, after = SHOP_FILES
@@ -622,6 +628,7 @@ def test_endless_or_sparse_zeros_are_refused_at_the_first_block(cli, tmp_path):
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+@pytest.mark.slow  # runs the CLI in separate processes: CI runs it, -m 'not slow' skips it
 def test_sigterm_stops_the_local_worker_processes(tmp_path):
     """SIGTERM during `--by ... --jobs 2` left loky workers and resource trackers alive."""
     import signal
@@ -663,3 +670,20 @@ def test_sigterm_stops_the_local_worker_processes(tmp_path):
         time.sleep(0.2)
     alive = [w for w in workers if Path(f"/proc/{w}").exists()]
     assert not alive, f"worker processes still alive: {alive}"
+
+
+def test_option_typos_suggest_the_most_similar_option_first(cli):
+    out = cli("explain", "--statstic", "p95")
+    assert out.exit_code == 2
+    assert "(Did you mean one of: '--statistic', '--split-at'?)" in out.stderr  # was split first
+
+
+def test_an_unknown_id_column_gets_a_did_you_mean(cli, tmp_path):
+    shop = SAMPLE / "shop"
+    incident = pd.read_csv(shop / "incident.csv").rename(columns={"time": "hour"})
+    incident.to_csv(tmp_path / "incident.csv", index=False)
+    args = ["-g", shop / "graph.dot", "-r", shop / "before.csv", "-a", tmp_path / "incident.csv"]
+    out = cli("anomaly", *args, "-t", "frontend", "--id-column", "hours")
+    assert out.exit_code == 2
+    assert "--id-column 'hours' is not a column of the anomalies table" in out.stderr
+    assert "(did you mean 'hour'?)" in out.stderr

@@ -244,6 +244,7 @@ def test_shell_completion_as_documented():
     assert "complete -o nosort -F _causal_attrib_completion causal-attrib" in script
 
 
+@pytest.mark.slow  # a game with sampled orderings: CI runs it, -m 'not slow' skips it
 def test_sampled_contributions_show_their_standard_errors(cli, shop_args, tmp_path):
     # issue 22: with more changed mechanisms than exact Shapley values take, the JSON had
     # each contribution's standard error but the table, Markdown and HTML did not
@@ -266,3 +267,34 @@ def test_sampled_contributions_show_their_standard_errors(cli, shop_args, tmp_pa
     assert "| s.e. |" in cli(*args, "-f", "markdown").stdout
     assert "<th>s.e.</th>" in cli(*args, "-f", "html").stdout
     assert "s.e." not in cli(*shop_args).stdout  # exact values: no column
+
+
+@pytest.mark.parametrize(
+    "words, expected",
+    [
+        ("causal-attrib explain --statistic p", "plain,p95"),
+        ("causal-attrib influence -s s", "plain,std"),
+        ("causal-attrib explain --before sam", "file,sam"),
+        ("causal-attrib anomaly -g sam", "file,sam"),
+        ("causal-attrib check --data sam", "file,sam"),
+    ],
+)
+def test_shell_completion_offers_statistics_and_files(words, expected):
+    """`--statistic <TAB>` completed nothing, and file options completed as TEXT."""
+    from click.testing import CliRunner
+
+    from causal_attrib.cli import main
+
+    env = {
+        "_CAUSAL_ATTRIB_COMPLETE": "bash_complete",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - 1),
+    }
+    out = CliRunner().invoke(main, [], env=env, prog_name="causal-attrib")
+    assert expected in out.output.splitlines()
+
+
+def test_file_options_show_as_paths_in_help(cli):
+    lines = cli("explain", "--help").stdout.splitlines()
+    assert any(line.strip().startswith(("-b, --before PATH", "-g, --graph PATH")) for line in lines)
+    assert not any("--before TEXT" in line or "--graph TEXT" in line for line in lines)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 
+import pytest
 from conftest import SHOP
 
 from causal_attrib.progress import Ticker
@@ -62,6 +63,7 @@ def test_progress_on_a_terminal_only_and_never_on_stdout(cli):
     assert "…" not in plain.stderr  # not a terminal: no progress
 
 
+@pytest.mark.slow  # runs the CLI on pseudo-terminals: CI runs it, -m 'not slow' skips it
 def test_quiet_and_no_color_on_a_terminal():
     _, _, quiet = run_on_a_terminal(*explain_args("-q"))
     assert quiet == b""

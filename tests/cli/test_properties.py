@@ -141,6 +141,7 @@ _SETTINGS = settings(
     st.sampled_from(["mean", "median", "std", "var", "p90", "p5"]),
     st.floats(0.0, 3.0),
 )
+@pytest.mark.slow  # a fuzzing loop: CI runs it, -m 'not slow' skips it
 def test_explain_random_inputs(cli, system, rows, corruption, which, statistic, shift):
     graph, kinds, seed = system
     rng = np.random.default_rng(seed)
@@ -176,6 +177,7 @@ def test_explain_random_inputs(cli, system, rows, corruption, which, statistic, 
     st.sampled_from(["reference", "anomalies"]),
     st.floats(0.0, 8.0),
 )
+@pytest.mark.slow  # a fuzzing loop: CI runs it, -m 'not slow' skips it
 def test_anomaly_random_inputs(cli, system, rows, n_bad, corruption, which, shift):
     graph, kinds, seed = system
     rng = np.random.default_rng(seed)
@@ -254,6 +256,7 @@ def _dialect_csv(frame: pd.DataFrame, path: Path, dialect: tuple[str, str, str])
     ),
     st.lists(st.sampled_from(PARQUET_TYPES), min_size=7, max_size=7),
 )
+@pytest.mark.slow  # a fuzzing loop: CI runs it, -m 'not slow' skips it
 def test_every_command_on_random_bytes_dialects_and_parquet_types(
     cli, system, rows, command, kind, blob, dialect, types
 ):

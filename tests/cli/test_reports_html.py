@@ -324,6 +324,7 @@ def test_the_console_check_catches_a_broken_page(need_chromium, tmp_path):
     assert any("undefinedFunction" in line for line in errors)
 
 
+@pytest.mark.slow  # two Chromium screenshots: CI runs it, -m 'not slow' skips it
 def test_reports_render_in_headless_chromium(need_chromium, shop_result, anomaly_result, tmp_path):
     from PIL import Image
 
@@ -387,3 +388,139 @@ def test_edge_keys_are_strokes_and_row_counts_are_named(shop_result):
     assert legend.count("<line") == 3 and 'stroke-dasharray="4 3"' in legend  # edges as lines
     page = render(shop_result, "html")
     assert "before_total" not in page and "before, as given: 2000" in page
+
+
+def _texts(svg: str) -> list[tuple[float, float, str, str]]:
+    """(x, y, anchor, words) of each text of a picture."""
+    out = []
+    for attributes, words in re.findall(r"<text ([^>]*)>(.*?)</text>", svg):
+        x, y = (float(re.search(rf'{a}="([-\d.]+)"', attributes).group(1)) for a in "xy")
+        anchor = re.search(r'text-anchor="(\w+)"', attributes)
+        words = re.sub(r"<title>.*?</title>", "", words)
+        out.append((x, y, anchor.group(1) if anchor else "start", words))
+    return out
+
+
+def test_histogram_counts_sit_above_the_plot_where_no_line_or_bar_reaches():
+    rng = np.random.default_rng(0)
+    before, after = rng.normal(100, 10, 2000), rng.normal(120, 10, 2000)
+    picture = histogram(
+        "x",
+        [(before, "#333", "before"), (after, "#c00", "after")],
+        [(100.0, "#333", "mean before"), (120.0, "#c00", "mean after")],
+    )
+    plot_top = min(
+        float(y) for y in re.findall(r'<line x1="[\d.]+" x2="[\d.]+" y1="([\d.]+)"', picture)
+    )
+    counts = [t for t in _texts(picture) if " below " in t[3] or " above " in t[3]]
+    assert len(counts) == 2
+    assert all(y + 3 < plot_top for _, y, _, _ in counts)  # was inside the plot, on the bars
+
+
+def test_histogram_legend_and_ticks_stay_inside_the_picture():
+    rng = np.random.default_rng(1)
+    values = rng.uniform(0, 1000, 3000)
+    picture = histogram(
+        "x",
+        [(values, "#333", "before"), (values + 5, "#c00", "after")],
+        [(500.0, "#333", "mean before"), (1000.0, "#c00", "mean after")],
+    )
+    width = float(re.search(r'width="(\d+)"', picture).group(1))
+    height = float(re.search(r'height="(\d+)"', picture).group(1))
+    for x, y, anchor, words in _texts(picture):
+        span = 6.2 * len(words)  # generous: 10 px system-ui is narrower
+        end = x + span if anchor == "start" else x + span / 2 if anchor == "middle" else x
+        assert end <= width and y <= height, words  # "mean aft", "1e+0" were cut off
+    assert "mean after" in picture and "1e+03" in picture
+
+
+def test_values_beyond_the_range_get_overflow_bins_not_the_edge_bins():
+    values = np.concatenate([np.linspace(0.0, 1.0, 4000), np.full(19, 50.0)])
+    picture = histogram("x", [(values, "#333", "all")], [])
+    hi = float(np.quantile(values, 0.995))
+    points = re.search(r'<polygon points="([^"]+)"', picture).group(1).split()
+    heights = [float(points[0].split(",")[1]) - float(p.split(",")[1]) for p in points[1:-1]]
+    # every bin of the uniform part is as high as the others: the 19 far values (and the
+    # last 0.5 %) no longer pile up in the last bin, where they read as a peak
+    assert max(heights) < 1.1 * float(np.median(heights))
+    assert "above the range drawn" in picture  # they are in their own, marked bin
+    assert f"{int(np.sum(values > hi))} above" in picture
+
+
+def _path_points(d: str, steps: int = 24) -> list[tuple[float, float]]:
+    """Points along an SVG path of M and C (cubic) commands."""
+    numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", d)]
+    pairs = list(zip(numbers[::2], numbers[1::2], strict=True))
+    out, (x0, y0) = [pairs[0]], pairs[0]
+    for k in range(1, len(pairs) - 2, 3):
+        (x1, y1), (x2, y2), (x3, y3) = pairs[k : k + 3]
+        for i in range(1, steps + 1):
+            t = i / steps
+            a, b, c, e = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3
+            out.append((a * x0 + b * x1 + c * x2 + e * x3, a * y0 + b * y1 + c * y2 + e * y3))
+        x0, y0 = x3, y3
+    return out
+
+
+def crossed_boxes(figure: str) -> list[tuple[str, str]]:
+    """(edge tooltip, node) for each edge or link drawn through a box it does not join."""
+    boxes = {
+        name: tuple(float(v) for v in box)
+        for name, *box in re.findall(
+            r'<g><title>([^<:]+)[^<]*</title><rect x="([-\d.]+)" y="([-\d.]+)" '
+            r'width="([\d.]+)" height="([\d.]+)"',
+            figure,
+        )
+    }
+
+    def inside(box, x, y, pad):
+        bx, by, bw, bh = box
+        return bx + pad < x < bx + bw - pad and by + pad < y < by + bh - pad
+
+    out = []
+    for d, tip in re.findall(r'<path d="(M[^"]+)" fill="none"[^>]*>(?:<title>([^<]*))?', figure):
+        points = _path_points(d)
+        joined = {n for n, b in boxes.items() if any(inside(b, *p, -3) for p in points[::-1][:1])}
+        joined |= {n for n, b in boxes.items() if inside(b, *points[0], -3)}
+        out += [
+            (tip, n)
+            for n, b in boxes.items()
+            if n not in joined and any(inside(b, x, y, 1) for x, y in points)
+        ]
+    return out
+
+
+def test_check_links_go_around_the_boxes_they_do_not_join(tmp_path):
+    """On broken.dot the red "payments_db ⟂ frontend" link crossed `checkout`."""
+    result = ca.check_graph(SAMPLE / "shop" / "broken.dot", SAMPLE / "shop" / "before.csv")
+    html = render(result, "html")
+    figure = html[html.index("<svg") : html.index("</svg>")]
+    assert "payments_db ⟂ frontend" in figure
+    assert crossed_boxes(figure) == []
+
+
+def test_time_mode_check_page_draws_lagged_edges_and_no_zero_count():
+    from causal_attrib.synthetic_series import service_graph, simulate_series
+
+    graph = service_graph(lagged=True)
+    result = ca.check_graph(graph, simulate_series(graph, 800), time=ca.TimeSpec("t"))
+    html = render(result, "html")
+    assert "db -&gt; cache at lag 1" in html  # the lagged edge was left out of the picture
+    assert "db -&gt; api at lag 2" in html
+    assert "the 0 strongest" not in html
+    if not result.violations:
+        assert "No implication is violated" in html
+
+
+def test_a_categorical_node_has_a_marked_effect_cell_and_a_footnote():
+    funnel = SAMPLE / "funnel"
+    result = ca.explain(
+        funnel / "graph.dagitty", funnel / "before.csv", funnel / "after.csv", "revenue"
+    )
+    assert any(n.effect is None for n in result.nodes)  # converted is categorical
+    for fmt in ("table", "markdown", "html"):
+        out = render(result, fmt)
+        assert "\u2014 = no effect size: a categorical node" in out, fmt
+    table = render(result, "table")
+    row = next(line for line in table.splitlines() if " converted " in line)
+    assert "\u2014" in row  # was a blank cell

@@ -144,3 +144,9 @@ def test_html_draws_delayed_and_feedback_edges_dashed(cli, tmp_path):
     assert "<title>web -&gt; db at lag 1</title>" in page  # the feedback edge, on top
     assert "<title>db -&gt; api at lag 2</title>" in page  # a delayed edge in the layers
     assert "Dashed edges act with a delay" in page
+
+
+def test_incident_help_says_end_is_excluded_and_top_limits_the_rows(cli):
+    out = " ".join(cli("anomaly", "--help").stdout.split())
+    assert "START[/END] of the incident, END excluded" in out
+    assert "the rows table lists the highest-scoring max(TOP, 20) rows" in out

@@ -156,6 +156,7 @@ def test_units_do_not_change_the_answer(scale, offset):
     assert c1.implications[0].p_value == pytest.approx(c0.implications[0].p_value, rel=1e-6)
 
 
+@pytest.mark.slow  # 60,000 rows twice: CI runs it, -m 'not slow' skips it
 def test_results_do_not_depend_on_blas_threads():
     """Multi-threaded BLAS sums in a different order; the analyses pin one thread, so the
     output is the same on any machine (this fails without the pin at this size)."""

@@ -53,10 +53,12 @@ def _flags(test, mechanism: str, change: str = "none") -> int:
 
 
 @pytest.mark.parametrize("mechanism", MECHANISMS)
+@pytest.mark.slow  # a calibration/accuracy loop: CI runs it, -m 'not slow' skips it
 def test_no_change_is_flagged_at_most_at_alpha(mechanism):
     assert _flags(ConditionalChangeTest(), mechanism) <= ALLOWED
 
 
+@pytest.mark.slow  # a calibration loop: CI runs it, -m 'not slow' skips it
 def test_the_chow_test_over_flags_these_cases():
     """What the default fixed: per-period fits call a misfit that moves with the parents a
     change (the control that shows the null cases above are hard)."""
@@ -66,6 +68,7 @@ def test_the_chow_test_over_flags_these_cases():
 
 @pytest.mark.parametrize("change", ["shift", "scale"])
 @pytest.mark.parametrize("mechanism", ["square", "max of 3", "heteroscedastic"])
+@pytest.mark.slow  # a calibration/accuracy loop: CI runs it, -m 'not slow' skips it
 def test_planted_changes_are_found(mechanism, change):
     assert _flags(ConditionalChangeTest(), mechanism, change) >= 0.7 * SEEDS
 

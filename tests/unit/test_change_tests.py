@@ -32,6 +32,7 @@ def _p_values(shift=0.0, scale=1.0, n=800, seed=0, heteroscedastic=False):
     return ResidualChangeTest()(basis, {"x": xb}, {"x": xa}, yb, ya)
 
 
+@pytest.mark.slow  # a calibration/accuracy loop: CI runs it, -m 'not slow' skips it
 def test_uniform_p_values_when_mechanism_is_unchanged_but_parents_move():
     # nonlinear mechanism, heteroscedastic noise, shifted parent: none of it is a change
     p = np.array([_p_values(seed=s, heteroscedastic=True).p_value for s in range(200)])
@@ -86,6 +87,7 @@ def test_categorical_tests():
 
 
 @pytest.mark.parametrize("shape", ["er", "tree"])
+@pytest.mark.slow  # a calibration/accuracy loop: CI runs it, -m 'not slow' skips it
 def test_no_change_control_flags_at_most_alpha(shape):
     flagged, tested = 0, 0
     for seed in range(6):
@@ -96,3 +98,32 @@ def test_no_change_control_flags_at_most_alpha(shape):
         assert r.fitted_change == 0.0 and all(n.contribution == 0 for n in r.nodes)
     # FDR control under the global null: a flag in at most ~alpha of the runs
     assert flagged <= 2, f"{flagged} false flags out of {tested} nodes"
+
+
+@pytest.mark.parametrize("test", ["conditional", "residual"])
+def test_a_pure_mean_shift_is_not_a_change_of_spread(test):
+    """A newcomer's pure mean shift (noise SD 6 in both periods, periods of unequal length)
+    reported tests.scale = 1e-59 and effects.scale = 0.25: the spread was compared on the
+    pooled fit's residuals, which carry the shift. Each period's own mean is kept now."""
+    from causal_attrib.stats.change_tests import ConditionalChangeTest
+
+    rng = np.random.default_rng(0)
+    scale_p, scale_effect = [], []
+    for _ in range(8):
+        xb, xa = rng.normal(50, 10, 2000), rng.normal(50, 10, 800)
+        yb = 2 * xb + rng.normal(0, 6, 2000)
+        ya = 2 * xa + rng.normal(0, 6, 800) + 20.0  # the mean moves by 3.3 noise SDs
+        basis = LinearModels().make_basis(("x",), {"x": xb}, yb, frozenset())
+        run = ConditionalChangeTest() if test == "conditional" else ResidualChangeTest()
+        result = run(basis, {"x": xb}, {"x": xa}, yb, ya)
+        assert result.parts["mean"] < 1e-10  # the shift itself is found
+        scale_p.append(result.parts["scale"])
+        scale_effect.append(result.effects.get("scale", 0.0))
+    assert min(scale_p) > 1e-3 and float(np.median(scale_p)) > 0.05
+    assert max(scale_effect) < 0.1  # was 0.7 (a log ratio of spreads of 2)
+    # a real change of spread is still seen
+    xb, xa = rng.normal(50, 10, 2000), rng.normal(50, 10, 800)
+    yb, ya = 2 * xb + rng.normal(0, 6, 2000), 2 * xa + rng.normal(0, 9, 800)
+    basis = LinearModels().make_basis(("x",), {"x": xb}, yb, frozenset())
+    run = ConditionalChangeTest() if test == "conditional" else ResidualChangeTest()
+    assert run(basis, {"x": xb}, {"x": xa}, yb, ya).parts["scale"] < 1e-6

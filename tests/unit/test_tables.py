@@ -116,6 +116,7 @@ def test_unreadable_inputs(tmp_path):
         read_table(tmp_path / "dup.csv")
 
 
+@pytest.mark.slow  # a timing test on a wide table: CI runs it, -m 'not slow' skips it
 def test_many_columns_are_checked_for_duplicates_in_linear_time():
     """list.count per column made 40,000 columns take about 50 s."""
     code = (
