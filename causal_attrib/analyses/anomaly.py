@@ -52,10 +52,19 @@ from ..models.mechanisms import (
 )
 from ..models.noise import NoiseWalker
 from ..progress import Progress, Ticker, silent
-from ..results.anomaly import AnomalyResult, RootCause, RowResult, rank_causes, ranked
+from ..results.anomaly import (
+    AnomalyResult,
+    Ranking,
+    RootCause,
+    RowResult,
+    Unusualness,
+    rank_causes,
+    ranked,
+)
 from ..results.base import ReportData
 from ..results.base import stable_float as _num
 from ..stats.sampling import latin_uniforms
+from ..stats.robust import EXCURSION, RobustCalibration, resolution
 from ..stats.scores import ConditionalLevelScorer, FittedTail, LevelScorer, TailScorer
 from ..stats.shapley import SHAPLEY_TOLERANCE, shapley_walked
 from .opening import GraphSource, TableSource, open_analysis
@@ -195,6 +204,95 @@ def attribute_anomalies(
         target, tuple(rows), causes, float(threshold), row_threshold, settings, notes, report_data,
         below_threshold=below_threshold,
     )  # fmt: skip
+
+
+UNUSUAL_DEVIATION = 1.0
+"""Robust SDs a candidate's noise must reach to be ranked by unusualness (outside the
+central two thirds of its clean reference noise)."""
+
+LARGE_SHARE = 3.0
+"""A row's split that hands one node more than this many times the row's own score gets
+a note: the shares then offset each other and say little."""
+
+ATTRIBUTION_REASON = (
+    "the target is anomalous: causes are ranked by their Shapley share of its score"
+)
+UNUSUALNESS_REASON = (
+    "the target is not anomalous, so a split of its small score says little: its ancestors "
+    "(and itself) are ranked by how unusual their own noise was, which is their deviation "
+    "from what their parents predict, so a node that only followed an unusual cause "
+    "stays typical"
+)
+
+
+def choose_ranking(
+    rows: list[RowResult], causes: tuple[RootCause, ...], unusual: Mapping[str, Unusualness]
+) -> tuple[tuple[RootCause, ...], Ranking]:
+    """The causes and the path that ranked them (the rule in docs/anomaly.md).
+
+    When some row's target passes its threshold, the attribution ranks. When none does,
+    the candidates whose own noise reached :data:`UNUSUAL_DEVIATION` are ranked by it,
+    most unusual first; their Shapley lead (if any) is kept as the contribution."""
+    nodes = tuple(sorted(unusual.values(), key=lambda u: (-u.deviation, u.node)))
+    if any(r.anomalous for r in rows):
+        return causes, Ranking("attribution", ATTRIBUTION_REASON, nodes)
+    lead = {c.node: c for c in causes}
+    reordered = tuple(
+        RootCause(
+            u.node,
+            lead[u.node].contribution if u.node in lead else 0.0,
+            u.score if lead.get(u.node) is None else lead[u.node].score,
+        )
+        for u in nodes
+        if u.deviation >= UNUSUAL_DEVIATION
+    )
+    return reordered, Ranking("unusualness", UNUSUALNESS_REASON, nodes)
+
+
+def unusualness(node: str, reference: np.ndarray, window: np.ndarray, values, seen) -> Unusualness:
+    """One candidate's :class:`Unusualness`: its ``window`` noise against its ``reference``
+    noise, calibrated robustly (:class:`~causal_attrib.stats.robust.RobustCalibration`)
+    with the resolution of its reference ``values`` (``seen``: its values in the window)."""
+    calibration = RobustCalibration.fit(reference, resolution(values, seen))
+    w = np.asarray(window, dtype=float)
+    w = w[np.isfinite(w)]
+    if w.size == 0:
+        return Unusualness(node, 0.0, 0.0, calibration.excluded)
+    return Unusualness(
+        node,
+        float(np.max(calibration.deviation(w))),
+        float(np.max(calibration.score(w))),
+        calibration.excluded,
+    )
+
+
+def split_notes(rows: Iterable[RowResult]) -> tuple[str, ...]:
+    """A note per row whose split hands one node more than :data:`LARGE_SHARE` times the
+    row's own score (the shares then offset each other), naming the node."""
+    notes = []
+    for r in rows:
+        if not r.root_causes or not r.target_score:
+            continue
+        top = max(r.root_causes, key=lambda c: abs(c.contribution))
+        if abs(top.contribution) > LARGE_SHARE * abs(r.target_score):
+            notes.append(
+                f"row {r.row}: {top.node!r} gets {top.contribution:+.3g}, "
+                f"{abs(top.contribution) / abs(r.target_score):.0f}x the row's own score "
+                f"{r.target_score:.3g}; other nodes' shares offset it, so this row's split "
+                "is fragile (a coarse or poorly identified mechanism)"
+            )
+    return tuple(notes)
+
+
+def excluded_note(nodes: Iterable[Unusualness]) -> tuple[str, ...]:
+    """The note naming the reference rows left out of calibration as earlier excursions."""
+    left = [f"{u.node} ({u.excluded})" for u in nodes if u.excluded]
+    if not left:
+        return ()
+    return (
+        f"reference rows more than {EXCURSION:g} robust SDs out were left out of the noise calibration "
+        "as earlier excursions: " + ", ".join(left),
+    )
 
 
 MOST_UNUSUAL = 10

@@ -40,7 +40,13 @@ from ..results.anomaly import AnomalyResult, rank_causes
 from ..results.base import ReportData
 from ..results.base import stable_float as _num
 from ..stats.scores import TailScorer
-from .anomaly import check_anomaly_options
+from .anomaly import (
+    check_anomaly_options,
+    choose_ranking,
+    excluded_note,
+    split_notes,
+    unusualness,
+)
 from .incident_game import MAX_INCIDENT_ROWS, IncidentModel
 from .lag_order import MAX_AUTO_LAGS, choose_lags
 from .opening import GraphSource, TableSource, open_analysis
@@ -121,7 +127,7 @@ def attribute_incident(
     model = fit_clean(opening.graph, block, target, lags, models or ANOMALY_MODELS, scorer, pooled)
     labels = [series.axis.format(t) for t in series.times]
     rows = model.attribute(window, labels, threshold, n_samples, n_permutations, seed, say)
-    causes = rank_causes(rows)
+    causes, ranking = choose_ranking(rows, rank_causes(rows), innovation_unusualness(model, window))
     settings = {
         "threshold": _num(threshold), "direction": direction.value, "fit_on": fit_on.value,
         "attribute": "anomalous", "models": getattr(models or ANOMALY_MODELS, "name", "auto"),
@@ -134,7 +140,7 @@ def attribute_incident(
         "bic": {str(k): round(v, 3) for k, v in sorted(bic.items())},
         "incident": window.to_dict(series),
     }  # fmt: skip
-    notes = (*opening.notes, *series.notes)
+    notes = (*opening.notes, *series.notes, *excluded_note(ranking.nodes), *split_notes(rows))
     if window.end - window.start > MAX_INCIDENT_ROWS:
         notes += (
             f"the incident has {window.end - window.start} rows; the first "
@@ -155,7 +161,21 @@ def attribute_incident(
     return AnomalyResult(
         target, tuple(rows), causes, float(threshold), row_threshold, settings, notes, report,
         below_threshold=not any(r.anomalous for r in rows) and bool(causes), time_mode=time_mode,
+        ranking=ranking,
     )  # fmt: skip
+
+
+def innovation_unusualness(model: IncidentModel, window: IncidentWindow) -> dict:
+    """Each influencer's :func:`~causal_attrib.analyses.anomaly.unusualness` over the
+    incident rows attributed: its innovations against its reference innovations."""
+    start, stop = window.start, min(window.end, window.start + MAX_INCIDENT_ROWS)
+    return {
+        n: unusualness(
+            n, model.reference[n], model.innovations[n][start:stop],
+            model.values[n][:start], model.values[n][start:stop],
+        )  # fmt: skip
+        for n in model.order
+    }
 
 
 def fit_clean(graph, block: Block, target, lags, models, scorer, pooled=True) -> IncidentModel:
