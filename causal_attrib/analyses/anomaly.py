@@ -36,6 +36,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from ..choices import AttributeRows, Direction, FitOn, parse_choice
 from ..engine import one_blas_thread
@@ -218,33 +219,49 @@ ATTRIBUTION_REASON = (
     "the target is anomalous: causes are ranked by their Shapley share of its score"
 )
 UNUSUALNESS_REASON = (
-    "the target is not anomalous, so a split of its small score says little: its ancestors "
-    "(and itself) are ranked by how unusual their own noise was, which is their deviation "
-    "from what their parents predict, so a node that only followed an unusual cause "
-    "stays typical"
+    "the target is not anomalous, so a split of its small score says little: candidates "
+    "whose own noise (their deviation from what their parents predict, so a node that only "
+    "followed an unusual cause stays typical) passed the alarm come first, most unusual "
+    "first, then the attribution's lead, then the other unusual candidates"
 )
 
 
+def alarm_deviation(threshold: float, tests: int) -> float:
+    """Robust SDs a candidate's noise must reach to raise an alarm among ``tests`` (nodes
+    times rows): the two-sided normal deviation with tail ``exp(-(threshold + ln tests))``,
+    the family-wise rule of the row threshold (3.6 for threshold 3 and 150 tests)."""
+    return float(norm.isf(math.exp(-(threshold + math.log(max(1, tests)))) / 2))
+
+
 def choose_ranking(
-    rows: list[RowResult], causes: tuple[RootCause, ...], unusual: Mapping[str, Unusualness]
+    rows: list[RowResult],
+    causes: tuple[RootCause, ...],
+    unusual: Mapping[str, Unusualness],
+    alarm: float,
 ) -> tuple[tuple[RootCause, ...], Ranking]:
     """The causes and the path that ranked them (the rule in docs/anomaly.md).
 
-    When some row's target passes its threshold, the attribution ranks. When none does,
-    the candidates whose own noise reached :data:`UNUSUAL_DEVIATION` are ranked by it,
-    most unusual first; their Shapley lead (if any) is kept as the contribution."""
+    When some row's target passes its threshold, the attribution ranks. When none does:
+    first the candidates whose own noise reached the ``alarm`` deviation
+    (:func:`alarm_deviation`), most unusual first; then the attribution's lead over the
+    most unusual rows (the graph's view of who moved the target); then the other
+    candidates whose noise reached :data:`UNUSUAL_DEVIATION`. Contributions are the lead's
+    (0 for a node it did not name)."""
     nodes = tuple(sorted(unusual.values(), key=lambda u: (-u.deviation, u.node)))
     if any(r.anomalous for r in rows):
         return causes, Ranking("attribution", ATTRIBUTION_REASON, nodes)
     lead = {c.node: c for c in causes}
+    first = [u.node for u in nodes if u.deviation >= alarm]
+    order = first + [c.node for c in causes if c.node not in first]
+    order += [u.node for u in nodes if u.node not in order and u.deviation >= UNUSUAL_DEVIATION]
+    by = {u.node: u for u in nodes}
     reordered = tuple(
         RootCause(
-            u.node,
-            lead[u.node].contribution if u.node in lead else 0.0,
-            u.score if lead.get(u.node) is None else lead[u.node].score,
+            n,
+            lead[n].contribution if n in lead else 0.0,
+            by[n].score if lead.get(n) is None else lead[n].score,
         )
-        for u in nodes
-        if u.deviation >= UNUSUAL_DEVIATION
+        for n in order
     )
     return reordered, Ranking("unusualness", UNUSUALNESS_REASON, nodes)
 

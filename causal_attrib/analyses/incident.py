@@ -41,6 +41,7 @@ from ..results.base import ReportData
 from ..results.base import stable_float as _num
 from ..stats.scores import TailScorer
 from .anomaly import (
+    alarm_deviation,
     check_anomaly_options,
     choose_ranking,
     excluded_note,
@@ -127,7 +128,11 @@ def attribute_incident(
     model = fit_clean(opening.graph, block, target, lags, models or ANOMALY_MODELS, scorer, pooled)
     labels = [series.axis.format(t) for t in series.times]
     rows = model.attribute(window, labels, threshold, n_samples, n_permutations, seed, say)
-    causes, ranking = choose_ranking(rows, rank_causes(rows), innovation_unusualness(model, window))
+    unusual = innovation_unusualness(model, window)
+    tests = len(unusual) * min(window.end - window.start, MAX_INCIDENT_ROWS)
+    causes, ranking = choose_ranking(
+        rows, rank_causes(rows), unusual, alarm_deviation(threshold, tests)
+    )
     settings = {
         "threshold": _num(threshold), "direction": direction.value, "fit_on": fit_on.value,
         "attribute": "anomalous", "models": getattr(models or ANOMALY_MODELS, "name", "auto"),
