@@ -141,7 +141,7 @@ def nezha_day(folder: Path):
     services = sorted({c.rsplit("_", 1)[0] for c in table.columns})
     calls = pd.read_csv(folder / "dependency.csv")
     calls = calls[calls.Target.isin(services) & calls.Source.isin(services)]
-    edges = [(f"{t}_latency", f"{s}_latency") for s, t in zip(calls.Source, calls.Target)]
+    edges = [(f"{t}_latency", f"{s}_latency") for s, t in zip(calls.Source, calls.Target, strict=True)]
     edges += [(f"{s}_{k}", f"{s}_latency") for s in services for k in ("cpu", "mem")]
     graph = nx.DiGraph(sorted(set(edges)))
     faults = []
@@ -245,7 +245,9 @@ def run_petshop(folder: Path, seed: int, details: bool) -> list[dict]:
             records.append({"method": "causal-attrib rows (defaults)", **hits(ranked, truth),
                             "seconds": time.perf_counter() - t0})  # fmt: skip
             columns = sorted(set(normal.columns) | set(abnormal.columns))
-            n_, a_ = impute_means(normal.reindex(columns=columns), abnormal.reindex(columns=columns))
+            n_, a_ = impute_means(
+                normal.reindex(columns=columns), abnormal.reindex(columns=columns)
+            )
             series = pd.concat([n_, a_], ignore_index=True)
             missing = [n for n in graph.nodes if n not in series.columns]
             series = series.assign(**dict.fromkeys(missing, 0.0))[[*graph.nodes]]
@@ -301,7 +303,7 @@ def run_pyrca(seeds: int, rows: int, details: bool) -> list[dict]:
             a = attribute_anomalies(graph, normal, after, "X0", seed=seed)
             ranked = [c.node for c in a.causes]
             first = next((c for c in ranked if c in causes), None)
-            records.append({"method": "causal-attrib anomaly (defaults)", **hits(ranked, first or "?"),
+            records.append({"method": "causal-attrib anomaly", **hits(ranked, first or "?"),
                             "seconds": time.perf_counter() - t0, "false": None})  # fmt: skip
             if details:
                 print(f"  {func} {seed} causes {sorted(causes)}: " + ", ".join(

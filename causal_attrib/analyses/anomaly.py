@@ -64,8 +64,8 @@ from ..results.anomaly import (
 )
 from ..results.base import ReportData
 from ..results.base import stable_float as _num
-from ..stats.sampling import latin_uniforms
 from ..stats.robust import EXCURSION, RobustCalibration, resolution
+from ..stats.sampling import latin_uniforms
 from ..stats.scores import ConditionalLevelScorer, FittedTail, LevelScorer, TailScorer
 from ..stats.shapley import SHAPLEY_TOLERANCE, shapley_walked
 from .opening import GraphSource, TableSource, open_analysis
@@ -307,8 +307,8 @@ def excluded_note(nodes: Iterable[Unusualness]) -> tuple[str, ...]:
     if not left:
         return ()
     return (
-        f"reference rows more than {EXCURSION:g} robust SDs out were left out of the noise calibration "
-        "as earlier excursions: " + ", ".join(left),
+        f"reference rows more than {EXCURSION:g} robust SDs out were left out of the noise "
+        "calibration as earlier excursions: " + ", ".join(left),
     )
 
 
