@@ -141,7 +141,8 @@ def nezha_day(folder: Path):
     services = sorted({c.rsplit("_", 1)[0] for c in table.columns})
     calls = pd.read_csv(folder / "dependency.csv")
     calls = calls[calls.Target.isin(services) & calls.Source.isin(services)]
-    edges = [(f"{t}_latency", f"{s}_latency") for s, t in zip(calls.Source, calls.Target, strict=True)]
+    pairs = zip(calls.Source, calls.Target, strict=True)
+    edges = [(f"{t}_latency", f"{s}_latency") for s, t in pairs]  # callee -> caller
     edges += [(f"{s}_{k}", f"{s}_latency") for s in services for k in ("cpu", "mem")]
     graph = nx.DiGraph(sorted(set(edges)))
     faults = []
