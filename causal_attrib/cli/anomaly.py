@@ -34,7 +34,11 @@ from .options import (
 @click.option(
     "--incident",
     help="Time-series mode: START[/END] of the incident (the reference is before START), or "
-    "'auto' to find its onset from the target's series.",
+    "'auto' to find the most recent onset in the target's or its ancestors' innovations.",
+)
+@click.option(
+    "--since",
+    help="Time-series mode with --incident auto: search for the onset at or after this time.",
 )
 @lags_option
 @click.option("--target", "-t", required=True, help="Node whose anomaly to explain.")
@@ -104,7 +108,7 @@ def anomaly(console: Console, **opts) -> int:
     graph = read_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"])
     if opts["time_column"] is not None:
         return _incident(console, graph, opts)
-    for option in ("data", "incident", "lags"):
+    for option in ("data", "incident", "lags", "since"):
         if opts[option] is not None:
             raise InputError(f"--{option} needs --time-column (time-series mode)")
     if opts["reference"] is None or opts["anomalies"] is None:
@@ -160,6 +164,7 @@ def _incident(console: Console, graph, opts: dict) -> int:
         opts["target"],
         time_column=opts["time_column"],
         incident=incident,
+        since=opts["since"],
         lags=opts["lags"],
         threshold=opts["threshold"],
         direction=opts["direction"],
