@@ -174,7 +174,11 @@ def attribute_anomalies(
     rows, below_threshold = attribute_rows(
         model, data, row_threshold, attribute, n_samples, n_permutations, seed, say
     )
-    causes = rank_causes(rows)
+    unusual = model.unusualness(data)
+    causes, ranking = choose_ranking(
+        rows, rank_causes(rows), unusual,
+        alarm_deviation(threshold, len(unusual) * len(data.anomalies)),
+    )  # fmt: skip
     settings = {
         "threshold": _num(threshold),
         "direction": scorer.direction.value,
@@ -189,7 +193,7 @@ def attribute_anomalies(
         "anomalous_rows": len(data.anomalies),
         "mechanisms": {n: model.mechanisms[n].label for n in model.order},
     }
-    notes = opening.notes + data.notes
+    notes = opening.notes + data.notes + excluded_note(ranking) + split_notes(rows)
     if not nx.ancestors(data.graph, target):
         notes += (
             f"{target!r} has no causes in the graph, so every anomaly is attributed to its "
@@ -203,7 +207,7 @@ def attribute_anomalies(
     )
     return AnomalyResult(
         target, tuple(rows), causes, float(threshold), row_threshold, settings, notes, report_data,
-        below_threshold=below_threshold,
+        below_threshold=below_threshold, ranking=ranking,
     )  # fmt: skip
 
 
@@ -301,10 +305,11 @@ def split_notes(rows: Iterable[RowResult]) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def excluded_note(nodes: Iterable[Unusualness]) -> tuple[str, ...]:
-    """The note naming the reference rows left out of calibration as earlier excursions."""
-    left = [f"{u.node} ({u.excluded})" for u in nodes if u.excluded]
-    if not left:
+def excluded_note(ranking: Ranking) -> tuple[str, ...]:
+    """When unusualness ranked, the note naming the reference rows left out of its
+    calibration as earlier excursions (the JSON lists them in every case)."""
+    left = [f"{u.node} ({u.excluded})" for u in ranking.nodes if u.excluded]
+    if ranking.by != "unusualness" or not left:
         return ()
     return (
         f"reference rows more than {EXCURSION:g} robust SDs out were left out of the noise "
@@ -454,6 +459,31 @@ class NoiseModel:
         phi, errors = estimate.values, estimate.errors or {}
         causes = ranked(RootCause(n, phi[n], node_score[n], errors.get(n)) for n in players)
         return RowResult(label, x_t, t_score, anomalous, causes, left, unmeasured)
+
+    def unusualness(self, data: AnomalyData) -> dict[str, Unusualness]:
+        """Each measured candidate's :class:`Unusualness` over the anomalous rows: its noise
+        against its reference noise (a categorical node's score, read as a deviation)."""
+        noise: dict[str, list] = {n: [] for n in self.order}
+        scores: dict[str, list] = {n: [] for n in self.order}
+        for i in range(len(data.anomalies)):
+            row = {n: data.anomalies[n].iloc[i] for n in self.order}
+            measured = {n: _is_measured(row[n]) for n in self.order}
+            pinned, node_score = self._pin(row, measured)
+            for n, fixed in pinned.items():
+                noise[n].append(fixed.noise)
+                scores[n].append(node_score[n])
+        out = {}
+        for n in self.order:
+            reference = self.mechanisms[n].noise_values
+            if n in self.categorical or reference is None:
+                nats = max((s for s in scores[n] if s is not None), default=0.0)
+                z = float(norm.isf(min(1.0, math.exp(-nats)) / 2))
+                out[n] = Unusualness(n, z, nats)
+                continue
+            values = data.reference[n].to_numpy(dtype=float)
+            seen = np.asarray(data.anomalies[n].to_numpy(dtype=float))
+            out[n] = unusualness(n, reference, np.asarray(noise[n], dtype=float), values, seen)
+        return out
 
     def _pin(self, row, measured) -> tuple[dict[str, FixedNoise], dict[str, float | None]]:
         """Complete the row (unmeasured nodes take their typical value given their parents),

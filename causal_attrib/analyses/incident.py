@@ -152,7 +152,7 @@ def attribute_incident(
         "bic": {str(k): round(v, 3) for k, v in sorted(bic.items())},
         "incident": window.to_dict(series),
     }  # fmt: skip
-    notes = (*opening.notes, *series.notes, *excluded_note(ranking.nodes), *split_notes(rows))
+    notes = (*opening.notes, *series.notes, *excluded_note(ranking), *split_notes(rows))
     if window.end - window.start > MAX_INCIDENT_ROWS:
         notes += (
             f"the incident has {window.end - window.start} rows; the first "
