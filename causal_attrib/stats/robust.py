@@ -32,9 +32,6 @@ EXCURSION = 5.0
 MAD_TO_SD = 1.4826
 """The MAD of a normal sample times this is its standard deviation."""
 
-MEAN_TO_SD = 1.2533
-"""The mean absolute deviation of a normal sample times this is its standard deviation."""
-
 
 def resolution(values: np.ndarray, window: np.ndarray | None = None) -> float:
     """The smallest move a metric is recorded with: the median gap between the distinct
@@ -99,13 +96,13 @@ class RobustCalibration:
 
 def _centre_scale(r: np.ndarray, step: float) -> tuple[float, float]:
     """Median and spread. When more than half the rows sit on one value (a histogram
-    bucket, a flat metric) the MAD is 0; the spread is then the mean absolute deviation
-    of the rows without the largest tenth (an earlier excursion), as an SD."""
+    bucket, a flat metric) the MAD is 0; the spread is then the MAD of the rows that moved
+    off it (how far the metric goes when it moves), still a median."""
     centre = float(np.median(r))
-    dev = np.sort(np.abs(r - centre))
+    dev = np.abs(r - centre)
     spread = MAD_TO_SD * float(np.median(dev))
-    if spread <= 0:
-        spread = MEAN_TO_SD * float(np.mean(dev[: max(1, int(0.9 * dev.size))]))
+    if spread <= 0 and np.any(dev > 0):
+        spread = MAD_TO_SD * float(np.median(dev[dev > 0]))
     if spread <= 0 and step <= 0:  # constant and no resolution known: any move is one step
         spread = float(np.std(r)) or 1e-9 * max(1.0, abs(centre))
     return centre, max(spread, step)
