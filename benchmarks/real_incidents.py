@@ -293,7 +293,7 @@ def run_pyrca(seeds: int, rows: int, details: bool) -> list[dict]:
                 warnings.simplefilter("ignore")
                 r = explain(graph, normal, after, "X0", seed=seed)
             ranked = [n.node for n in r.nodes if n.ancestor]
-            flagged = {n.node for n in r.nodes if n.flagged}
+            flagged = {n.node for n in r.nodes if n.changed}
             false = len(flagged - causes) / max(1, len(graph) - len(causes))
             first = next((c for c in ranked if c in causes), None)
             records.append({"method": "causal-attrib explain", **hits(ranked, first or "?"),
