@@ -52,3 +52,14 @@ def test_mostly_tied_rows_keep_the_spread_of_the_others():
     bucket = np.concatenate([np.full(40, 0.0046), 0.0046 + rng.normal(0, 1e-4, 25)])
     calibration = RobustCalibration.fit(bucket - np.median(bucket), resolution(bucket))
     assert float(calibration.deviation(1e-4)) < 3.0  # a typical jitter, not a fault
+
+
+def test_a_tail_scorer_does_not_give_the_cap_for_one_step_past_a_coarse_reference():
+    from causal_attrib.stats.scores import TailScorer
+
+    rng = np.random.default_rng(4)
+    memory = 15.25 + 0.25 * rng.choice([0, 1, 1, 2], size=60)  # 3 levels, 0.25 MiB apart
+    fitted = TailScorer().fit(memory)
+    one_step = fitted.score_one(memory.max() + 0.25)
+    assert one_step < math.log(61) + 2.0  # about one nat past the top of the reference
+    assert fitted.score_one(memory.max() + 25.0) > 3 * one_step  # far moves still stand out
