@@ -34,10 +34,11 @@ def test_a_cause_that_barely_moves_the_target_is_ranked_by_its_own_unusualness()
         result = attribute_anomalies(GRAPH, reference, incident, "web", seed=seed)
         by_unusualness += result.ranking.by == "unusualness"
         assert (result.ranking.by == "unusualness") == (not result.anomalous_rows)
-        named += result.top_cause == "db"  # api only followed it: its own noise is typical
+        if result.ranking.by == "unusualness":  # api only followed db: its noise is typical
+            named += result.top_cause == "db"
         assert result.ranking.nodes[0].node == "db"
     assert by_unusualness >= 4  # a 5-row window raises a chance alarm about 5 % of the time
-    assert named == 5
+    assert named == by_unusualness
 
 
 def test_an_anomalous_target_is_ranked_by_the_attribution():
