@@ -177,7 +177,7 @@ def attribute_anomalies(
     unusual = model.unusualness(data)
     causes, ranking = choose_ranking(
         rows, rank_causes(rows), unusual,
-        alarm_deviation(threshold, len(unusual) * len(data.anomalies)),
+        alarm_deviation(threshold, len(unusual) * len(data.anomalies)), by_unusualness=False,
     )  # fmt: skip
     settings = {
         "threshold": _num(threshold),
@@ -222,6 +222,11 @@ a note: the shares then offset each other and say little."""
 ATTRIBUTION_REASON = (
     "the target is anomalous: causes are ranked by their Shapley share of its score"
 )
+LEAD_REASON = (
+    "the target is not anomalous in any row: causes are the attribution's lead over the "
+    "most unusual rows (row mode keeps it: ranking rows by unusualness measured worse on "
+    "PetShop); the candidates' own unusualness is listed beside it"
+)
 UNUSUALNESS_REASON = (
     "the target is not anomalous, so a split of its small score says little: candidates "
     "whose own noise (their deviation from what their parents predict, so a node that only "
@@ -242,6 +247,7 @@ def choose_ranking(
     causes: tuple[RootCause, ...],
     unusual: Mapping[str, Unusualness],
     alarm: float,
+    by_unusualness: bool = True,
 ) -> tuple[tuple[RootCause, ...], Ranking]:
     """The causes and the path that ranked them (the rule in docs/anomaly.md).
 
@@ -254,6 +260,8 @@ def choose_ranking(
     nodes = tuple(sorted(unusual.values(), key=lambda u: (-u.deviation, u.node)))
     if any(r.anomalous for r in rows):
         return causes, Ranking("attribution", ATTRIBUTION_REASON, nodes)
+    if not by_unusualness:
+        return causes, Ranking("lead", LEAD_REASON, nodes)
     lead = {c.node: c for c in causes}
     first = [u.node for u in nodes if u.deviation >= alarm]
     order = first + [c.node for c in causes if c.node not in first]
