@@ -96,6 +96,10 @@ PETSHOP = SHARED / "petshop" / "dataset"
 needs_petshop_data = pytest.mark.skipif(
     not PETSHOP.is_dir(), reason="../shared/data/petshop is not present"
 )
+NEZHA = SHARED / "nezha-ob" / "2022-08-22"
+needs_nezha_data = pytest.mark.skipif(
+    not NEZHA.is_dir(), reason="../shared/data/nezha-ob is not present"
+)
 
 
 def unit_links(graph, n_rows, seed, outliers, n_anomalies=1):

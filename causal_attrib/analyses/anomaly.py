@@ -36,6 +36,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from ..choices import AttributeRows, Direction, FitOn, parse_choice
 from ..engine import one_blas_thread
@@ -47,9 +48,18 @@ from ..models.fitting import FittedSCM, fit_scm
 from ..models.mechanisms import FixedNoise, Mechanism
 from ..models.noise import NoiseWalker
 from ..progress import Progress, Ticker, silent
-from ..results.anomaly import AnomalyResult, RootCause, RowResult, rank_causes, ranked
+from ..results.anomaly import (
+    AnomalyResult,
+    Ranking,
+    RootCause,
+    RowResult,
+    Unusualness,
+    rank_causes,
+    ranked,
+)
 from ..results.base import ReportData
 from ..results.base import stable_float as _num
+from ..stats.robust import EXCURSION, RobustCalibration, resolution
 from ..stats.sampling import latin_uniforms
 from ..stats.scores import ConditionalLevelScorer, FittedTail, LevelScorer, TailScorer
 from ..stats.shapley import SHAPLEY_TOLERANCE, shapley_walked
@@ -201,14 +211,18 @@ def attribute_model(
     rows, below_threshold = attribute_rows(
         model, data, row_threshold, attribute, n_samples, n_permutations, seed, say
     )
-    causes = rank_causes(rows)
+    unusual = model.unusualness(data)
+    causes, ranking = choose_ranking(
+        rows, rank_causes(rows), unusual,
+        alarm_deviation(threshold, len(unusual) * len(data.anomalies)), by_unusualness=False,
+    )  # fmt: skip
     settings = {
         **settings,
         "reference_rows": len(data.reference),
         "anomalous_rows": len(data.anomalies),
         "mechanisms": {n: model.mechanisms[n].label for n in model.order},
     }
-    notes = tuple(notes) + data.notes
+    notes = tuple(notes) + data.notes + excluded_note(ranking) + split_notes(rows)
     if not nx.ancestors(data.graph, target):
         notes += (
             f"{target!r} has no causes in the graph, so every anomaly is attributed to its "
@@ -222,8 +236,122 @@ def attribute_model(
     )
     return AnomalyResult(
         target, tuple(rows), causes, float(threshold), row_threshold, settings, notes, report_data,
-        below_threshold=below_threshold,
+        below_threshold=below_threshold, ranking=ranking,
     )  # fmt: skip
+
+
+UNUSUAL_DEVIATION = 1.0
+"""Robust SDs a candidate's noise must reach to be ranked by unusualness (outside the
+central two thirds of its clean reference noise)."""
+
+LARGE_SHARE = 3.0
+"""A row's split that hands one node more than this many times the row's own score gets
+a note: the shares then offset each other and say little."""
+
+ATTRIBUTION_REASON = (
+    "the target is anomalous: causes are ranked by their Shapley share of its score"
+)
+LEAD_REASON = (
+    "the target is not anomalous in any row: causes are the attribution's lead over the "
+    "most unusual rows (row mode keeps it: ranking rows by unusualness measured worse on "
+    "PetShop); the candidates' own unusualness is listed beside it"
+)
+UNUSUALNESS_REASON = (
+    "the target is not anomalous, so a split of its small score says little: candidates "
+    "whose own noise (their deviation from what their parents predict, so a node that only "
+    "followed an unusual cause stays typical) passed the alarm come first, most unusual "
+    "first, then the attribution's lead, then the other unusual candidates"
+)
+
+
+def alarm_deviation(threshold: float, tests: int) -> float:
+    """Robust SDs a candidate's noise must reach to raise an alarm among ``tests`` (nodes
+    times rows): the two-sided normal deviation with tail ``exp(-(threshold + ln tests))``,
+    the family-wise rule of the row threshold (3.6 for threshold 3 and 150 tests)."""
+    return float(norm.isf(math.exp(-(threshold + math.log(max(1, tests)))) / 2))
+
+
+def choose_ranking(
+    rows: list[RowResult],
+    causes: tuple[RootCause, ...],
+    unusual: Mapping[str, Unusualness],
+    alarm: float,
+    by_unusualness: bool = True,
+) -> tuple[tuple[RootCause, ...], Ranking]:
+    """The causes and the path that ranked them (the rule in docs/anomaly.md).
+
+    When some row's target passes its threshold, the attribution ranks. When none does:
+    first the candidates whose own noise reached the ``alarm`` deviation
+    (:func:`alarm_deviation`), most unusual first; then the attribution's lead over the
+    most unusual rows (the graph's view of who moved the target); then the other
+    candidates whose noise reached :data:`UNUSUAL_DEVIATION`. Contributions are the lead's
+    (0 for a node it did not name)."""
+    nodes = tuple(sorted(unusual.values(), key=lambda u: (-u.deviation, u.node)))
+    if any(r.anomalous for r in rows):
+        return causes, Ranking("attribution", ATTRIBUTION_REASON, nodes)
+    if not by_unusualness:
+        return causes, Ranking("lead", LEAD_REASON, nodes)
+    lead = {c.node: c for c in causes}
+    first = [u.node for u in nodes if u.deviation >= alarm]
+    order = first + [c.node for c in causes if c.node not in first]
+    order += [u.node for u in nodes if u.node not in order and u.deviation >= UNUSUAL_DEVIATION]
+    by = {u.node: u for u in nodes}
+    reordered = tuple(
+        RootCause(
+            n,
+            lead[n].contribution if n in lead else 0.0,
+            by[n].score if lead.get(n) is None else lead[n].score,
+        )
+        for n in order
+    )
+    return reordered, Ranking("unusualness", UNUSUALNESS_REASON, nodes)
+
+
+def unusualness(node: str, reference: np.ndarray, window: np.ndarray, values, seen) -> Unusualness:
+    """One candidate's :class:`Unusualness`: its ``window`` noise against its ``reference``
+    noise, calibrated robustly (:class:`~causal_attrib.stats.robust.RobustCalibration`)
+    with the resolution of its reference ``values`` (``seen``: its values in the window)."""
+    calibration = RobustCalibration.fit(reference, resolution(values, seen))
+    w = np.asarray(window, dtype=float)
+    w = w[np.isfinite(w)]
+    if w.size == 0:
+        return Unusualness(node, 0.0, 0.0, calibration.excluded)
+    return Unusualness(
+        node,
+        float(np.max(calibration.deviation(w))),
+        float(np.max(calibration.score(w))),
+        calibration.excluded,
+    )
+
+
+def split_notes(rows: Iterable[RowResult]) -> tuple[str, ...]:
+    """A note per row whose split hands one node more than :data:`LARGE_SHARE` times the
+    row's own score (the shares then offset each other), naming the node."""
+    notes = []
+    for r in rows:
+        if not r.root_causes or not r.target_score:
+            continue
+        top = max(r.root_causes, key=lambda c: abs(c.contribution))
+        if abs(top.contribution) > LARGE_SHARE * abs(r.target_score):
+            notes.append(
+                f"row {r.row}: {top.node!r} gets {top.contribution:+.3g}, "
+                f"{abs(top.contribution) / abs(r.target_score):.0f}x the row's own score "
+                f"{r.target_score:.3g}; other nodes' shares offset it, so this row's split "
+                "is fragile (a coarse or poorly identified mechanism)"
+            )
+    return tuple(notes)
+
+
+def excluded_note(ranking: Ranking) -> tuple[str, ...]:
+    """When unusualness ranked, the note naming the reference rows left out of its
+    calibration as earlier excursions (the JSON lists them in every case)."""
+    left = [f"{u.node} ({u.excluded})" for u in ranking.nodes if u.excluded]
+    if ranking.by != "unusualness" or not left:
+        return ()
+    return (
+        f"reference rows more than {EXCURSION:g} robust SDs out were left out of the noise "
+        "calibration as earlier excursions: " + ", ".join(left),
+    )
 
 
 MOST_UNUSUAL = 10
@@ -382,6 +510,31 @@ class NoiseModel:
         phi, errors = estimate.values, estimate.errors or {}
         causes = ranked(RootCause(n, phi[n], node_score[n], errors.get(n)) for n in players)
         return RowResult(label, x_t, t_score, anomalous, causes, left, unmeasured)
+
+    def unusualness(self, data: AnomalyData) -> dict[str, Unusualness]:
+        """Each measured candidate's :class:`Unusualness` over the anomalous rows: its noise
+        against its reference noise (a categorical node's score, read as a deviation)."""
+        noise: dict[str, list] = {n: [] for n in self.order}
+        scores: dict[str, list] = {n: [] for n in self.order}
+        for i in range(len(data.anomalies)):
+            row = {n: data.anomalies[n].iloc[i] for n in self.order}
+            measured = {n: _is_measured(row[n]) for n in self.order}
+            pinned, node_score = self._pin(row, measured)
+            for n, fixed in pinned.items():
+                noise[n].append(fixed.noise)
+                scores[n].append(node_score[n])
+        out = {}
+        for n in self.order:
+            reference = self.mechanisms[n].noise_values
+            if n in self.categorical or reference is None:
+                nats = max((s for s in scores[n] if s is not None), default=0.0)
+                z = float(norm.isf(min(1.0, math.exp(-nats)) / 2))
+                out[n] = Unusualness(n, z, nats)
+                continue
+            values = data.reference[n].to_numpy(dtype=float)
+            seen = np.asarray(data.anomalies[n].to_numpy(dtype=float))
+            out[n] = unusualness(n, reference, np.asarray(noise[n], dtype=float), values, seen)
+        return out
 
     def _pin(self, row, measured) -> tuple[dict[str, FixedNoise], dict[str, float | None]]:
         """Complete the row (unmeasured nodes take their typical value given their parents),

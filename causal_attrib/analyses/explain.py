@@ -229,6 +229,7 @@ def explain(
             *_precision_note(estimate, fitted),
         ),
         fitted_change_interval=change_interval,
+        untested=tuple(sorted(n for n in game.relevant if n in fits and not fits[n].test.testable)),
         check=_graph_check(g, prepared, alpha, seed, say, mode) if check else None,
         report_data=_report_data(g, prepared, [target, *top_nodes(nodes, target)], mode),
         time_mode=mode.to_dict() | {"burn_in": burn} if mode else None,
@@ -719,7 +720,13 @@ def _notes(opening, prepared, game: ExplainGame, alpha, bootstrap, confidence) -
             f"{target!r} has no causes in the graph, so only its own mechanism can explain "
             "the change"
         )
-    if not game.players:
+    if not game.players and untestable:
+        notes.append(
+            f"no mechanism upstream of {target!r} that could be tested changed at "
+            f"alpha={alpha}; {', '.join(untestable[:5])} could not be tested, so the change "
+            "is not shown to be chance"
+        )
+    elif not game.players:
         notes.append(
             f"no mechanism upstream of {target!r} changed at alpha={alpha}; "
             "the observed change is within what chance allows"

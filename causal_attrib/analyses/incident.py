@@ -24,8 +24,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+import networkx as nx
 import numpy as np
-from scipy.stats import norm
 
 from ..choices import Direction, FitOn, parse_choice
 from ..engine import one_blas_thread
@@ -40,8 +40,16 @@ from ..progress import Progress, silent
 from ..results.anomaly import AnomalyResult, rank_causes
 from ..results.base import ReportData
 from ..results.base import stable_float as _num
+from ..stats.robust import RobustCalibration, resolution
 from ..stats.scores import TailScorer
-from .anomaly import check_anomaly_options
+from .anomaly import (
+    alarm_deviation,
+    check_anomaly_options,
+    choose_ranking,
+    excluded_note,
+    split_notes,
+    unusualness,
+)
 from .incident_game import MAX_INCIDENT_ROWS, IncidentModel
 from .lag_order import MAX_AUTO_LAGS, choose_lags
 from .opening import GraphSource, TableSource, open_analysis
@@ -56,6 +64,7 @@ def attribute_incident(
     *,
     time_column: str,
     incident: str = "auto",
+    since: str | None = None,
     lags: int | None = None,
     threshold: float = 3.0,
     direction: Direction | str = Direction.BOTH,
@@ -80,8 +89,10 @@ def attribute_incident(
         Column of times (numbers or ISO 8601 timestamps).
     incident
         ``START`` or ``START/END`` (half-open; END omitted: to the end of the data), or
-        ``"auto"``: the onset found from the target's series (:func:`detect_incident`).
-        The reference is the series before START.
+        ``"auto"``: the most recent onset among the target's and its ancestors'
+        innovations (:func:`detect_incident`). The reference is the series before START.
+    since
+        With ``incident="auto"``: search for the onset at or after this time only.
     lags
         Past values each mechanism reads (``None``: chosen by BIC on the reference).
     threshold, direction, fit_on
@@ -111,7 +122,10 @@ def attribute_incident(
         series, list(opening.graph.nodes), np.zeros(len(series.times), int), "the data", False
     )
     scorer = TailScorer(direction=direction)
-    window = incident_window(series, block, target, incident, threshold, scorer)
+    candidates = tuple(sorted(nx.ancestors(opening.graph, target)))
+    window = incident_window(
+        series, block, target, incident, threshold, scorer, candidates, since
+    )
     block = Block(block.values, block.times, block.axis, window.periods)
     periods = Periods((block,), {}, series.notes)
     if lags is None:
@@ -123,7 +137,11 @@ def attribute_incident(
     model = fit_clean(opening.graph, block, target, lags, models or ANOMALY_MODELS, scorer, pooled)
     labels = [series.axis.format(t) for t in series.times]
     rows = model.attribute(window, labels, threshold, n_samples, n_permutations, seed, say)
-    causes = rank_causes(rows)
+    unusual = innovation_unusualness(model, window)
+    tests = len(unusual) * min(window.end - window.start, MAX_INCIDENT_ROWS)
+    causes, ranking = choose_ranking(
+        rows, rank_causes(rows), unusual, alarm_deviation(threshold, tests)
+    )
     settings = {
         "threshold": _num(threshold), "direction": direction.value, "fit_on": fit_on.value,
         "attribute": "anomalous", "models": getattr(models or ANOMALY_MODELS, "name", "auto"),
@@ -136,7 +154,10 @@ def attribute_incident(
         "bic": {str(k): round(v, 3) for k, v in sorted(bic.items())},
         "incident": window.to_dict(series),
     }  # fmt: skip
-    notes = (*opening.notes, *series.notes, *gap_notes(series, window, opening.graph, lags))
+    notes = (
+        *opening.notes, *series.notes, *gap_notes(series, window, opening.graph, lags),
+        *excluded_note(ranking), *split_notes(rows),
+    )
     if window.end - window.start > MAX_INCIDENT_ROWS:
         notes += (
             f"the incident has {window.end - window.start} rows; the first "
@@ -157,6 +178,7 @@ def attribute_incident(
     return AnomalyResult(
         target, tuple(rows), causes, float(threshold), row_threshold, settings, notes, report,
         below_threshold=not any(r.anomalous for r in rows) and bool(causes), time_mode=time_mode,
+        ranking=ranking,
     )  # fmt: skip
 
 
@@ -179,6 +201,19 @@ def gap_notes(series: Series, window: IncidentWindow, graph, lags: int) -> tuple
         "their innovations and causes cannot be traced; give data without the gap or an "
         "incident that starts after it",
     )
+
+
+def innovation_unusualness(model: IncidentModel, window: IncidentWindow) -> dict:
+    """Each influencer's :func:`~causal_attrib.analyses.anomaly.unusualness` over the
+    incident rows attributed: its innovations against its reference innovations."""
+    start, stop = window.start, min(window.end, window.start + MAX_INCIDENT_ROWS)
+    return {
+        n: unusualness(
+            n, model.reference[n], model.innovations[n][start:stop],
+            model.values[n][:start], model.values[n][start:stop],
+        )  # fmt: skip
+        for n in model.order
+    }
 
 
 def fit_clean(graph, block: Block, target, lags, models, scorer, pooled=True) -> IncidentModel:
@@ -235,12 +270,28 @@ MIN_REFERENCE = 30
 
 
 def incident_window(
-    series: Series, block: Block, target: str, incident: str, threshold: float, scorer: TailScorer
+    series: Series,
+    block: Block,
+    target: str,
+    incident: str,
+    threshold: float,
+    scorer: TailScorer,
+    candidates: tuple[str, ...] = (),
+    since: str | None = None,
 ) -> IncidentWindow:
-    """The incident's rows: as given (``START`` or ``START/END``) or found (``auto``)."""
+    """The incident's rows: as given (``START`` or ``START/END``) or found (``auto``: the
+    most recent onset among the ``candidates``' innovations, after ``since``)."""
     n = len(series.times)
     if str(incident).strip().lower() == "auto":
-        return detect_incident(block.values[target].to_numpy(dtype=float), threshold, scorer)
+        first = MIN_REFERENCE
+        if since is not None:
+            at = parse_time(str(since), series.axis, "--since")
+            first = max(first, int(np.searchsorted(series.times, at, side="left")))
+        nodes = tuple(dict.fromkeys((target, *candidates)))
+        values = {c: block.values[c].to_numpy(dtype=float) for c in nodes}
+        return detect_incident(values, target, threshold, scorer, first)
+    if since is not None:
+        raise InputError("--since chooses where --incident auto searches; give one or the other")
     text = str(incident)
     start_text, _, end_text = text.partition("/")
     start = parse_time(start_text, series.axis, "incident")
@@ -259,76 +310,95 @@ def incident_window(
 
 
 ONSET_LAGS = 3
-"""Own lags of the univariate autoregression whose residuals ``--incident auto`` scores."""
+"""Own lags of the univariate autoregression whose residuals ``--incident auto`` scores;
+also the most quiet rows inside one incident (alarms further apart are two incidents)."""
 
 
-def detect_incident(values: np.ndarray, threshold: float, scorer: TailScorer) -> IncidentWindow:
-    """The incident's onset and end from the target's series alone.
+def detect_incident(
+    values: Mapping[str, np.ndarray],
+    target: str,
+    threshold: float,
+    scorer: TailScorer,
+    first: int = MIN_REFERENCE,
+) -> IncidentWindow:
+    """The most recent incident: the last run of alarms at or after row ``first``.
 
-    A monitoring series wanders, so its values alone are a poor alarm. The target is
-    prewhitened by an autoregression of order :data:`ONSET_LAGS` fitted on the whole series
-    (an incident is a minority of rows) and its residuals are scored by their robust
-    z-score (a sudden step); its values are scored the same way (a level no normal row
-    reached). The incident is around the strongest alarm (the larger of both scores, at
-    least ``threshold + ln(rows)``, after :data:`MIN_REFERENCE` rows); its onset is the
-    first of the rows before that alarm that all stay above ``threshold``, and it lasts
-    until the target's value is back within what the rows before the onset saw.
+    Each measured candidate (the target and its ancestors) is prewhitened by an
+    autoregression of order :data:`ONSET_LAGS` fitted on the whole series (an incident is a
+    minority of rows), and its residuals, its *innovations*, are scored by their robust
+    deviation (:class:`~causal_attrib.stats.robust.RobustCalibration`: median and MAD,
+    earlier excursions left out, never finer than the metric's resolution); the target's
+    values are scored the same way (a level no normal row reached). A row alarms when
+    some candidate passes the family-wise deviation for rows times candidates
+    (:func:`~causal_attrib.analyses.anomaly.alarm_deviation`). The incident opens at the
+    first alarm of the last run (alarms at most :data:`ONSET_LAGS` rows apart) and lasts
+    to that run's last alarm. Raises :class:`InputError` when no row alarms.
     """
-    n = len(values)
+    n = len(values[target])
     if n <= MIN_REFERENCE:
         raise InputError(
             f"incident 'auto' needs more than {MIN_REFERENCE} rows (the series has {n}): at "
             f"least {MIN_REFERENCE} rows of normal behaviour come before an incident",
             parameter="incident",
         )
-    resid = _prewhitened(values, ONSET_LAGS)
-    steps = robust_scores(resid, resid[ONSET_LAGS:], scorer.direction)
-    levels = robust_scores(values, values, scorer.direction)
-    scores = np.maximum(steps, levels)
-    scores[: max(MIN_REFERENCE, ONSET_LAGS)] = 0.0
-    alarm = threshold + math.log(n)
-    peak = int(np.argmax(scores))
-    if scores[peak] < alarm:
+    steps = {c: _innovation_deviation(v) for c, v in values.items()}
+    level = _level_deviation(values[target], scorer.direction)
+    deviation = steps | {target: np.maximum(steps[target], level)}
+    stacked = np.vstack(list(deviation.values()))
+    stacked[:, : max(first, ONSET_LAGS)] = 0.0
+    alarm = alarm_deviation(threshold, n * len(values))
+    alarmed = np.flatnonzero((stacked >= alarm).any(axis=0))
+    if alarmed.size == 0:
+        peak = np.unravel_index(int(np.argmax(stacked)), stacked.shape)
         raise InputError(
-            f"incident 'auto' found no onset: the target's most unusual step scores "
-            f"{float(scores[peak]):.3g} (row {peak + 1}), below the alarm level {alarm:.3g}; "
-            "give the incident's start (START[/END])",
+            f"--incident auto found nothing unusual: the largest innovation deviation is "
+            f"{float(stacked[peak]):.3g} robust SDs ({list(values)[peak[0]]!r}, row "
+            f"{peak[1] + 1}), below the alarm level {alarm:.3g}; give the incident's start "
+            "(--incident START[/END])",
             parameter="incident",
         )
-    start = peak  # back from the strongest alarm while the target stays unusual
-    while start - 1 >= MIN_REFERENCE and scores[start - 1] >= threshold:
-        start -= 1
-    normal = scorer.fit(values[:start]).score(values) < threshold  # clearly back
-    after = np.flatnonzero(normal[peak + 1 :])
-    end = peak + 1 + int(after[0]) if after.size else n
-    hits = np.flatnonzero(scores >= alarm)
+    run = len(alarmed) - 1
+    while run > 0 and alarmed[run] - alarmed[run - 1] <= ONSET_LAGS:
+        run -= 1
+    start, last = int(alarmed[run]), int(alarmed[-1])
+    opener = list(values)[int(np.argmax(stacked[:, start]))]
     evidence = {
-        "method": f"robust z-scores of the target's AR({ONSET_LAGS}) residuals and values "
-        "over the whole series; the incident lasts while its value stays outside what came "
-        "before",
-        "signal": "step" if steps[start] >= levels[start] else "level",
+        "method": f"robust deviations of the target's and its measured ancestors' "
+        f"AR({ONSET_LAGS}) innovations (and of the target's values); the most recent run of "
+        "alarms",
+        "opened_by": opener,
+        "signal": "level" if opener == target and level[start] > steps[target][start] else "step",
         "alarm_level": round(alarm, 3),
-        "onset_score": round(float(scores[start]), 3),
-        "alarms": int(hits.size),
+        "onset_score": round(float(stacked[:, start].max()), 3),
+        "alarms": int(alarmed.size),
+        "earlier_runs": int(np.count_nonzero(np.diff(alarmed[: run + 1]) > ONSET_LAGS)),
     }
-    return IncidentWindow(start, max(end, start + 1), n, True, evidence)
+    return IncidentWindow(start, last + 1, n, True, evidence)
 
 
-def robust_scores(values: np.ndarray, reference: np.ndarray, direction: Direction) -> np.ndarray:
-    """``-log P(Z >= z)`` for the robust z-score of each value (median and MAD of
-    ``reference``; two-sided unless ``direction`` says high or low). A normal tail, not the
-    empirical one, because the reference holds the incident too: an empirical tail would
-    learn the incident as normal."""
-    centre = float(np.median(reference))
-    spread = (
-        1.4826 * float(np.median(np.abs(reference - centre))) or float(np.std(reference)) or 1.0
-    )
-    z = (values - centre) / spread
+def _innovation_deviation(values: np.ndarray) -> np.ndarray:
+    """Robust deviation of each row's AR(:data:`ONSET_LAGS`) innovation (0 where the
+    series or its past is missing)."""
+    v = np.asarray(values, dtype=float)
+    filled = np.where(np.isfinite(v), v, np.nanmedian(v) if np.isfinite(v).any() else 0.0)
+    resid = _prewhitened(filled, ONSET_LAGS)
+    calibration = RobustCalibration.fit(resid[ONSET_LAGS:], resolution(filled))
+    out = np.nan_to_num(calibration.deviation(resid))
+    out[:ONSET_LAGS] = 0.0
+    out[~np.isfinite(v)] = 0.0
+    return out
+
+
+def _level_deviation(values: np.ndarray, direction: Direction) -> np.ndarray:
+    """Robust deviation of the target's values (one-sided when ``direction`` says so)."""
+    v = np.asarray(values, dtype=float)
+    calibration = RobustCalibration.fit(v, resolution(v))
+    signed = (v - calibration.centre) / calibration.scale
     if direction is Direction.HIGH:
-        return -norm.logsf(z)
-    if direction is Direction.LOW:
-        return -norm.logsf(-z)
-    return -(norm.logsf(np.abs(z)) + math.log(2.0))
+        signed = np.maximum(signed, 0.0)
+    elif direction is Direction.LOW:
+        signed = np.maximum(-signed, 0.0)
+    return np.nan_to_num(np.abs(signed))
 
 
 def _prewhitened(values: np.ndarray, lags: int) -> np.ndarray:

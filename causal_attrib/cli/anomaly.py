@@ -41,8 +41,12 @@ from .options import (
 @click.option(
     "--incident",
     help="Time-series mode: START[/END] of the incident, END excluded (the reference is "
-    "before START; without END the incident runs to the last row), or 'auto' to find its "
-    "onset from the target's series.",
+    "before START; without END the incident runs to the last row), or 'auto' to find the "
+    "most recent onset in the target's or its ancestors' innovations.",
+)
+@click.option(
+    "--since",
+    help="Time-series mode with --incident auto: search for the onset at or after this time.",
 )
 @lags_option
 @click.option("--target", "-t", required=True, help="Node whose anomaly to explain.")
@@ -116,7 +120,7 @@ def anomaly(console: Console, **opts) -> int:
     graph = read_graph(opts["graph"], opts["graph_format"], reverse=opts["reverse"])
     if opts["time_column"] is not None:
         return _incident(console, graph, opts)
-    for option in ("data", "incident", "lags"):
+    for option in ("data", "incident", "lags", "since"):
         if opts[option] is not None:
             raise InputError(f"--{option} needs --time-column (time-series mode)")
     if opts["reference"] is None or opts["anomalies"] is None:
@@ -147,7 +151,7 @@ def _with_model(console: Console, opts: dict) -> int:
     """Rows scored by a saved model: no fitting, the model's graph and reference."""
     from ..analyses.model import load_model
 
-    for option in ("graph", "reference", "data", "time_column", "incident", "lags"):
+    for option in ("graph", "reference", "data", "time_column", "incident", "lags", "since"):
         if opts[option] is not None:
             raise InputError(f"--{option.replace('_', '-')} does not go with --model (the model "
                              "brings its graph and reference data)")  # fmt: skip
@@ -192,6 +196,7 @@ def _incident(console: Console, graph, opts: dict) -> int:
         opts["target"],
         time_column=opts["time_column"],
         incident=incident,
+        since=opts["since"],
         lags=opts["lags"],
         threshold=opts["threshold"],
         direction=opts["direction"],

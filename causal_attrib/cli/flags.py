@@ -41,6 +41,7 @@ FLAGS = {
     "n_samples": "--samples",
     "scheduler": "--scheduler",
     "seed": "--seed",
+    "since": "--since",
     "split_at": "--split-at",
     "statistic": "--statistic",
     "target": "--target",

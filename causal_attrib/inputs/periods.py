@@ -206,6 +206,11 @@ def node_block(
     return Block(out, series.times, series.axis, period)
 
 
+MIN_AFTER_ROWS = 4
+"""Fewest after rows (with their whole past) time mode explains: an incident's few
+minutes. The change tests then say which nodes they could not test."""
+
+
 def lagged_data(
     periods: Periods,
     features: Mapping[str, Iterable[Feature]],
@@ -242,10 +247,11 @@ def lagged_data(
         totals.append(len(frame) + dropped[which])
         frame, note = sample_rows(frame, max_rows, seed, f"{name} rows")
         notes += [note] if note else []
-        if len(frame) < min_rows and not (one_period and which == AFTER):
+        needed = min(min_rows, MIN_AFTER_ROWS) if which == AFTER else min_rows
+        if len(frame) < needed and not (one_period and which == AFTER):
             raise InputError(
                 f"the {name} period has {len(frame)} row(s) with their whole past; at least "
-                f"{min_rows} are needed: fewer lags, shallower lagged edges, or a longer period",
+                f"{needed} are needed: fewer lags, shallower lagged edges, or a longer period",
                 parameter="lags",
             )
         out[name] = frame

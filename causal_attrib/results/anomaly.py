@@ -95,6 +95,62 @@ class RowResult:
         }
 
 
+@dataclass(frozen=True)
+class Unusualness:
+    """How unusual one candidate's own noise (innovation) was over the window.
+
+    Attributes
+    ----------
+    node
+        Node name.
+    deviation
+        Largest ``|noise - centre| / spread`` over the window, in robust SDs of its clean
+        reference noise (spread at least the metric's resolution).
+    score
+        The same in nats, capped at ``ln(n + 1)`` for ``n`` clean reference rows.
+    excluded
+        Reference rows left out of the node's calibration as earlier excursions.
+    """
+
+    node: str
+    deviation: float
+    score: float
+    excluded: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "node": self.node,
+            "deviation": _num(self.deviation),
+            "score": _num(self.score),
+            "excluded": self.excluded,
+        }
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Which path ranked the causes, and why (see docs/anomaly.md, "How causes are ranked").
+
+    Attributes
+    ----------
+    by
+        ``"attribution"`` (the Shapley split of the target's score, when the target is
+        anomalous) or ``"unusualness"`` (the candidates' own noise, when it is not).
+    reason
+        One sentence saying why this path ranked.
+    nodes
+        Every candidate's :class:`Unusualness`, most unusual first.
+    """
+
+    by: str
+    reason: str
+    nodes: tuple[Unusualness, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {"by": self.by, "reason": self.reason, "nodes": [u.to_dict() for u in self.nodes]}
+
+
 def _incident_words(incident: Mapping[str, Any]) -> str:
     """How a time-mode summary names the incident window."""
     how = "found automatically" if incident["auto"] else "as given"
@@ -138,6 +194,8 @@ class AnomalyResult(Displayable):
     time_mode: Mapping[str, Any] | None = None
     """Time-series mode: time column, lag order, and the incident window with how it was
     chosen (and, for ``auto``, the evidence)."""
+    ranking: Ranking | None = None
+    """Which path ranked :attr:`causes` (attribution or the candidates' own unusualness)."""
 
     @property
     def anomalous_rows(self) -> list[str]:
@@ -178,6 +236,11 @@ class AnomalyResult(Displayable):
             if not (self.below_threshold and self.causes):
                 return head + "; no root cause to name."
             lead = self.causes[0]
+            if self.ranking is not None and self.ranking.by == "unusualness":
+                return (
+                    f"{head}; the candidate whose own behaviour was most unusual is "
+                    f"`{lead.node}`, a lead rather than a finding."
+                )
             return (
                 f"{head}; in its most unusual rows the leading cause is `{lead.node}`, "
                 "below the threshold, so treat it as a lead rather than a finding."
@@ -209,6 +272,7 @@ class AnomalyResult(Displayable):
             }
             | ({"dowhy_comparison": self.comparison.to_dict()} if self.comparison else {})
             | ({"time_mode": dict(self.time_mode)} if self.time_mode is not None else {})
+            | ({"ranking": self.ranking.to_dict()} if self.ranking is not None else {})
         )
 
     def to_frame(self) -> pd.DataFrame:

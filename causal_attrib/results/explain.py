@@ -124,6 +124,9 @@ class ExplainResult(Displayable):
     fitted_change_interval: tuple[float, float] | None = None
     check: CheckResult | None = None
     comparison: Comparison | None = None
+    untested: tuple[str, ...] = ()
+    """Nodes whose mechanism change could not be tested (their parents share too little
+    range between the periods): the headline names them instead of blaming chance."""
     report_data: ReportData | None = field(default=None, repr=False, compare=False)
     time_mode: Mapping[str, Any] | None = None
     """Time-series mode: the time column, lag order (and how it was chosen), the periods'
@@ -180,6 +183,14 @@ class ExplainResult(Displayable):
             head += f" by {_fmt(abs(change))} (from {_fmt(self.observed_before)} to "
             head += f"{_fmt(self.observed_after)})"
         drivers = [n for n in self.nodes if n.ancestor and n.changed]
+        if not drivers and self.untested:
+            names = ", ".join(f"`{n}`" for n in self.untested[:5])
+            more = f" and {len(self.untested) - 5} more" if len(self.untested) > 5 else ""
+            return (
+                f"{head}; no mechanism that could be tested changed detectably, and {names}"
+                f"{more} could not be tested (their parents share too little range between "
+                "the periods), so the change may lie there."
+            )
         if not drivers:
             return head + "; no mechanism upstream of it changed detectably."
         top = max(drivers, key=lambda n: abs(n.contribution))
@@ -230,6 +241,8 @@ class ExplainResult(Displayable):
             "nodes": [n.to_dict() for n in self.nodes],
             "notes": list(self.notes),
         }
+        if self.untested:
+            out["untested"] = list(self.untested)
         if self.time_mode is not None:
             out["time_mode"] = dict(self.time_mode)
         if self.check is not None:

@@ -11,6 +11,7 @@ configurations, calibrated by permutations (with parents), or of homogeneity (ro
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import ClassVar, Protocol
@@ -65,6 +66,10 @@ class ChangeTest(Protocol):
         ...
 
 
+FEWEST_ROWS = 10
+"""Fewest rows of a period in the parents' common range for a change test to speak."""
+
+
 @dataclass(frozen=True)
 class ConditionalChangeTest:
     """Does the period help predict the node once its parents are known? A generalised
@@ -101,6 +106,13 @@ class ConditionalChangeTest:
     """The test reads only the basis' parents, levels and linear parents, never its
     features (it chooses its own regression): callers need not choose a test basis."""
 
+    def rows_needed(self, smaller: int) -> int:
+        """Rows of each period the common range must hold for the test to speak:
+        ``min_rows``, or half the smaller period when that is shorter (30 after rows
+        with 27 in the common range are testable: the period is small, not unseen), never
+        fewer than :data:`FEWEST_ROWS`."""
+        return min(self.min_rows, max(FEWEST_ROWS, math.ceil(smaller / 2)))
+
     def __call__(self, basis, before, after, y_before, y_after) -> ChangeTestResult:  # noqa: D102
         parents, levels = basis.parents, frozenset(basis.levels)
         # Only the common range of continuous parents can speak: beyond it, a "change" and
@@ -113,7 +125,8 @@ class ConditionalChangeTest:
             # the same box for both periods: the intersection of their ranges (a row of
             # one period beyond it would make the period a step the regressions smooth)
             keep_b, keep_a = common_range(before, after, ranged)
-            if min(np.count_nonzero(keep_b), np.count_nonzero(keep_a)) < self.min_rows:
+            kept = min(np.count_nonzero(keep_b), np.count_nonzero(keep_a))
+            if kept < self.rows_needed(min(len(y_before), len(y_after))):
                 return ChangeTestResult(1.0, {}, {}, testable=False)
             before = {p: before[p][keep_b] for p in parents}
             after = {p: after[p][keep_a] for p in parents}

@@ -13,6 +13,7 @@ import pandas as pd
 from ..choices import Direction, parse_choice
 from ..models.bases import Data
 from ..models.mechanisms import ClassifierMechanism
+from .robust import resolution
 
 
 @dataclass(frozen=True)
@@ -53,19 +54,25 @@ class TailScorer:
         if scale <= 0:  # a constant: any deviation at all is extreme
             scale = 1e-9 * max(1.0, abs(centre))
         fitted = FittedTail(self, centre, scale, np.array([]))
-        return FittedTail(self, centre, scale, np.sort(fitted.feature(x)))
+        step = resolution(x) / scale  # the metric's resolution, in feature units
+        return FittedTail(self, centre, scale, np.sort(fitted.feature(x)), step)
 
     def tail_size(self, n: int) -> int:
         """How many of ``n`` largest points the exponential tail is fitted to."""
         return min(n, max(self.min_tail, math.ceil(self.tail_fraction * n)))
 
-    def log_tail(self, counts: np.ndarray, n: int, top: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def log_tail(
+        self, counts: np.ndarray, n: int, top: np.ndarray, t: np.ndarray, step: float = 0.0
+    ) -> np.ndarray:
         """``-log P(F >= t)`` from ``counts`` (points with ``F >= t``, per ``t``) among ``n``,
         and ``top``, the ``tail_size(n)`` largest points: empirical up to the smallest of
-        them, exponential (fitted to them) beyond."""
+        them, exponential (fitted to them) beyond. The tail decays by at most a factor e
+        per ``step`` (the metric's resolution in feature units): a metric recorded in steps
+        whose largest points tie cannot show a sharper tail, so a one-step move past them
+        scores about one nat more than the top, not the cap."""
         k = len(top)
         u = float(top.min())
-        beta = max(float(top.mean()) - u, 1e-3)
+        beta = max(float(top.mean()) - u, step, 1e-3)
         with np.errstate(divide="ignore"):
             log_p = np.where(
                 t <= u, np.log(np.maximum(counts, 1) / n), np.log(k / n) - (t - u) / beta
@@ -88,6 +95,8 @@ class FittedTail:
     centre: float
     scale: float
     features: np.ndarray = field(repr=False)
+    step: float = 0.0
+    """The reference's resolution in feature units (see :meth:`TailScorer.log_tail`)."""
 
     def feature(self, values: np.ndarray | float) -> np.ndarray:
         """Deviation from the reference median in robust-scale units (one-sided if asked)."""
@@ -103,7 +112,7 @@ class FittedTail:
         f, t = self.features, _as_extreme(self.feature(values))
         n = len(f)
         counts = n - np.searchsorted(f, t, side="left")
-        return self.scorer.log_tail(counts, n, f[n - self.scorer.tail_size(n) :], t)
+        return self.scorer.log_tail(counts, n, f[n - self.scorer.tail_size(n) :], t, self.step)
 
     def score_one(self, value: float) -> float:
         """Score of a single value."""
@@ -122,7 +131,7 @@ class FittedTail:
         k = self.scorer.tail_size(n)
         top = np.partition(f, n - k)[n - k :]
         counts = np.array([np.count_nonzero(f >= t[0])])
-        return float(self.scorer.log_tail(counts, n, top, t)[0])
+        return float(self.scorer.log_tail(counts, n, top, t, self.step)[0])
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,8 @@ def test_normal_rows_are_not_blamed_on_anyone():
         if not result.anomalous_rows:
             # the verdict holds; the causes of the most unusual rows are a lead, said so
             assert "not significantly anomalous" in result.summary
-            assert "treat it as a lead" in result.summary and result.below_threshold
+            assert "lead rather than a finding" in result.summary and result.below_threshold
+            assert result.ranking.by == "lead"
             assert not any(r.anomalous for r in result.rows)
     assert alarms <= 4  # threshold 3 promises about 5 %; 4 of 20 allows for the tail fit
 

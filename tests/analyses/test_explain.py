@@ -286,3 +286,46 @@ def test_coalitions_valued_on_threads_give_the_same_answer(exact):
     two = explain(sc.graph, sc.before, sc.after, sc.target, n_jobs=2, **kw)
     assert one.to_dict() == two.to_dict()
     assert sum(n.changed and n.ancestor for n in one.nodes) > 6  # > 64 coalitions: batched
+
+
+def test_a_shift_of_six_noise_sds_in_30_after_rows_is_flagged_and_untested_nodes_are_named():
+    """x -> y -> z, y's mechanism shifted in 30 after rows: 27 of them share x's range with
+    the before period, enough to test y; z's parent moved beyond anything seen, so z is
+    untested, and the headline does not blame chance."""
+    import networkx as nx
+
+    graph = nx.DiGraph([("x", "y"), ("y", "z")])
+
+    def rows(n, shift, rng):
+        x = rng.normal(size=n)
+        y = x + rng.normal(size=n) + shift
+        return pd.DataFrame({"x": x, "y": y, "z": y + rng.normal(size=n)})
+
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        result = explain(graph, rows(2000, 0.0, rng), rows(30, 6.0, rng), "z", seed=seed)
+        assert [n.node for n in result.nodes if n.changed] == ["y"]
+        assert "within what chance allows" not in " ".join(result.notes)
+        rng = np.random.default_rng(100 + seed)
+        control = explain(graph, rows(2000, 0.0, rng), rows(30, 0.0, rng), "z", seed=seed)
+        assert not any(n.changed for n in control.nodes)
+
+
+def test_the_headline_names_untested_nodes_instead_of_chance():
+    import networkx as nx
+
+    graph = nx.DiGraph([("x", "y")])
+    rng = np.random.default_rng(0)
+    before = pd.DataFrame({"x": rng.normal(size=500)})
+    before["y"] = before.x + rng.normal(size=500)
+    after = pd.DataFrame({"x": rng.normal(size=40) + 20.0})  # x beyond anything seen
+    after["y"] = after.x + rng.normal(size=40)
+    from dataclasses import replace
+
+    result = explain(graph, before, after, "y", seed=0)
+    assert result.untested == ("y",)
+    assert result.to_dict()["untested"] == ["y"]
+    # had x's change gone unseen too, the headline would name y, not chance
+    quiet = replace(result, nodes=tuple(replace(n, changed=False) for n in result.nodes))
+    assert "could not be tested" in quiet.summary and "`y`" in quiet.summary
+    assert "changed detectably." not in quiet.summary

@@ -61,7 +61,7 @@ def test_a_spike_in_a_middle_node_is_not_blamed_on_its_root():
 def test_no_incident_no_auto_onset():
     quiet = [simulate_series(GRAPH, 1200, phi=0.9, seed=s) for s in range(5)]
     for frame in quiet:
-        with pytest.raises(InputError, match="found no onset"):
+        with pytest.raises(InputError, match="found nothing unusual"):
             attribute_incident(GRAPH, frame, "web", time_column="t")
 
 

@@ -198,3 +198,15 @@ def test_check_in_time_mode_tests_innovations_not_wandering_levels():
     wrong.remove_edge("api", "web")
     wrong.add_edge("cache", "web")
     assert check_graph(wrong, frame, time=TimeSpec("t")).failed
+
+
+def test_explain_takes_a_five_row_after_window_and_names_what_it_could_not_test():
+    graph = service_graph(lagged=True)
+    planted = (Planted("cache", "shift", 6.0, 600),)
+    frame = simulate_series(graph, 605, phi=0.5, seed=0, planted=planted)
+    result = explain(graph, data=frame, target="web", time=TimeSpec("t", split_at="600"), seed=0)
+    assert result.rows["after"] == 5
+    assert "cache" in result.untested  # 5 rows cannot fill its parents' common range
+    assert not any(n.changed for n in result.nodes)
+    assert "could not be tested" in result.summary and "`cache`" in result.summary
+    assert "within what chance allows" not in " ".join(result.notes)
