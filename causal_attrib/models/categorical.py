@@ -234,14 +234,19 @@ class TableMechanism:
 
     def log_likelihood(self, data: Data, y: np.ndarray) -> np.ndarray:
         """Log probability of each observed level (a level never seen: a tiny floor)."""
-        proba = self.proba(data)
-        index = {c: i for i, c in enumerate(self.classes)}
-        out = np.full(len(y), np.log(1e-12))
-        for r, level in enumerate(y):
-            k = index.get(level)
-            if k is not None:
-                out[r] = np.log(max(float(proba[r, k]), 1e-12))
-        return out
+        return level_log_likelihood(self.proba(data), self.classes, y)
+
+
+def level_log_likelihood(proba: np.ndarray, classes: tuple[str, ...], y) -> np.ndarray:
+    """Per row, the log of the probability given to the observed level (a level never seen
+    gets a tiny floor), for every categorical mechanism."""
+    index = {c: i for i, c in enumerate(classes)}
+    out = np.full(len(y), np.log(1e-12))
+    for r, level in enumerate(y):
+        k = index.get(level)
+        if k is not None:
+            out[r] = np.log(max(float(proba[r, k]), 1e-12))
+    return out
 
 
 def draw(proba: np.ndarray, classes: tuple[str, ...], u: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from .bases import Basis, Data, rows_of
-from .categorical import LevelNoise
+from .categorical import LevelNoise, level_log_likelihood
 from .linalg import least_squares
 
 
@@ -245,14 +245,7 @@ class ClassifierMechanism:
 
     def log_likelihood(self, data: Data, y: np.ndarray) -> np.ndarray:
         """Log probability of each observed level (a level never seen: a tiny floor)."""
-        proba = self.proba(data)
-        index = {c: i for i, c in enumerate(self.classes)}
-        out = np.full(len(y), np.log(1e-12))
-        for r, level in enumerate(y):
-            k = index.get(level)
-            if k is not None:
-                out[r] = np.log(max(float(proba[r, k]), 1e-12))
-        return out
+        return level_log_likelihood(self.proba(data), self.classes, y)
 
     def typical(self, data: Data) -> str:
         """The most likely level given the parents."""

@@ -207,3 +207,22 @@ def test_every_result_shows_its_report_inline_in_a_notebook(scenario, model):
         assert "<html" not in fragment and "<svg" in fragment
         assert scenario.target in fragment or result.command == "check"
     assert model._repr_html_().count("<tr>") == len(model.mechanisms) + 1
+
+
+def test_log_likelihood_recovers_planted_probabilities_and_densities():
+    """The Mechanism protocol's log_likelihood: a categorical child's planted table and a
+    Gaussian child's planted noise come back from a fitted model."""
+    rng = np.random.default_rng(0)
+    n = 4000
+    a = rng.choice(["x", "y"], n)
+    b = np.where(a == "x", rng.choice(["p", "q"], n, p=[0.8, 0.2]),
+                 rng.choice(["p", "q"], n, p=[0.3, 0.7]))  # fmt: skip
+    c = 2.0 * (b == "q") + rng.normal(0.0, 1.0, n)
+    g = nx.DiGraph([("a", "b"), ("b", "c")])
+    model = ca.fit(g, pd.DataFrame({"a": a, "b": b, "c": c}))
+    rows = {"a": np.array(["x", "y"], dtype=object), "b": np.array(["p", "p"], dtype=object),
+            "c": np.array([0.0, 1.0])}  # fmt: skip
+    ll = model.scm.log_likelihood(rows)
+    assert np.exp(ll["b"]) == pytest.approx([0.8, 0.3], abs=0.05)
+    normal = -0.5 * np.array([0.0, 1.0]) ** 2 - 0.5 * np.log(2 * np.pi)
+    assert ll["c"] == pytest.approx(normal, abs=0.1)
