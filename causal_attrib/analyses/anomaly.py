@@ -36,7 +36,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy import special
 
 from ..choices import AttributeRows, Direction, FitOn, parse_choice
 from ..engine import one_blas_thread
@@ -268,7 +268,7 @@ def alarm_deviation(threshold: float, tests: int) -> float:
     """Robust SDs a candidate's noise must reach to raise an alarm among ``tests`` (nodes
     times rows): the two-sided normal deviation with tail ``exp(-(threshold + ln tests))``,
     the family-wise rule of the row threshold (3.6 for threshold 3 and 150 tests)."""
-    return float(norm.isf(math.exp(-(threshold + math.log(max(1, tests)))) / 2))
+    return float(-special.ndtri(math.exp(-(threshold + math.log(max(1, tests)))) / 2))
 
 
 def choose_ranking(
@@ -528,7 +528,7 @@ class NoiseModel:
             reference = self.mechanisms[n].noise_values
             if n in self.categorical or reference is None:
                 nats = max((s for s in scores[n] if s is not None), default=0.0)
-                z = float(norm.isf(min(1.0, math.exp(-nats)) / 2))
+                z = float(-special.ndtri(min(1.0, math.exp(-nats)) / 2))
                 out[n] = Unusualness(n, z, nats)
                 continue
             values = data.reference[n].to_numpy(dtype=float)

@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
+from scipy import special
 
 EXCURSION = 5.0
 """Robust SDs beyond which a reference row is an earlier excursion, left out of calibration."""
@@ -90,7 +90,7 @@ class RobustCalibration:
         """Nats, ``-log P(|Z| >= z)``, capped at ``ln(rows + 1)`` (what the rows support)."""
         z = self.deviation(values)
         with np.errstate(invalid="ignore"):
-            nats = -(norm.logsf(z) + math.log(2.0))
+            nats = -(special.log_ndtr(-z) + math.log(2.0))
         return np.minimum(np.maximum(nats, 0.0), math.log(self.rows + 1))
 
 

@@ -141,8 +141,9 @@ def test_results_do_not_depend_on_n_jobs():
     ]
     assert results[0] == results[1] == results[2]
     assert Engine().jobs >= 1
-    with pytest.raises(InputError, match="--jobs"):
+    with pytest.raises(InputError, match="n_jobs") as info:  # the library names the parameter
         explain(sc.graph, sc.before, sc.after, sc.target, n_jobs=0)
+    assert info.value.parameter == "n_jobs"
 
 
 def test_anomaly_accepts_a_non_additive_model_family():
