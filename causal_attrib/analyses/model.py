@@ -337,14 +337,42 @@ def _from_file(document: dict, content, path) -> FittedModel:
             columns=names,
         )
         settings, notes = dict(document["settings"]), tuple(document["notes"])
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
         raise ModelFileError(f"{str(path)!r}: the model document is incomplete ({error})",
                              parameter="model") from None  # fmt: skip
     if set(mechanisms) != set(g.nodes) or not nx.is_directed_acyclic_graph(g):
         raise ModelFileError(f"{str(path)!r}: its mechanisms do not match its graph",
                              parameter="model")  # fmt: skip
+    if not isinstance(settings.get("models"), str) or "max_rows" not in settings:
+        raise ModelFileError(f"{str(path)!r}: its settings are incomplete", parameter="model")
     order = tuple(nx.lexicographical_topological_sort(g))
-    return FittedModel(FittedSCM(g, mechanisms, cat, order), frame, settings, notes)
+    scm = FittedSCM(g, mechanisms, cat, order)
+    _self_check(scm, path)
+    return FittedModel(scm, frame, settings, notes)
+
+
+def _self_check(scm: FittedSCM, path) -> None:
+    """Simulate a few rows and read their noise back with every mechanism: a file whose
+    arrays were edited into shapes or types its mechanisms cannot use is refused here, with
+    one line, instead of failing in the middle of an analysis."""
+    u = np.linspace(0.05, 0.95, 8)
+    values: dict[str, np.ndarray] = {}
+    node = None
+    try:
+        for node in scm.order:
+            parents = {p: values[p] for p in scm.parents(node)}
+            v = values[node] = scm.mechanisms[node].sample(parents, u)
+            numeric = node not in scm.categorical
+            if len(v) != 8 or (numeric and not np.all(np.isfinite(np.asarray(v, dtype=float)))):
+                raise ValueError("it does not simulate")
+            if len(scm.mechanisms[node].noise_of(parents, v)) != 8:
+                raise ValueError("it does not give its noise")
+    except Exception as error:  # an edited file can break a mechanism in any way
+        raise ModelFileError(
+            f"{str(path)!r}: the mechanism of {node!r} does not work ({type(error).__name__}: "
+            f"{error})".replace("\n", " ")[:300],
+            parameter="model",
+        ) from None
 
 
 def _column(values: np.ndarray, gaps: np.ndarray, categorical: bool) -> np.ndarray:

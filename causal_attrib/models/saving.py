@@ -20,6 +20,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,15 @@ SAVED_TYPES: dict[str, type] = {
 }
 """The only classes a model file may name; a new mechanism family adds itself here."""
 
-MAX_ENTRY_BYTES = 8 << 30
+FLOAT_FIELDS = {
+    "AdditiveNoiseMechanism": ("coef", "residuals"),
+    "LogisticModel": ("mean", "scale", "coef", "intercept"),
+    "SoftmaxModel": ("coef",),
+}
+"""Array fields read as floats whatever dtype a file gives them (an edited file's integers
+must not reach arithmetic done in place)."""
+
+MAX_ENTRY_BYTES = 2 << 30
 """Largest uncompressed entry read (a guard against zip bombs)."""
 
 _STAMP = (1980, 1, 1, 0, 0, 0)
@@ -113,7 +122,7 @@ def decode(value: Any, arrays: list[np.ndarray]) -> Any:
         raise ModelFileError("the model file's document is malformed")
     if "$array" in value:
         k = value["$array"]
-        if not isinstance(k, int) or not 0 <= k < len(arrays):
+        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < len(arrays):
             raise ModelFileError("the model file refers to an array it does not hold")
         return arrays[k].astype(object) if value.get("object") else arrays[k]
     if "$tuple" in value:
@@ -127,6 +136,9 @@ def decode(value: Any, arrays: list[np.ndarray]) -> Any:
         if cls is None or not isinstance(value.get("fields"), dict):
             raise ModelFileError(f"the model file names an unknown type {value['$type']!r}")
         fields = {k: decode(v, arrays) for k, v in value["fields"].items()}
+        for name in FLOAT_FIELDS.get(value["$type"], ()):
+            if name in fields:  # numbers the mechanism computes with in place
+                fields[name] = np.asarray(fields[name], dtype=float)
         try:
             return cls(**fields)
         except TypeError as error:
@@ -134,7 +146,8 @@ def decode(value: Any, arrays: list[np.ndarray]) -> Any:
     raise ModelFileError("the model file's document is malformed")
 
 
-def _digest(document: dict, arrays: list[np.ndarray]) -> str:
+def document_digest(document: dict, arrays: list[np.ndarray]) -> str:
+    """SHA-256 of a document (without its digest) and of every array, as files record it."""
     h = hashlib.sha256(json.dumps(document, sort_keys=True).encode())
     for a in arrays:
         h.update(str((a.dtype.str, a.shape)).encode())
@@ -147,7 +160,7 @@ def write_model(path: str | Path, document: dict, content: Any) -> None:
     arrays = _Arrays()
     body = dict(document, format=FORMAT, format_version=FORMAT_VERSION)
     body["content"] = encode(content, arrays)
-    body["digest"] = _digest(body, arrays.items)
+    body["digest"] = document_digest(body, arrays.items)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(zipfile.ZipInfo(DOCUMENT, _STAMP), json.dumps(body, sort_keys=True, indent=1))
@@ -163,6 +176,12 @@ def write_model(path: str | Path, document: dict, content: Any) -> None:
 def _replace_file(path: Path, data: bytes) -> None:
     """Write a temporary file beside ``path``, then rename it over ``path``: a full disk or
     an interruption leaves the old file (or none), never half a model."""
+    path = path.resolve() if path.is_symlink() else path  # a link keeps pointing at the model
+    if path.exists() and not path.is_file():
+        raise ModelFileError(
+            f"cannot write the model to {str(path)!r}: it is not a regular file",
+            parameter="path",
+        )
     if not path.parent.is_dir():
         raise ModelFileError(
             f"cannot write the model to {str(path)!r}: directory {str(path.parent)!r} does "
@@ -198,32 +217,44 @@ def read_model(path: str | Path) -> tuple[dict, Any]:
         ) from None
     with zf:
         body = _read_document(zf, path)
-        arrays = [_read_array(zf, f"arrays/{k:06d}.npy", path) for k in range(body["arrays"])]
+        names = set(zf.namelist())
+        arrays = [
+            _read_array(zf, f"arrays/{k:06d}.npy", path, names) for k in range(body["arrays"])
+        ]
     digest = body.pop("digest")
     body.pop("arrays")
-    if _digest(body, arrays) != digest:
+    if document_digest(body, arrays) != digest:
         raise ModelFileError(
             f"{str(path)!r} was changed after it was saved (its checksum does not match)",
             parameter="model",
         )
-    return body, decode(body["content"], arrays)
+    try:
+        return body, decode(body["content"], arrays)
+    except ModelFileError:
+        raise
+    except (TypeError, KeyError, ValueError, AttributeError, RecursionError) as error:
+        raise ModelFileError(
+            f"{str(path)!r}: the model document is malformed ({type(error).__name__})",
+            parameter="model",
+        ) from None
 
 
 def _read_document(zf: zipfile.ZipFile, path) -> dict:
     names = zf.namelist()
     if DOCUMENT not in names:
         raise ModelFileError(f"{str(path)!r} is not a causal-attrib model file", parameter="model")
+    raw = _entry(zf, DOCUMENT, path)
     try:
-        body = json.loads(_entry(zf, DOCUMENT, path))
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ModelFileError(f"{str(path)!r}: the model document is not JSON") from None
     if not isinstance(body, dict) or body.get("format") != FORMAT:
         raise ModelFileError(f"{str(path)!r} is not a causal-attrib model file", parameter="model")
     version = body.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:
         raise ModelFileError(
             f"{str(path)!r} has model format {version!r}, written by causal-attrib "
-            f"{body.get('library', {}).get('causal_attrib', '?')}; this version reads format "
+            f"{_writer(body)}; this version reads format "
             f"{FORMAT_VERSION}: fit the model again",
             parameter="model",
         )
@@ -233,20 +264,36 @@ def _read_document(zf: zipfile.ZipFile, path) -> dict:
     return body
 
 
+def _writer(body: dict) -> str:
+    """The version of causal-attrib a document says wrote it, or ``?``."""
+    library = body.get("library")
+    version = library.get("causal_attrib") if isinstance(library, dict) else None
+    return str(version) if isinstance(version, str | int | float) else "?"
+
+
 def _entry(zf: zipfile.ZipFile, name: str, path) -> bytes:
     info = zf.getinfo(name)
     if info.file_size > MAX_ENTRY_BYTES:
         raise ModelFileError(f"{str(path)!r}: entry {name} is implausibly large")
     try:
         return zf.read(name)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error, NotImplementedError,
+            RuntimeError) as error:  # fmt: skip
         raise ModelFileError(f"{str(path)!r} is damaged: {error}", parameter="model") from None
 
 
-def _read_array(zf: zipfile.ZipFile, name: str, path) -> np.ndarray:
-    if name not in zf.namelist():
+def _read_array(zf: zipfile.ZipFile, name: str, path, names: set[str]) -> np.ndarray:
+    if name not in names:
         raise ModelFileError(f"{str(path)!r} is missing {name}", parameter="model")
     try:
-        return np.load(io.BytesIO(_entry(zf, name, path)), allow_pickle=False)
-    except ValueError as error:
-        raise ModelFileError(f"{str(path)!r}: {name} is not a plain array ({error})") from None
+        array = np.load(io.BytesIO(_entry(zf, name, path)), allow_pickle=False)
+    except (ValueError, EOFError, OSError, MemoryError) as error:
+        raise ModelFileError(
+            f"{str(path)!r}: {name} is not a plain array ({type(error).__name__})",
+            parameter="model",
+        ) from None
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biufU":
+        raise ModelFileError(
+            f"{str(path)!r}: {name} is not an array of numbers or text", parameter="model"
+        )
+    return array

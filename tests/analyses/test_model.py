@@ -226,3 +226,87 @@ def test_log_likelihood_recovers_planted_probabilities_and_densities():
     assert np.exp(ll["b"]) == pytest.approx([0.8, 0.3], abs=0.05)
     normal = -0.5 * np.array([0.0, 1.0]) ** 2 - 0.5 * np.log(2 * np.pi)
     assert ll["c"] == pytest.approx(normal, abs=0.1)
+
+
+def _forge(src, dst, edit):
+    """Rewrite a model file with ``edit(document, arrays)`` applied and the digest
+    recomputed, as a forger would: what such a file can do must stay bounded."""
+    import io
+
+    from causal_attrib.models.saving import document_digest
+
+    with zipfile.ZipFile(src) as zf:
+        doc = json.loads(zf.read("model.json"))
+        names = sorted(n for n in zf.namelist() if n.startswith("arrays/"))
+        arrays = [np.load(io.BytesIO(zf.read(n)), allow_pickle=False) for n in names]
+    edit(doc, arrays)
+    doc.pop("digest")
+    doc["digest"] = document_digest(doc, arrays)
+    with zipfile.ZipFile(dst, "w") as zf:
+        zf.writestr("model.json", json.dumps(doc))
+        for k, a in enumerate(arrays):
+            out = io.BytesIO()
+            np.save(out, a, allow_pickle=False)
+            zf.writestr(f"arrays/{k:06d}.npy", out.getvalue())
+
+
+def _mechanism(doc, node):
+    return next(v for k, v in doc["content"]["$pairs"][0][1]["$pairs"] if k == node)
+
+
+def _first_coef(doc):
+    """The array number of the first additive-noise mechanism's coefficients."""
+    for _, mech in doc["content"]["$pairs"][0][1]["$pairs"]:
+        if isinstance(mech, dict) and mech.get("$type") == "AdditiveNoiseMechanism":
+            return mech["fields"]["coef"]["$array"]
+    raise AssertionError("no additive-noise mechanism")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d, a: a.__setitem__(_first_coef(d), np.concatenate([a[_first_coef(d)]] * 2)),
+        lambda d, a: a.__setitem__(_first_coef(d), np.zeros(0)),
+        lambda d, a: d["content"]["$pairs"][0][1]["$pairs"][0].__setitem__(1, 5),
+        lambda d, a: d["content"]["$pairs"][0][1]["$pairs"].__setitem__(0, [[1], 2]),
+        lambda d, a: d.__setitem__("format_version", True),
+    ],
+    ids=["coef-too-long", "coef-empty", "mechanism-is-a-number", "unhashable-key", "version-true"],
+)
+def test_forged_models_are_refused_with_one_line_not_a_crash(model, tmp_path, edit):
+    model.save(tmp_path / "m.model")
+    _forge(tmp_path / "m.model", tmp_path / "f.model", edit)
+    with pytest.raises(ModelFileError) as info:
+        ca.load_model(tmp_path / "f.model")
+    assert "\n" not in str(info.value)
+
+
+def test_integer_coefficients_in_a_forged_model_are_read_as_numbers(model, scenario, tmp_path):
+    model.save(tmp_path / "m.model")
+
+    def to_int(d, a):
+        k = _first_coef(d)
+        a[k] = np.round(a[k]).astype(np.int64)
+
+    _forge(tmp_path / "m.model", tmp_path / "f.model", to_int)
+    result = ca.load_model(tmp_path / "f.model").anomalies(scenario.anomalies, scenario.target)
+    assert result.rows  # it runs: integers did not reach in-place float arithmetic
+
+
+def test_a_damaged_compressed_entry_is_refused_with_one_line(model, tmp_path):
+    model.save(tmp_path / "m.model")
+    data = bytearray((tmp_path / "m.model").read_bytes())
+    with zipfile.ZipFile(tmp_path / "m.model") as zf:
+        info = zf.getinfo("arrays/000000.npy")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start] = 0xFF  # the first deflate byte: an invalid block type
+    (tmp_path / "d.model").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError):
+        ca.load_model(tmp_path / "d.model")
+
+
+def test_saving_over_something_that_is_not_a_regular_file_is_refused(model, tmp_path):
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(ModelFileError, match="not a regular file"):
+        model.save(tmp_path / "adir")
+    assert (tmp_path / "adir").is_dir()
