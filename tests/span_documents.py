@@ -76,7 +76,22 @@ def shop_spans(n_requests: int = 120, seed: int = 0, start_s: int = 1_700_000_00
             Span(trace, catalog, root, "catalog", "catalog.List", g0 * 1000, g1 * 1000),
             Span(trace, db, catalog, "catalogdb", "SELECT", d0 * 1000, d1 * 1000),
         ]
+    assert_well_formed(spans)
     return spans
+
+
+def assert_well_formed(spans: list[Span]) -> None:
+    """The ground truth the trace tests compare against must itself be sound: unique span
+    ids, every parent present in its trace, every child inside its parent's interval, and
+    times in whole microseconds (what every format can hold)."""
+    by_id = {s.span: s for s in spans}
+    assert len(by_id) == len(spans), "duplicate span ids"
+    for s in spans:
+        assert s.start_ns < s.end_ns and s.start_ns % 1000 == 0 and s.end_ns % 1000 == 0
+        if s.parent:
+            parent = by_id[s.parent]
+            assert parent.trace == s.trace, "a parent in another trace"
+            assert parent.start_ns <= s.start_ns and s.end_ns <= parent.end_ns, s
 
 
 def write_otlp(spans: list[Span], path: Path, lines: int = 1) -> Path:

@@ -16,7 +16,6 @@ from dowhy.gcm.ml.prediction_model import PredictionModel
 
 from ..models.bases import ANOMALY_MODELS, ModelFamily
 from ..models.fitting import fit_node
-from ..models.mechanisms import AdditiveNoiseMechanism, ClassifierMechanism
 
 
 def _columns(x: np.ndarray, parents: Sequence[str], categorical: frozenset[str]) -> dict:
@@ -28,21 +27,28 @@ def _columns(x: np.ndarray, parents: Sequence[str], categorical: frozenset[str])
     }
 
 
-class BasisRegressor(PredictionModel):
-    """``f(parents)`` of an additive-noise mechanism, fitted on our feature basis."""
+class _OurFit:
+    """What both adapters share: our model family and parents, the mechanism once fitted,
+    and building one around a mechanism fitted before (a saved model's)."""
 
     def __init__(self, models: ModelFamily, parents: Sequence[str], categorical: frozenset[str]):
         self.models, self.parents, self.categorical = models, tuple(parents), categorical
-        self.mechanism: AdditiveNoiseMechanism | None = None
+        self.mechanism = None
 
     @classmethod
-    def fitted(
-        cls, mechanism: AdditiveNoiseMechanism, categorical: frozenset[str]
-    ) -> BasisRegressor:
-        """A regressor holding a mechanism fitted before (a saved model's)."""
+    def fitted(cls, mechanism, categorical: frozenset[str]):
+        """An adapter holding ``mechanism`` as it is, not fitted again."""
         out = cls(ANOMALY_MODELS, mechanism.basis.parents, categorical)
         out.mechanism = mechanism
         return out
+
+    def clone(self):
+        """An unfitted copy with the same settings."""
+        return type(self)(self.models, self.parents, self.categorical)
+
+
+class BasisRegressor(_OurFit, PredictionModel):
+    """``f(parents)`` of an additive-noise mechanism, fitted on our feature basis."""
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> None:  # noqa: N803 (DoWhy's names)
         """Choose the basis on these rows and fit it by least squares."""
@@ -57,26 +63,9 @@ class BasisRegressor(PredictionModel):
         data = _columns(X, self.parents, self.categorical)
         return self.mechanism.predict(data).reshape(-1, 1)
 
-    def clone(self) -> BasisRegressor:
-        """An unfitted copy with the same settings."""
-        return BasisRegressor(self.models, self.parents, self.categorical)
 
-
-class BasisClassifier(ClassificationModel):
+class BasisClassifier(_OurFit, ClassificationModel):
     """A categorical node's class probabilities, from our classifier on our basis."""
-
-    def __init__(self, models: ModelFamily, parents: Sequence[str], categorical: frozenset[str]):
-        self.models, self.parents, self.categorical = models, tuple(parents), categorical
-        self.mechanism: ClassifierMechanism | None = None
-
-    @classmethod
-    def fitted(
-        cls, mechanism: ClassifierMechanism, categorical: frozenset[str]
-    ) -> BasisClassifier:
-        """A classifier holding a mechanism fitted before (a saved model's)."""
-        out = cls(ANOMALY_MODELS, mechanism.basis.parents, categorical)
-        out.mechanism = mechanism
-        return out
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> None:  # noqa: N803
         """Fit the multinomial logistic regression on the basis of these rows."""
@@ -101,6 +90,3 @@ class BasisClassifier(ClassificationModel):
         """The levels, in the order of the probability columns."""
         return list(self.mechanism.classes)
 
-    def clone(self) -> BasisClassifier:
-        """An unfitted copy with the same settings."""
-        return BasisClassifier(self.models, self.parents, self.categorical)

@@ -25,6 +25,10 @@ def _linear_chain(rows: int, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def test_dowhy_functions_run_on_our_fits_and_get_the_known_answers():
+    # DoWhy draws from NumPy's global generator: seeded, or this Monte Carlo check is flaky
+    from dowhy.gcm.util.general import set_random_seed
+
+    set_random_seed(0)
     graph = nx.DiGraph([("a", "b"), ("b", "c")])
     data = _linear_chain(3000, np.random.default_rng(0))
     scm = ca.to_dowhy(graph, data)
