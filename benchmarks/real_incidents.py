@@ -91,7 +91,9 @@ def summary(records: list[dict], title: str) -> None:
         )
         if "overlap" in part and part.overlap.notna().any():
             seen = part.overlap.dropna()
-            print(f"{'':34s} window overlaps the fault: {int(seen.sum())}/{n}")
+            found = part.onset.dropna()
+            print(f"{'':34s} window overlaps the fault: {int(seen.sum())}/{n}; "
+                  f"starts inside it (onset found): {int(found.sum())}/{n}")  # fmt: skip
 
 
 def baro(reference: pd.DataFrame, incident: pd.DataFrame, groups: dict[str, list[str]]) -> list:
@@ -193,7 +195,7 @@ def run_nezha(folder: Path, seed: int, details: bool) -> list[dict]:
         for name, incident in (("causal-attrib, given", f"{iso(start)}/{iso(end)}"),
                                ("causal-attrib, --incident auto", "auto")):  # fmt: skip
             t0 = time.perf_counter()
-            overlap = None
+            overlap = onset = None
             try:
                 result = attribute_incident(
                     graph, frame, TARGET, time_column="time", incident=incident, seed=seed
@@ -201,18 +203,21 @@ def run_nezha(folder: Path, seed: int, details: bool) -> list[dict]:
                 nodes = [c.node for c in result.causes]
                 if incident == "auto":
                     w = result.time_mode["incident"]
-                    overlap = w["start"] < iso(end) and w["end"] >= iso(start)
+                    w_start, w_end = pd.Timestamp(w["start"]), pd.Timestamp(w["end"])
+                    overlap = w_start < end and w_end >= start
+                    onset = start <= w_start < end
             except InputError as exc:
                 nodes, overlap = [], False if incident == "auto" else None
+                onset = overlap
                 if details:
                     print(f"  {iso(start)} {name}: {exc}", file=sys.stderr)
             ranked = by_group(nodes, service_of)
             records.append({"method": name, **hits(ranked, truth), "overlap": overlap,
-                            "seconds": time.perf_counter() - t0, "fault": iso(start)})  # fmt: skip
+                            "onset": onset, "seconds": time.perf_counter() - t0, "fault": iso(start)})  # fmt: skip
             if details:
                 print(f"  {iso(start)} {fault['type']:15s} {truth:22s} {name:32s} "
                       f"rank {records[-1]['rank']} first {records[-1]['first']}"
-                      + (f" overlap {overlap}" if overlap is not None else ""))  # fmt: skip
+                      + (f" overlap {overlap} onset {onset}" if overlap is not None else ""))  # fmt: skip
     return records
 
 

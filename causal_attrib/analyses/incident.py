@@ -123,9 +123,7 @@ def attribute_incident(
     )
     scorer = TailScorer(direction=direction)
     candidates = tuple(sorted(nx.ancestors(opening.graph, target)))
-    window = incident_window(
-        series, block, target, incident, threshold, scorer, candidates, since
-    )
+    window = incident_window(series, block, target, incident, threshold, scorer, candidates, since)
     block = Block(block.values, block.times, block.axis, window.periods)
     periods = Periods((block,), {}, series.notes)
     if lags is None:
@@ -155,8 +153,11 @@ def attribute_incident(
         "incident": window.to_dict(series),
     }  # fmt: skip
     notes = (
-        *opening.notes, *series.notes, *gap_notes(series, window, opening.graph, lags),
-        *excluded_note(ranking), *split_notes(rows),
+        *opening.notes,
+        *series.notes,
+        *gap_notes(series, window, opening.graph, lags),
+        *excluded_note(ranking),
+        *split_notes(rows),
     )
     if window.end - window.start > MAX_INCIDENT_ROWS:
         notes += (
@@ -209,8 +210,11 @@ def innovation_unusualness(model: IncidentModel, window: IncidentWindow) -> dict
     start, stop = window.start, min(window.end, window.start + MAX_INCIDENT_ROWS)
     return {
         n: unusualness(
-            n, model.reference[n], model.innovations[n][start:stop],
-            model.values[n][:start], model.values[n][start:stop],
+            n,
+            model.reference[n],
+            model.innovations[n][start:stop],
+            model.values[n][:start],
+            model.values[n][start:stop],
         )  # fmt: skip
         for n in model.order
     }
@@ -321,18 +325,24 @@ def detect_incident(
     scorer: TailScorer,
     first: int = MIN_REFERENCE,
 ) -> IncidentWindow:
-    """The most recent incident: the last run of alarms at or after row ``first``.
+    """The most recent incident: the last onset of an alarm at or after row ``first``.
 
     Each measured candidate (the target and its ancestors) is prewhitened by an
     autoregression of order :data:`ONSET_LAGS` fitted on the whole series (an incident is a
     minority of rows), and its residuals, its *innovations*, are scored by their robust
     deviation (:class:`~causal_attrib.stats.robust.RobustCalibration`: median and MAD,
     earlier excursions left out, never finer than the metric's resolution); the target's
-    values are scored the same way (a level no normal row reached). A row alarms when
-    some candidate passes the family-wise deviation for rows times candidates
-    (:func:`~causal_attrib.analyses.anomaly.alarm_deviation`). The incident opens at the
-    first alarm of the last run (alarms at most :data:`ONSET_LAGS` rows apart) and lasts
-    to that run's last alarm. Raises :class:`InputError` when no row alarms.
+    values are scored the same way (a level no normal row reached). A candidate alarms
+    when it passes the family-wise deviation for rows times candidates
+    (:func:`~causal_attrib.analyses.anomaly.alarm_deviation`).
+
+    An *onset* is a candidate's alarm after :data:`ONSET_LAGS` quiet rows of its own at
+    which its value moves away from its usual level: a fault's end is a step back, and
+    another node still alarming from an earlier fault (a latency that stays high) neither
+    opens nor holds open a later incident. The incident opens at the earliest onset within
+    :data:`ONSET_LAGS` rows before the last one (a cause and the effects that follow it
+    within a few steps) and lasts to the last alarm. Raises :class:`InputError` when no
+    candidate alarms.
     """
     n = len(values[target])
     if n <= MIN_REFERENCE:
@@ -341,39 +351,56 @@ def detect_incident(
             f"least {MIN_REFERENCE} rows of normal behaviour come before an incident",
             parameter="incident",
         )
+    names = list(values)
     steps = {c: _innovation_deviation(v) for c, v in values.items()}
     level = _level_deviation(values[target], scorer.direction)
     deviation = steps | {target: np.maximum(steps[target], level)}
-    stacked = np.vstack(list(deviation.values()))
+    stacked = np.vstack([deviation[c] for c in names])
     stacked[:, : max(first, ONSET_LAGS)] = 0.0
     alarm = alarm_deviation(threshold, n * len(values))
-    alarmed = np.flatnonzero((stacked >= alarm).any(axis=0))
-    if alarmed.size == 0:
+    alarms = stacked >= alarm
+    if not alarms.any():
         peak = np.unravel_index(int(np.argmax(stacked)), stacked.shape)
         raise InputError(
             f"--incident auto found nothing unusual: the largest innovation deviation is "
-            f"{float(stacked[peak]):.3g} robust SDs ({list(values)[peak[0]]!r}, row "
+            f"{float(stacked[peak]):.3g} robust SDs ({names[peak[0]]!r}, row "
             f"{peak[1] + 1}), below the alarm level {alarm:.3g}; give the incident's start "
             "(--incident START[/END])",
             parameter="incident",
         )
-    run = len(alarmed) - 1
-    while run > 0 and alarmed[run] - alarmed[run - 1] <= ONSET_LAGS:
-        run -= 1
-    start, last = int(alarmed[run]), int(alarmed[-1])
-    opener = list(values)[int(np.argmax(stacked[:, start]))]
+    opens = _onsets(alarms, [values[c] for c in names])
+    if not opens.any():  # every alarm is a return to normal: the first alarm opens
+        opens = alarms & (np.cumsum(alarms.any(axis=0)) == 1)
+    onsets = np.flatnonzero(opens.any(axis=0))
+    last = int(onsets[-1])
+    start = int(onsets[onsets >= last - ONSET_LAGS][0])
+    opener = names[int(np.argmax(np.where(opens[:, start], stacked[:, start], -1.0)))]
+    end = int(np.flatnonzero(alarms.any(axis=0))[-1]) + 1
+    earlier = onsets[onsets < start]
     evidence = {
         "method": f"robust deviations of the target's and its measured ancestors' "
-        f"AR({ONSET_LAGS}) innovations (and of the target's values); the most recent run of "
-        "alarms",
+        f"AR({ONSET_LAGS}) innovations (and of the target's values); the most recent onset",
         "opened_by": opener,
         "signal": "level" if opener == target and level[start] > steps[target][start] else "step",
         "alarm_level": round(alarm, 3),
         "onset_score": round(float(stacked[:, start].max()), 3),
-        "alarms": int(alarmed.size),
-        "earlier_runs": int(np.count_nonzero(np.diff(alarmed[: run + 1]) > ONSET_LAGS)),
+        "alarms": int(alarms.any(axis=0).sum()),
+        "earlier_runs": int(np.count_nonzero(np.diff(earlier) > ONSET_LAGS) + bool(earlier.size)),
     }
-    return IncidentWindow(start, last + 1, n, True, evidence)
+    return IncidentWindow(start, end, n, True, evidence)
+
+
+def _onsets(alarms: np.ndarray, values: list[np.ndarray]) -> np.ndarray:
+    """Where each candidate's alarm begins (a boolean matrix like ``alarms``): it did not
+    alarm in the :data:`ONSET_LAGS` rows before, and its value moves away from its usual
+    level (its robust level deviation does not fall)."""
+    opens = np.zeros_like(alarms)
+    for k, v in enumerate(values):
+        far = _level_deviation(v, Direction.BOTH)
+        for i in np.flatnonzero(alarms[k]):
+            quiet = not alarms[k, max(0, i - ONSET_LAGS) : i].any()
+            opens[k, i] = quiet and (i == 0 or far[i] >= far[i - 1])
+    return opens
 
 
 def _innovation_deviation(values: np.ndarray) -> np.ndarray:

@@ -105,3 +105,22 @@ def test_since_searches_after_a_time_and_nothing_after_it_is_exit_2(cli, tmp_pat
     assert 198 <= int(json.loads(found.stdout)["time_mode"]["incident"]["start"]) <= 202
     nothing = cli(*args, "--since", "260")
     assert nothing.exit_code == 2 and "found nothing unusual" in nothing.stderr
+
+
+def test_auto_opens_at_a_later_onset_while_an_earlier_fault_still_holds_the_target_high():
+    # cache's fault holds web's level up over rows 200-260; db's spike at 250 is a new onset
+    # (a run of the target's level alarms must not stretch the window back to row 200)
+    frame = _series(400, 2, {"cache": (200, 262, 6.0), "db": (250, 253, 12.0)})
+    result = attribute_incident(GRAPH, frame, "web", time_column="t", since="100", seed=0)
+    window = result.time_mode["incident"]
+    assert 248 <= int(window["start"]) <= 252
+    assert window["evidence"]["opened_by"] in {"db", "api"}
+
+
+def test_auto_does_not_open_at_a_fault_ending():
+    # db steps up at 300 and back at 330: the step back is the fault's end, not an onset
+    frame = _series(400, 3, {"db": (300, 330, 8.0)})
+    result = attribute_incident(GRAPH, frame, "web", time_column="t", seed=0)
+    window = result.time_mode["incident"]
+    assert 298 <= int(window["start"]) <= 302
+    assert result.top_cause == "db"
