@@ -212,12 +212,14 @@ def run_nezha(folder: Path, seed: int, details: bool) -> list[dict]:
                 if details:
                     print(f"  {iso(start)} {name}: {exc}", file=sys.stderr)
             ranked = by_group(nodes, service_of)
+            seconds = time.perf_counter() - t0
             records.append({"method": name, **hits(ranked, truth), "overlap": overlap,
-                            "onset": onset, "seconds": time.perf_counter() - t0, "fault": iso(start)})  # fmt: skip
+                            "onset": onset, "seconds": seconds, "fault": iso(start)})  # fmt: skip
             if details:
                 print(f"  {iso(start)} {fault['type']:15s} {truth:22s} {name:32s} "
                       f"rank {records[-1]['rank']} first {records[-1]['first']}"
-                      + (f" overlap {overlap} onset {onset}" if overlap is not None else ""))  # fmt: skip
+                      + (f" overlap {overlap} onset {onset}" if overlap is not None
+                         else ""))  # fmt: skip
     return records
 
 

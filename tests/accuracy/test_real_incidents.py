@@ -1,6 +1,7 @@
 """Recorded faults (Nezha, Online Boutique; read from ../shared/data, skipped when absent):
 the CPU faults are named first, and ``--incident auto`` opens its window at the fault (at most
-two minutes early), not at an earlier one. The loader is the benchmark's (``benchmarks/real_incidents.py``)."""
+two minutes early), not at an earlier one. The loader is the benchmark's
+(``benchmarks/real_incidents.py``)."""
 
 from __future__ import annotations
 
