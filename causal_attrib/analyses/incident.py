@@ -51,7 +51,7 @@ from .anomaly import (
     unusualness,
 )
 from .incident_game import MAX_INCIDENT_ROWS, IncidentModel
-from .lag_order import MAX_AUTO_LAGS, choose_lags
+from .lag_order import MAX_AUTO_LAGS, choose_lags, lags_json
 from .opening import GraphSource, TableSource, open_analysis
 from .options import require_target
 
@@ -148,7 +148,7 @@ def attribute_incident(
         "mechanisms": {n: model.mechanisms[n].label for n in model.order},
     }  # fmt: skip
     time_mode = {
-        "time_column": time_column, "lags": lags, "lags_from": "BIC" if bic else "--lags",
+        "time_column": time_column, **lags_json(lags), "lags_from": "BIC" if bic else "--lags",
         "bic": {str(k): round(v, 3) for k, v in sorted(bic.items())},
         "incident": window.to_dict(series),
     }  # fmt: skip
@@ -183,7 +183,7 @@ def attribute_incident(
     )  # fmt: skip
 
 
-def gap_notes(series: Series, window: IncidentWindow, graph, lags: int) -> tuple[str, ...]:
+def gap_notes(series: Series, window: IncidentWindow, graph, lags) -> tuple[str, ...]:
     """A note when incident rows lack the past their mechanisms read (a gap in the times
     just before or inside the incident): those rows' innovations are unknown, so their
     causes cannot be traced, and the report must say so rather than show no cause."""

@@ -18,7 +18,6 @@ from ..inputs.lags import contemporaneous, lag_features, lag_name, summary_graph
 from ..inputs.periods import AFTER, BEFORE, Block
 from ..models.bases import ModelFamily
 from ..models.fitting import fit_node
-from ..models.interventions import ar_coefficients, largest_root
 from ..models.mechanisms import Mechanism, pick
 from ..progress import Progress
 from ..results.anomaly import RootCause, RowResult, ranked
@@ -57,7 +56,10 @@ class IncidentModel:
     """Sorted reference innovations per node: what fresh draws are drawn from."""
     lookback: int = 0
     """Steps before an incident whose innovations still count: the longest chain of lags to
-    the target plus the steps the slowest memory takes to fade to a tenth."""
+    the target (how long an innovation takes to reach it). A node's own memory does not
+    reach further back: an innovation long before the onset belongs to an earlier episode
+    (a real reference holds earlier faults), and the simulation starts from the observed
+    history, which already carries that memory."""
 
     @classmethod
     def fit(
@@ -95,7 +97,7 @@ class IncidentModel:
         reach = {n: (nx.descendants(summary, n) & relevant) | {n} for n in order}
         return cls(
             target, order, features, mechanisms, values, innovations, scorers, target_scorer,
-            reach, ref, lookback(features, order) + memory(mechanisms, features),
+            reach, ref, lookback(features, order),
         )  # fmt: skip
 
     def base(self, node: str, data: dict, row: int) -> np.ndarray | float:
@@ -180,16 +182,6 @@ def lookback(features: dict[str, tuple], order: list[str]) -> int:
         if not changed:
             break
     return max(1, max(depth.values(), default=0))
-
-
-def memory(mechanisms: dict[str, Mechanism], features: dict[str, tuple]) -> int:
-    """Steps until the slowest node's own memory has faded to a tenth: an innovation that
-    long ago still moves the node (an AR(1) with 0.9 keeps 10 % for 22 steps)."""
-    rho = 0.0
-    for node, mech in mechanisms.items():
-        own = [k for p, k in features[node] if p == node]
-        rho = max(rho, largest_root(ar_coefficients(mech, node, own)))
-    return min(MAX_LOOKBACK, math.ceil(math.log(0.1) / math.log(rho))) if rho > 0.1 else 0
 
 
 def _players(scores: dict[str, np.ndarray]) -> list[str]:

@@ -24,7 +24,7 @@ from ..inputs.preparation import PreparedData
 from ..inputs.series import read_series
 from ..limits import MAX_LAGS, require_count
 from ..models.linalg import least_squares
-from .lag_order import MAX_AUTO_LAGS, choose_lags
+from .lag_order import MAX_AUTO_LAGS, choose_lags, lags_json, largest_order
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class TimeMode:
     features
         Per node, the (node, lag) pairs its mechanism reads.
     lags
-        The lag order used.
+        The lag order used: one for every node (given) or one per node (chosen).
     chosen
         Whether ``lags`` was chosen from the data (by BIC) rather than given.
     bic
@@ -48,7 +48,7 @@ class TimeMode:
     """
 
     features: dict[str, tuple[Feature, ...]]
-    lags: int
+    lags: int | dict[str, int]
     chosen: bool
     bic: dict[int, float] = field(default_factory=dict)
     windows: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -78,7 +78,7 @@ class TimeMode:
         """The JSON block ``time_mode``."""
         return {
             "time_column": self.column,
-            "lags": self.lags,
+            **lags_json(self.lags),
             "lags_from": "BIC" if self.chosen else "--lags",
             "bic": {str(k): round(v, 3) for k, v in sorted(self.bic.items())},
             "windows": self.windows,
@@ -147,9 +147,10 @@ def series_innovations(
     lags = spec.lags
     if lags is None:
         lags = choose_lags(graph, periods, MAX_AUTO_LAGS)[0]
-    features = lag_features(graph, max(lags, 1))
+    lags = max(largest_order(lags), 1)  # one vector autoregression for every node
+    features = lag_features(graph, lags)
     lagged = lagged_data(periods, features, min_rows=10, one_period=True)
-    mode = TimeMode(features, max(lags, 1), spec.lags is None)
+    mode = TimeMode(features, lags, spec.lags is None)
     return contemporaneous(graph), innovations(lagged.before, mode), lagged.notes
 
 

@@ -9,7 +9,7 @@ edges may point back, which is how feedback between services is written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import networkx as nx
 
@@ -90,19 +90,23 @@ def copy_lags(links: Iterable[object], graph: nx.DiGraph, where: str) -> None:
             graph.edges[u, v][LAGS] = tuple(sorted(lags))
 
 
-def lag_features(graph: nx.DiGraph, lags: int) -> dict[str, tuple[Feature, ...]]:
+def lag_features(
+    graph: nx.DiGraph, lags: int | Mapping[str, int]
+) -> dict[str, tuple[Feature, ...]]:
     """What each node's mechanism reads in time-series mode: every parent at its edge's
     lags and up to ``lags`` steps before them, and the node's own last ``lags`` values (a
-    self-loop ``a -> a [lag=k]`` adds its own value ``k`` back)."""
+    self-loop ``a -> a [lag=k]`` adds its own value ``k`` back). ``lags`` is one order for
+    every node or an order per node (nodes it leaves out read no past)."""
     out = {}
     for node in graph.nodes:
-        found = {(node, j) for j in range(1, lags + 1)}
+        order = lags.get(node, 0) if isinstance(lags, Mapping) else lags
+        found = {(node, j) for j in range(1, order + 1)}
         for parent in graph.predecessors(node):
             for lag in edge_lags(graph, parent, node):
                 if parent == node:
                     found.add((node, lag))
                 else:
-                    found.update((parent, lag + j) for j in range(lags + 1))
+                    found.update((parent, lag + j) for j in range(order + 1))
         out[node] = tuple(sorted(found))
     return out
 

@@ -123,9 +123,11 @@ def time_figures(mode) -> list[tuple[str, str]]:
     windows = mode.get("windows", {})
     spans = [f"{k} {w['start']} to {w['end']}" for k, w in windows.items()]
     how = "by BIC" if mode["lags_from"] == "BIC" else "given"
-    return [
-        ("time series", f"{mode['time_column']}, lags {mode['lags']} ({how}); " + "; ".join(spans))
-    ]
+    lags = f"lags {mode['lags']} ({how})"
+    if "node_lags" in mode:
+        reading = len(mode["node_lags"])
+        lags = f"lags per node up to {mode['lags']} ({how}; {reading} node(s) read their past)"
+    return [("time series", f"{mode['time_column']}, {lags}; " + "; ".join(spans))]
 
 
 ROWS_SHOWN = 20

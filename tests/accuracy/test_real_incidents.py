@@ -46,3 +46,15 @@ def test_cpu_faults_are_named_first_and_auto_windows_open_at_them():
     assert len(cpu) == 9
     assert named == 9
     assert onsets == 9
+
+
+def test_on_the_whole_day_both_windows_name_more_faults_first_than_the_graph_free_baseline():
+    # BARO (RCAEval's robust z-score ranking, no graph) in the same run is the bar; the
+    # margin of 3 faults of 20 is what the graph must add, given or found window alike
+    bench = _benchmark()
+    records = bench.run_nezha(NEZHA, seed=0, details=False)
+    first = {m: sum(r["top1"] for r in records if r["method"] == m) for m in
+             ("BARO", "causal-attrib, given", "causal-attrib, --incident auto")}  # fmt: skip
+    assert len([r for r in records if r["method"] == "BARO"]) == 20
+    assert first["causal-attrib, given"] >= first["BARO"] + 3
+    assert first["causal-attrib, --incident auto"] >= first["BARO"] + 3

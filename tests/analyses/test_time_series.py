@@ -210,3 +210,71 @@ def test_explain_takes_a_five_row_after_window_and_names_what_it_could_not_test(
     assert not any(n.changed for n in result.nodes)
     assert "could not be tested" in result.summary and "`cache`" in result.summary
     assert "within what chance allows" not in " ".join(result.notes)
+
+
+def _wide_and_narrow(rows: int, seed: int) -> tuple:
+    """``sink`` reads 9 parents; ``mem`` is an AR(1) root with phi 0.9 recorded in steps
+    of 0.25 (a memory metric); the other parents are white noise."""
+    import networkx as nx
+
+    rng = np.random.default_rng(seed)
+    mem = np.zeros(rows)
+    for t in range(1, rows):
+        mem[t] = 0.9 * mem[t - 1] + rng.normal()
+    cols = {"mem": np.round(mem * 4) / 4}
+    cols |= {f"p{i}": rng.normal(size=rows) for i in range(8)}
+    cols["sink"] = sum(cols.values()) + rng.normal(size=rows)
+    graph = nx.DiGraph([(p, "sink") for p in cols if p != "sink"])
+    return graph, pd.DataFrame({"t": np.arange(rows), **cols})
+
+
+def test_bic_gives_a_short_reference_memory_where_a_node_with_few_parents_can_afford_it():
+    # 65 rows: one lag for the sink would cost 20 coefficients (too many for 60 rows), so
+    # one order for all nodes was 0 lags, and the quantized AR(1) root was scored by its level
+    from causal_attrib.analyses.lag_order import choose_lags
+    from causal_attrib.inputs.periods import Periods, node_block
+    from causal_attrib.inputs.series import read_series
+
+    chosen, white = [], []
+    for seed in range(10):
+        graph, frame = _wide_and_narrow(65, seed)
+        series = read_series(frame, "t", "the data")
+        period = (np.arange(65) >= 60).astype(int)
+        block = node_block(series, list(graph.nodes), period, "the data", False)
+        orders, bic = choose_lags(graph, Periods((block,), {}, ()))
+        assert orders["sink"] == 0  # 9 parents: no order it can afford but 0
+        white += [orders[f"p{i}"] for i in range(8)]
+        chosen.append(orders["mem"])
+        assert set(bic) >= {0, 1}
+    assert sum(k >= 1 for k in chosen) >= 9  # phi 0.9 is found in (nearly) every sample
+    assert sum(k == 0 for k in white) >= 0.85 * len(white)  # white noise: BIC's few errors
+
+
+def test_a_flat_node_takes_no_lags_by_an_accident_of_floating_point():
+    from causal_attrib.analyses.lag_order import choose_lags
+    from causal_attrib.inputs.periods import Periods, node_block
+    from causal_attrib.inputs.series import read_series
+
+    graph, frame = _wide_and_narrow(200, 0)
+    frame["p0"] = 37.8203125  # a memory metric that never moved: every order fits it exactly
+    frame["sink"] = frame[[c for c in frame if c not in ("t", "sink")]].sum(axis=1)
+    series = read_series(frame, "t", "the data")
+    block = node_block(series, list(graph.nodes), np.zeros(200, int), "the data", False)
+    orders, _ = choose_lags(graph, Periods((block,), {}, ()))
+    assert orders["p0"] == 0
+
+
+def test_time_mode_json_reports_each_nodes_lag_order():
+    import jsonschema
+
+    from causal_attrib.analyses.incident import attribute_incident
+    from causal_attrib.schemas import load_schema
+
+    graph, frame = _wide_and_narrow(70, 1)
+    frame.loc[62:, "p3"] += 8.0  # an incident at p3
+    result = attribute_incident(graph, frame, "sink", time_column="t", incident="62", seed=0)
+    mode = result.to_dict()["time_mode"]
+    jsonschema.validate(result.to_dict(), load_schema("anomaly"))
+    assert mode["node_lags"].get("sink", 0) == 0
+    assert mode["lags"] == max(mode["node_lags"].values(), default=0)
+    assert result.top_cause == "p3"
