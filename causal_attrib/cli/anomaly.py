@@ -159,6 +159,12 @@ def _with_model(console: Console, opts: dict) -> int:
     for option in not_with:
         if opts[option]:
             raise InputError(f"--{option.replace('_', '-')} does not go with --model")
+    source = click.get_current_context().get_parameter_source
+    fitted = {"fit_on": "a saved model was fitted on its reference alone",
+              "max_rows": "the model was fitted when it was saved: give it to 'fit'"}  # fmt: skip
+    for option, why in fitted.items():  # they have defaults: only a given one is refused
+        if source(option) is not click.core.ParameterSource.DEFAULT:
+            raise InputError(f"--{option.replace('_', '-')} does not go with --model ({why})")
     if opts["anomalies"] is None:
         raise InputError("--model needs --anomalies: the rows to explain")
     model = load_model(opts["model_file"])

@@ -216,6 +216,8 @@ def test_a_saved_model_scores_the_incident_and_its_json_equals_the_api(cli, tmp_
         (["-r", REFERENCE], "--reference does not go with --model"),
         (["-g", GRAPH], "--graph does not go with --model"),
         ([], "--model needs --anomalies"),
+        (["--fit-on", "both"], "--fit-on does not go with --model"),  # was silently ignored
+        (["--max-rows", "100"], "--max-rows does not go with --model"),
     ],
 )
 def test_model_option_conflicts_are_one_line_errors(cli, tmp_path, extra, message):
