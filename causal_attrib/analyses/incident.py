@@ -289,13 +289,17 @@ def incident_window(
     if str(incident).strip().lower() == "auto":
         first = MIN_REFERENCE
         if since is not None:
-            at = parse_time(str(since), series.axis, "--since")
+            at = parse_time(str(since), series.axis, "since")
             first = max(first, int(np.searchsorted(series.times, at, side="left")))
         nodes = tuple(dict.fromkeys((target, *candidates)))
         values = {c: block.values[c].to_numpy(dtype=float) for c in nodes}
         return detect_incident(values, target, threshold, scorer, first)
     if since is not None:
-        raise InputError("--since chooses where --incident auto searches; give one or the other")
+        raise InputError(
+            "since goes with incident 'auto' only (where it searches for an onset); give one "
+            "or the other",
+            parameter="since",
+        )
     text = str(incident)
     start_text, _, end_text = text.partition("/")
     start = parse_time(start_text, series.axis, "incident")
@@ -362,10 +366,10 @@ def detect_incident(
     if not alarms.any():
         peak = np.unravel_index(int(np.argmax(stacked)), stacked.shape)
         raise InputError(
-            f"--incident auto found nothing unusual: the largest innovation deviation is "
+            f"incident 'auto' found nothing unusual: the largest innovation deviation is "
             f"{float(stacked[peak]):.3g} robust SDs ({names[peak[0]]!r}, row "
             f"{peak[1] + 1}), below the alarm level {alarm:.3g}; give the incident's start "
-            "(--incident START[/END])",
+            "(incident START[/END])",
             parameter="incident",
         )
     opens = _onsets(alarms, [values[c] for c in names])

@@ -117,12 +117,12 @@ def parse_window(text: str | int) -> int:
     found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*", str(text))
     if found is None:
         raise InputError(
-            f"--window {text!r} is not a duration: write e.g. 1m, 30s, 500ms or 1h",
+            f"window {text!r} is not a duration: write e.g. 1m, 30s, 500ms or 1h",
             parameter="window",
         )
     ns = round(float(found.group(1)) * _UNITS[found.group(2) or "s"])
     if ns <= 0:
-        raise InputError(f"--window must be longer than 0, not {text!r}", parameter="window")
+        raise InputError(f"window must be longer than 0, not {text!r}", parameter="window")
     return ns
 
 
@@ -163,7 +163,7 @@ def trace_metrics(
     """
     width = parse_window(window)
     if metric is not None and metric not in METRICS:
-        raise InputError(f"--metric must be one of {', '.join(METRICS)}, not {metric!r}",
+        raise InputError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}",
                          parameter="metric")  # fmt: skip
     linker = SpanLinker(SpanSource(list(paths), trace_format, columns, service_from), progress)
     windows = _Windows(width)
@@ -178,7 +178,7 @@ def trace_metrics(
     services = tuple(sorted(linker.names))
     if metric is not None:
         if metric == "error_rate" and "error_rate" not in {c.split(".")[-1] for c in table}:
-            raise InputError("--metric error_rate: the spans carry no status", parameter="metric")
+            raise InputError("metric error_rate: the spans carry no status", parameter="metric")
         table = table[["time", *(f"{s}.{metric}" for s in services)]]
         table.columns = ["time", *services]
     return TraceMetrics(table, str(window), services, kept, tuple(notes))
@@ -247,7 +247,7 @@ class _Windows:
         first, last = self.first, self.last
         if last - first + 1 > MAX_WINDOWS:
             raise InputError(
-                f"--window is too short for spans over this long: {last - first + 1:,} "
+                f"window is too short for spans over this long: {last - first + 1:,} "
                 f"windows (at most {MAX_WINDOWS:,})",
                 parameter="window",
             )

@@ -32,6 +32,7 @@ FLAGS = {
     "lags": "--lags",
     "max_rows": "--max-rows",
     "max_suggestions": "--suggestions",
+    "metric": "--metric",
     "model": "--model",
     "na_values": "--na-values",
     "min_effect": "--min-effect",
@@ -41,6 +42,7 @@ FLAGS = {
     "n_samples": "--samples",
     "scheduler": "--scheduler",
     "seed": "--seed",
+    "service_from": "--service-from",
     "since": "--since",
     "split_at": "--split-at",
     "statistic": "--statistic",
@@ -48,6 +50,8 @@ FLAGS = {
     "target_level": "--target-level",
     "threshold": "--threshold",
     "time_column": "--time-column",
+    "trace_format": "--trace-format",
+    "window": "--window",
 }
 """Python parameter -> CLI flag, for every parameter the CLI exposes."""
 

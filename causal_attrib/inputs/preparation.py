@@ -562,7 +562,10 @@ values beyond it overflow (or underflow) double precision, which would corrupt f
 def check_max_rows(max_rows: int | None) -> None:
     """Reject a row cap too small to fit or test anything (``None`` means no cap)."""
     if max_rows is not None and max_rows < 10:
-        raise InputError(f"--max-rows must be at least 10 (or 0 for all rows), not {max_rows}")
+        raise InputError(
+            f"max_rows must be at least 10 (or 0 for all rows), not {max_rows}",
+            parameter="max_rows",
+        )
 
 
 def sample_rows(
@@ -715,7 +718,7 @@ def _reject_missing(name: str, frame: pd.DataFrame) -> None:
         listed = ", ".join(f"{c!r} ({k})" for c, k in counts.items())
         raise InputError(
             f"{_the(name)} has missing values in {listed}; "
-            "fill them or pass --dropna to drop incomplete rows"
+            "fill them or drop incomplete rows (dropna=True, or --dropna on the command line)"
         )
 
 
@@ -760,7 +763,7 @@ def _numeric_junk(columns: Mapping[str, pd.Series], node: str) -> str | None:
             else:
                 problem = f"column {node!r} of the {name} data is numeric but data row {row} "
                 problem += f"holds {value!r}"
-            return f"{problem}; fix the value or declare the column --categorical"
+            return f"{problem}; fix the value or declare the column categorical (--categorical)"
     return None
 
 

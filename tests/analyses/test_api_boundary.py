@@ -144,3 +144,30 @@ def test_time_column_of_year_2300_datetimes_is_refused(periods):
     data["t"] = pd.date_range("2300-01-01", periods=len(data), freq="min", unit="s")
     with pytest.raises(InputError, match="outside the timestamps"):
         ca.explain(graph, data=data, target="y", time=TimeSpec("t", split_at="2300-01-01T05:00"))
+
+
+def _series_frame(n: int = 80) -> pd.DataFrame:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=n)
+    return pd.DataFrame({"t": np.arange(n), "x": x, "y": x + rng.normal(size=n)})
+
+
+@pytest.mark.parametrize(
+    "call, parameter",
+    [
+        (lambda: ca.attribute_incident(nx.DiGraph([("x", "y")]), _series_frame(), "y",
+                                       time_column="t", incident="50", since="10"), "since"),
+        (lambda: ca.attribute_incident(nx.DiGraph([("x", "y")]), _series_frame(), "y",
+                                       time_column="t", since="soon"), "since"),
+        (lambda: ca.attribute_incident(nx.DiGraph([("x", "y")]), _series_frame().assign(
+            x=0.0, y=0.0), "y", time_column="t"), "incident"),
+        (lambda: ca.check_graph(nx.DiGraph([("x", "y")]), _series_frame(), max_rows=3), "max_rows"),
+        (lambda: ca.trace_metrics([], window="soon"), "window"),
+    ],
+)  # fmt: skip
+def test_incident_and_row_cap_errors_name_the_python_parameter(call, parameter):
+    # these messages named the CLI's flags (--since, --incident, --max-rows) to API users
+    with pytest.raises(InputError) as info:
+        call()
+    assert info.value.parameter == parameter
+    assert str(info.value).startswith(parameter) and "--" not in str(info.value)

@@ -77,7 +77,7 @@ def test_rank_nodes_orders_by_contribution_and_withholds_shares_that_cancel():
 
 
 def test_the_opening_checks_in_the_order_errors_should_be_reported(tmp_path):
-    with pytest.raises(InputError, match="--max-rows must be at least 10"):
+    with pytest.raises(InputError, match="max_rows must be at least 10"):
         open_analysis(tmp_path / "missing.dot", {"--data": tmp_path / "x.csv"}, max_rows=3)
     graph = tmp_path / "g.dot"
     graph.write_text("digraph { a -> b }")
