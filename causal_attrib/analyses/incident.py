@@ -115,6 +115,8 @@ def attribute_incident(
     if lags is not None:
         require_count(lags, "lags", 0, MAX_LAGS)
     require_target(target)
+    if not isinstance(time_column, str) or not time_column:
+        raise InputError("time_column must name the column of times", parameter="time_column")
     say = progress or silent
     opening = open_analysis(graph, {"--data": data}, target, temporal=True)
     series = read_series(opening.tables["--data"], time_column, "the data")
@@ -133,6 +135,7 @@ def attribute_incident(
     say("fitting mechanisms with memory")
     pooled = fit_on is FitOn.BOTH
     model = fit_clean(opening.graph, block, target, lags, models or ANOMALY_MODELS, scorer, pooled)
+    require_past(model)
     labels = [series.axis.format(t) for t in series.times]
     rows = model.attribute(window, labels, threshold, n_samples, n_permutations, seed, say)
     unusual = innovation_unusualness(model, window)
@@ -237,6 +240,26 @@ def fit_clean(graph, block: Block, target, lags, models, scorer, pooled=True) ->
     return replace(model, lookback=max(model.lookback, first.lookback))
 
 
+MIN_PAST_ROWS = 10
+"""Fewest reference rows with their whole past a node's innovations are calibrated on."""
+
+
+def require_past(model: IncidentModel) -> None:
+    """Refuse (one line, naming ``lags``) a model some node of which has fewer than
+    :data:`MIN_PAST_ROWS` reference rows with its whole past: its innovations would have
+    nothing to be compared with."""
+    short = [(len(model.reference[n]), n) for n in model.order]
+    rows, node = min(short, default=(MIN_PAST_ROWS, ""))
+    if rows < MIN_PAST_ROWS:
+        reach = max((k for _, k in model.features[node]), default=0)
+        raise InputError(
+            f"lags: the reference has {rows} row(s) with the whole past of {node!r} ({reach} "
+            f"step(s) back, lags included); at least {MIN_PAST_ROWS} are needed: give fewer "
+            "lags or a longer reference",
+            parameter="lags",
+        )
+
+
 @dataclass(frozen=True)
 class IncidentWindow:
     """The incident's rows ``start <= i < end`` of the series, how they were chosen, and
@@ -296,7 +319,7 @@ def incident_window(
         return detect_incident(values, target, threshold, scorer, first)
     if since is not None:
         raise InputError(
-            "since goes with incident 'auto' only (where it searches for an onset); give one "
+            "since goes with incident='auto' only (where it searches for an onset); give one "
             "or the other",
             parameter="since",
         )
@@ -351,7 +374,7 @@ def detect_incident(
     n = len(values[target])
     if n <= MIN_REFERENCE:
         raise InputError(
-            f"incident 'auto' needs more than {MIN_REFERENCE} rows (the series has {n}): at "
+            f"incident='auto' needs more than {MIN_REFERENCE} rows (the series has {n}): at "
             f"least {MIN_REFERENCE} rows of normal behaviour come before an incident",
             parameter="incident",
         )
@@ -366,10 +389,10 @@ def detect_incident(
     if not alarms.any():
         peak = np.unravel_index(int(np.argmax(stacked)), stacked.shape)
         raise InputError(
-            f"incident 'auto' found nothing unusual: the largest innovation deviation is "
+            f"incident='auto' found nothing unusual: the largest innovation deviation is "
             f"{float(stacked[peak]):.3g} robust SDs ({names[peak[0]]!r}, row "
             f"{peak[1] + 1}), below the alarm level {alarm:.3g}; give the incident's start "
-            "(incident START[/END])",
+            "(incident='START[/END]')",
             parameter="incident",
         )
     opens = _onsets(alarms, [values[c] for c in names])
@@ -435,6 +458,7 @@ def _level_deviation(values: np.ndarray, direction: Direction) -> np.ndarray:
 def _prewhitened(values: np.ndarray, lags: int) -> np.ndarray:
     """Residuals of ``values`` on their own last ``lags`` values (0 for the first rows)."""
     n = len(values)
+    values = values - values.mean()  # centred: a large level must not hide the lags
     design = np.column_stack(
         [np.ones(n - lags)] + [values[lags - k : n - k] for k in range(1, lags + 1)]
     )

@@ -115,8 +115,13 @@ def _node_bic(values, node: str, feats, usable: np.ndarray) -> float:
     design = np.ones((n, len(feats) + 1))
     for j, (p, k) in enumerate(feats, start=1):
         design[:, j] = np.roll(values[p], k)[usable]  # usable rows never wrap around
-    y = values[node][usable]
+    # standardised: a large level beside small moves, or one column in far larger units
+    # than another, must not hide a lag from the solver's eigenvalue cut-off
+    spread = design[:, 1:].std(axis=0)
+    design[:, 1:] = (design[:, 1:] - design[:, 1:].mean(axis=0)) / np.where(spread > 0, spread, 1)
+    raw = values[node][usable]
+    y = raw - raw.mean()
     coef = least_squares(design, y)[0]
     rss = float(np.sum((y - design @ coef) ** 2))
-    floor = max(resolution(y) ** 2 / 12, (1e-9 * max(1.0, float(np.max(np.abs(y))))) ** 2)
+    floor = max(resolution(raw) ** 2 / 12, (1e-9 * max(1.0, float(np.max(np.abs(raw))))) ** 2)
     return n * math.log(max(rss / n, floor)) + design.shape[1] * math.log(n)

@@ -24,7 +24,13 @@ from ..inputs.preparation import PreparedData
 from ..inputs.series import read_series
 from ..limits import MAX_LAGS, require_count
 from ..models.linalg import least_squares
-from .lag_order import MAX_AUTO_LAGS, choose_lags, lags_json, largest_order
+from .lag_order import (
+    MAX_AUTO_LAGS,
+    ROWS_PER_COEFFICIENT,
+    choose_lags,
+    lags_json,
+    largest_order,
+)
 
 
 @dataclass(frozen=True)
@@ -145,9 +151,14 @@ def series_innovations(
     block = node_block(series, list(graph.nodes), period, "the data", dropna)
     periods = Periods((block,), {}, series.notes)
     lags = spec.lags
-    if lags is None:
-        lags = choose_lags(graph, periods, MAX_AUTO_LAGS)[0]
-    lags = max(largest_order(lags), 1)  # one vector autoregression for every node
+    if lags is None:  # one vector autoregression for every node: an order its rows support
+        deepest = largest_order(choose_lags(graph, periods, MAX_AUTO_LAGS)[0])
+        width = len(graph)  # coefficients per lag of each node's regression on every past
+        lags = max(
+            (k for k in range(1, deepest + 1)
+             if len(series.times) >= ROWS_PER_COEFFICIENT * (width * k + 1)),
+            default=1,
+        )  # fmt: skip
     features = lag_features(graph, lags)
     lagged = lagged_data(periods, features, min_rows=10, one_period=True)
     mode = TimeMode(features, lags, spec.lags is None)

@@ -159,12 +159,9 @@ def _with_model(console: Console, opts: dict) -> int:
     for option in not_with:
         if opts[option]:
             raise InputError(f"--{option.replace('_', '-')} does not go with --model")
-    source = click.get_current_context().get_parameter_source
-    fitted = {"fit_on": "a saved model was fitted on its reference alone",
-              "max_rows": "the model was fitted when it was saved: give it to 'fit'"}  # fmt: skip
-    for option, why in fitted.items():  # they have defaults: only a given one is refused
-        if source(option) is not click.core.ParameterSource.DEFAULT:
-            raise InputError(f"--{option.replace('_', '-')} does not go with --model ({why})")
+    refuse_given({"fit_on": "a saved model was fitted on its reference alone",
+                  "max_rows": "the model was fitted when it was saved: give it to 'fit'"},
+                 "--model")  # fmt: skip
     if opts["anomalies"] is None:
         raise InputError("--model needs --anomalies: the rows to explain")
     model = load_model(opts["model_file"])
@@ -176,6 +173,15 @@ def _with_model(console: Console, opts: dict) -> int:
     return exit_code_for(check_failed=opts["fail_on_anomaly"] and bool(result.anomalous_rows))
 
 
+def refuse_given(options: dict[str, str], mode: str) -> None:
+    """Refuse each of ``options`` (name: why) the user gave: they have defaults, so only
+    Click's parameter source tells a given value from one left alone."""
+    source = click.get_current_context().get_parameter_source
+    for option, why in options.items():
+        if source(option) is not click.core.ParameterSource.DEFAULT:
+            raise InputError(f"--{option.replace('_', '-')} does not go with {mode} ({why})")
+
+
 def _incident(console: Console, graph, opts: dict) -> int:
     """Time-series mode: one series (``--data``), or the reference and the incident as two
     tables whose rows join in time order (the incident starts at its first row)."""
@@ -183,6 +189,9 @@ def _incident(console: Console, graph, opts: dict) -> int:
     from ..inputs.tables import read_table
 
     not_in_time_mode(opts, ("compare_dowhy", "id_column", "categorical"))
+    refuse_given({"max_rows": "every reference row is read, in time order",
+                  "attribute": "an incident attributes its anomalous rows, or its most "
+                  "unusual ones when none is"}, "--time-column")  # fmt: skip
     if opts["data"] is not None:
         if opts["reference"] or opts["anomalies"]:
             raise InputError("give --data, or --reference and --anomalies, not both")

@@ -58,13 +58,19 @@ FLAGS = {
 
 def cli_message(message: str, parameter: str | None) -> str:
     """``message`` with the Python parameter names the CLI knows by a flag written as
-    flags: every ``snake_case`` name (unambiguous), and ``parameter`` itself where it
-    opens the message (a one-word name like ``alpha`` elsewhere may be a plain word)."""
+    flags: a keyword argument ``name='value'`` (``--name value``), every ``snake_case``
+    name (unambiguous), and ``parameter`` itself where it opens the message (a one-word
+    name like ``alpha`` elsewhere may be a plain word)."""
 
     def flag(match: re.Match) -> str:
         return FLAGS.get(match.group(), match.group())
 
-    out = re.sub(r"(?<![\w'-])[a-z]+(?:_[a-z]+)+(?![\w'-])", flag, message)
+    def keyword(match: re.Match) -> str:  # incident='auto' -> --incident auto
+        return f"{FLAGS[match.group(1)]} {match.group(2)}"
+
+    known = "|".join(sorted(FLAGS, key=len, reverse=True))
+    out = re.sub(rf"(?<![\w'-])({known})='([^']*)'", keyword, message)
+    out = re.sub(r"(?<![\w'-])[a-z]+(?:_[a-z]+)+(?![\w'-])", flag, out)
     if parameter in FLAGS and re.match(rf"{re.escape(parameter)}\b", out):
         out = FLAGS[parameter] + out[len(parameter) :]
     return out

@@ -718,7 +718,8 @@ def _reject_missing(name: str, frame: pd.DataFrame) -> None:
         listed = ", ".join(f"{c!r} ({k})" for c, k in counts.items())
         raise InputError(
             f"{_the(name)} has missing values in {listed}; "
-            "fill them or drop incomplete rows (dropna=True, or --dropna on the command line)"
+            "fill them or drop incomplete rows (dropna=True; --dropna in explain, check and "
+            "influence)"
         )
 
 

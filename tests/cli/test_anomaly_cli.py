@@ -324,3 +324,37 @@ def test_a_long_incident_lists_the_highest_scoring_rows_and_says_how_many_more()
     assert html.count("<td>yes</td>") + html.count("<td>no</td>") == 20
     big = render(dataclasses.replace(result), "table", top=len(result.rows))
     assert "highest-scoring" not in big
+
+
+def _lagged_chain(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=200)
+    a[150:153] += 10.0
+    b = np.r_[0.0, 0.0, a[:-2]] + rng.normal(size=200)
+    frame = pd.DataFrame({"t": np.arange(200), "a": a, "b": b, "c": b + rng.normal(size=200)})
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    return tmp_path / "s.csv"
+
+
+@pytest.mark.parametrize(
+    "graph, extra, message",
+    [
+        # a lag as deep as the reference left a node no reference innovation: exit 3 before
+        ("digraph { a -> b [lag=100]; b -> c; }", [], "--lags: the reference has 0 row(s)"),
+        ("digraph { a -> b; b -> c; }", ["--lags", "100"], "--lags: the reference has 0 row(s)"),
+        # options that time mode does not use were silently ignored
+        ("digraph { a -> b; b -> c; }", ["--max-rows", "50"], "--max-rows does not go with"),
+        ("digraph { a -> b; b -> c; }", ["--attribute", "all"], "--attribute does not go with"),
+    ],
+)
+def test_time_mode_refuses_what_it_cannot_use_with_one_line(cli, tmp_path, graph, extra, message):
+    (tmp_path / "g.dot").write_text(graph)
+    data = _lagged_chain(tmp_path)
+    out = cli("anomaly", "-g", tmp_path / "g.dot", "-d", data, "--time-column", "t", "-t", "c",
+              "--incident", "150", "--samples", "200", *extra)  # fmt: skip
+    assert out.exit_code == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {message}")

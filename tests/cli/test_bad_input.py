@@ -167,8 +167,8 @@ def _data_cases(w: World) -> dict[str, tuple[dict, str]]:
         ),
         "some NaN": (
             {"before": w.frame("sn.csv", b.assign(b=b.b.where(b.index != 3)))},
-            "missing values in 'b' (1); fill them or drop incomplete rows (dropna=True, or "
-            "--dropna",
+            "missing values in 'b' (1); fill them or drop incomplete rows (dropna=True; "
+            "--dropna in explain",
         ),
         "inf": (
             {"before": w.frame("inf.csv", b.assign(c=b.c.where(b.index != 5, np.inf)))},
