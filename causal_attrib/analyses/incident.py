@@ -395,7 +395,13 @@ def detect_incident(
             "(incident='START[/END]')",
             parameter="incident",
         )
-    opens = _onsets(alarms, [values[c] for c in names])
+    # onsets are innovations: a target whose level crosses the alarm some steps after an
+    # ancestor's innovation is that incident building up, not a new one
+    steps_only = np.vstack([steps[c] for c in names]) >= alarm
+    steps_only[:, : max(first, ONSET_LAGS)] = False
+    opens = _onsets(steps_only, [values[c] for c in names])
+    if not opens.any():  # no innovation alarmed: the target's level opens
+        opens = _onsets(alarms, [values[c] for c in names])
     if not opens.any():  # every alarm is a return to normal: the first alarm opens
         opens = alarms & (np.cumsum(alarms.any(axis=0)) == 1)
     onsets = np.flatnonzero(opens.any(axis=0))
