@@ -143,10 +143,15 @@ def _dc_data(seed: int, n: int = 1000):
 
 
 def dc_ranking(seed: int) -> bool:
-    """X3 > X2 > X0 with X0 near zero, X1 not upstream (the spread of X3 changed: std)."""
+    """X3 > X2 > X0 with X0 near zero, X1 not upstream (the spread of X3 changed: std).
+
+    ``distribution_change`` tests every mechanism first and fits the ones it finds
+    unchanged once, on both data sets, so they contribute nothing: our default
+    (``--attribute-to changed``), not ``--attribute-to all`` (every ancestor's own fits
+    in each period, as ``distribution_change_robust``)."""
     graph, before, after = _dc_data(seed)
     r = explain_cli("dc_ranking", graph, before, after, "X3", "--statistic", "std",
-                    "--attribute-to", "all", "--seed", str(seed))  # fmt: skip
+                    "--seed", str(seed))  # fmt: skip
     if r is None:
         return False
     c = contributions(r)
@@ -162,15 +167,34 @@ def dc_flags(seed: int) -> bool:
     return r is not None and {"X2", "X3"} <= flagged(r) and "X0" not in flagged(r)
 
 
+def dowhy_dc_flags(seed: int) -> bool:
+    """DoWhy's flags on the same data: its change test on the target's ancestry, with its
+    default Benjamini-Hochberg control at 0.05 (as ``distribution_change`` flags)."""
+    from dowhy.gcm.distribution_change import _check_significant_mechanism_change
+    from dowhy.gcm.independence_test import kernel_based
+
+    graph, before, after = _dc_data(seed)
+    np.random.seed(seed)
+    ancestry = graph.subgraph(["X0", "X2", "X3"])
+    changed = _check_significant_mechanism_change(
+        ancestry, before, after, kernel_based, kernel_based, 0.05, "fdr_bh"
+    )
+    return changed["X2"] and changed["X3"] and not changed["X0"]
+
+
 def dc_changed_only(seed: int) -> bool:
-    """Invariant nodes get exactly zero: with players = flagged mechanisms, X0 gets 0."""
+    """Invariant nodes get exactly zero, X3 > X2 > 0. DoWhy's test names the invariant
+    nodes itself (``invariant_nodes=["X0", "X1"]``) and asserts nothing about its change
+    test; here the mechanisms not flagged are the invariant ones (whether X0 is flagged is
+    ``dc_flags``'s question, not asked twice of the same data)."""
     graph, before, after = _dc_data(seed)
     r = explain_cli("dc_changed_only", graph, before, after, "X3", "--statistic", "std",
                     "--seed", str(seed))  # fmt: skip
     if r is None:
         return False
     c = contributions(r)
-    return c["X0"] == 0 and c["X3"] > c["X2"] > 0
+    invariant = {n["node"] for n in r["nodes"] if not n["changed"]}
+    return all(c[n] == 0 for n in invariant) and c["X3"] > c["X2"] > 0
 
 
 def _dc_nonlinear(seed: int, n: int = 1000):
@@ -187,9 +211,11 @@ def _dc_nonlinear(seed: int, n: int = 1000):
 
 
 def dc_nonlinear_mean(seed: int) -> bool:
+    """X2's contribution is 2, X0's and X3's 0 (default players, as in ``dc_ranking``; X3's
+    parent moves out of its before range, so X3's unchanged mechanism is seen there only
+    in the after rows)."""
     graph, before, after = _dc_nonlinear(seed)
-    r = explain_cli("dc_nonlinear_mean", graph, before, after, "X3", "--attribute-to", "all",
-                    "--seed", str(seed))  # fmt: skip
+    r = explain_cli("dc_nonlinear_mean", graph, before, after, "X3", "--seed", str(seed))
     if r is None:
         return False
     c = contributions(r)
@@ -250,6 +276,27 @@ def change_test(kind: str) -> Callable[[int], bool]:
     return run
 
 
+def dowhy_change_test(kind: str) -> Callable[[int], bool]:
+    """DoWhy's ``mechanism_change_test`` on the same data, as its test asserts it."""
+
+    def run(seed: int) -> bool:
+        from dowhy.gcm.distribution_change import mechanism_change_test
+
+        graph, before, after = _pair(seed, kind)
+        np.random.seed(seed)
+        if kind == "root":
+            b, a = before.X0.to_numpy(), after.X0.to_numpy()
+            return mechanism_change_test(b, a) <= 0.05 and mechanism_change_test(b, b) > 0.05
+        yb, ya = before.X1.to_numpy(), after.X1.to_numpy()
+        xb, xa = before.X0.to_numpy(), after.X0.to_numpy()
+        return (
+            mechanism_change_test(yb, ya, xb, xa) <= 0.05
+            and mechanism_change_test(yb, yb, xb, xb) > 0.05
+        )
+
+    return run
+
+
 def _robust_data(seed: int, n: int = 1000):
     """DoWhy's distribution_change_robust data: X1 -> X2, X1 -> Y, X2 -> Y; every
     mechanism changes a little; the true Shapley values of the mean of Y are known."""
@@ -274,6 +321,40 @@ def _true_robust_shapley() -> dict[str, float]:
         sign = -0.25 if "Y" in swapped else 0.25
         return m1 + m2 + 0.25 * m1sq + sign * m2sq
 
+    return _shapley3(theta)
+
+
+def _sample_robust_shapley(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, float]:
+    """The same Shapley values with every mechanism in its true form, its parameters fitted
+    on each period's rows (X1's first two moments; least squares of X2 on X1 and of Y on
+    X1, X2 and their squares): what 1,000 rows determine. DoWhy's test asserts 0.1 around
+    the population values on one data set (``np.random.seed(0)``, rerun by ``flaky`` with
+    the same data). Across seeds, the values the rows determine stray from the population
+    ones by more than 0.1 on 30 % of seeds (of 300; X1's alone, SD 0.09, on 28 %: a method
+    that knew the true mechanisms of X2 and Y and read X1's distribution from the rows
+    would fail), so a port to many seeds asks for 0.1 around what the rows determine."""
+
+    def fit(d: pd.DataFrame):
+        x1, x2 = d.X1.to_numpy(), d.X2.to_numpy()
+        k, c = np.polyfit(x1, x2, 1)
+        v = float(np.mean((x2 - k * x1 - c) ** 2))
+        design = np.column_stack([np.ones_like(x1), x1, x2, x1**2, x2**2])
+        a = np.linalg.lstsq(design, d.Y.to_numpy(), rcond=None)[0]
+        return (float(np.mean(x1)), float(np.mean(x1**2))), (k, c, v), a
+
+    old, new = fit(before), fit(after)
+
+    def theta(swapped: frozenset) -> float:
+        m1, m1sq = (new if "X1" in swapped else old)[0]
+        k, c, v = (new if "X2" in swapped else old)[1]
+        a = (new if "Y" in swapped else old)[2]
+        m2, m2sq = k * m1 + c, k**2 * m1sq + 2 * k * c * m1 + c**2 + v
+        return a[0] + a[1] * m1 + a[2] * m2 + a[3] * m1sq + a[4] * m2sq
+
+    return _shapley3(theta)
+
+
+def _shapley3(theta: Callable[[frozenset], float]) -> dict[str, float]:
     players = ["X1", "X2", "Y"]
     out = dict.fromkeys(players, 0.0)
     orders = list(itertools.permutations(players))
@@ -291,7 +372,7 @@ def robust_shapley(seed: int) -> bool:
                     "--seed", str(seed))  # fmt: skip
     if r is None:
         return False
-    c, truth = contributions(r), _true_robust_shapley()
+    c, truth = contributions(r), _sample_robust_shapley(before, after)
     return all(abs(c[n] - truth[n]) <= 0.1 for n in truth)
 
 
@@ -304,7 +385,7 @@ def dowhy_robust_shapley(seed: int) -> bool:
     scm = gcm.ProbabilisticCausalModel(graph)
     gcm.auto.assign_causal_mechanisms(scm, before)
     out = distribution_change_robust(scm, before, after, "Y")
-    truth = _true_robust_shapley()
+    truth = _sample_robust_shapley(before, after)
     return all(abs(out[n] - truth[n]) <= 0.1 for n in truth)
 
 
@@ -384,12 +465,16 @@ def dowhy_anomaly_case(rows: Callable, reference: Callable) -> Callable[[int], b
 
 DOWHY_CASES = [
     Case("distribution_change: X3 > X2 > X0", dc_ranking, dowhy_dc_ranking),
-    Case("distribution_change: flags X2, X3 only", dc_flags),
+    Case("distribution_change: flags X2, X3 only", dc_flags, dowhy_dc_flags),
     Case("distribution_change: invariant nodes get 0", dc_changed_only),
     Case("distribution_change: nonlinear mean, X2 = 2", dc_nonlinear_mean, dowhy_dc_nonlinear_mean),
-    Case("mechanism_change_test: coefficient", change_test("coefficient")),
-    Case("mechanism_change_test: root range", change_test("root")),
-    Case("mechanism_change_test: noise level", change_test("noise")),
+    Case(
+        "mechanism_change_test: coefficient",
+        change_test("coefficient"),
+        dowhy_change_test("coefficient"),
+    ),
+    Case("mechanism_change_test: root range", change_test("root"), dowhy_change_test("root")),
+    Case("mechanism_change_test: noise level", change_test("noise"), dowhy_change_test("noise")),
     Case("distribution_change_robust: Shapley ±0.1", robust_shapley, dowhy_robust_shapley),
     Case(
         "attribute_anomalies: linear chain",

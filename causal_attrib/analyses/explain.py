@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 import networkx as nx
 import numpy as np
@@ -197,6 +197,7 @@ def explain(
     game = ExplainGame.prepare(
         g, target, fits, flags, prepared, attribute_to, measure, n_samples, seed, mode
     )
+    game.shared = fit_unchanged(game, prepared, models, engine, mode)
     shapley = ShapleySettings(max_exact_players, n_permutations, game.shapley_seed)
     say(game.describe(shapley))
     estimate, fitted, burn = attribute(game, shapley, engine)
@@ -377,6 +378,48 @@ def _material(effect: float | None, min_effect: float) -> bool:
     return effect is None or not np.isfinite(effect) or effect >= min_effect
 
 
+def fit_unchanged(
+    game: ExplainGame,
+    prepared: PreparedData,
+    models: ModelFamily,
+    engine: Engine,
+    mode: TimeMode | None = None,
+) -> dict[str, Mechanism]:
+    """One mechanism for both periods of every relevant node that is not a player (its
+    change was not flagged), fitted on the rows of both, as ``dowhy.gcm.distribution_change``
+    does for mechanisms its test finds unchanged.
+
+    Such a node's old mechanism is also its new one, so its fit decides how the changes
+    upstream of it travel to the target. Fitted on the before rows alone, it is evaluated
+    wherever the after period moved its parents, beyond the before range included, where it
+    can only extrapolate; the after rows show it there. Under the verdict "unchanged" the
+    rows of both periods are one sample of one mechanism, and its fit on them (model
+    family chosen on them too) is the better one.
+    """
+    shared = [n for n in game.order if n in game.relevant and n not in game.players]
+    if not shared:
+        return {}
+    before, after = _columns(prepared.before), _columns(prepared.after)
+    units = [
+        FitUnit(
+            node,
+            game.fits[node].basis.parents,
+            prepared.categorical,
+            before,
+            after,
+            models,
+            ConditionalChangeTest(),  # not run: a pooled fit tests nothing
+            mode.own(node) if mode else frozenset(),
+        )
+        for node in shared
+    ]
+    if engine.local:
+        fitted = engine.map(FitUnit.fit_pooled, units)
+    else:
+        fitted = engine.map(FitUnit.fit_pooled, [u.slim() for u in units])
+    return dict(zip(shared, fitted, strict=True))
+
+
 @dataclass
 class ExplainGame:
     """The intervention game of one analysis: the players, the common random numbers,
@@ -398,6 +441,9 @@ class ExplainGame:
     features: Mapping[str, tuple] | None = None
     """Time mode: what each node reads (its lag features); ``None`` for i.i.d. rows."""
     n_samples: int = 0
+    shared: Mapping[str, Mechanism] = field(default_factory=dict)
+    """Mechanisms that did not change, fitted once on both periods (:func:`fit_unchanged`):
+    the relevant nodes that are not players. A node missing here keeps its before fit."""
 
     @classmethod
     def prepare(
@@ -452,6 +498,14 @@ class ExplainGame:
                     basis.parents, self.categorical, pdata, y_old,
                     {p: after[p] for p in basis.parents}, after[node],
                 )  # fmt: skip
+            if node in self.shared:  # unchanged: one mechanism, fitted on both periods
+                shared = self.shared[node]
+                if refit_old:
+                    pdata = {p: np.concatenate([before[p], after[p]]) for p in basis.parents}
+                    y = np.concatenate([before[node], after[node]])
+                    shared = fit_on_basis(shared.basis, pdata, y, is_cat)
+                old[node] = shared
+                continue
             old[node] = (
                 fit_on_basis(basis, pdata, y_old, is_cat) if refit_old else self.fits[node].old
             )
@@ -771,6 +825,17 @@ class FitUnit:
             before={c: self.before[c] for c in keep},
             after={c: self.after[c] for c in keep},
         )
+
+    def fit_pooled(self) -> Mechanism:
+        """The node's mechanism fitted on the rows of both periods (model family chosen
+        on them): the one mechanism of a node whose change was not flagged."""
+        parents, node = self.parents, self.node
+        pooled = {p: np.concatenate([self.before[p], self.after[p]]) for p in parents}
+        y = np.concatenate([self.before[node], self.after[node]])
+        return fit_node(
+            parents, pooled, y, models=self.models, categorical=self.categorical,
+            is_categorical=self.is_cat, linear=self.linear,
+        )  # fmt: skip
 
     def run(self) -> NodeFit:
         """Fit the node's old mechanism and test it for a change."""

@@ -329,3 +329,36 @@ def test_the_headline_names_untested_nodes_instead_of_chance():
     quiet = replace(result, nodes=tuple(replace(n, changed=False) for n in result.nodes))
     assert "could not be tested" in quiet.summary and "`y`" in quiet.summary
     assert "changed detectably." not in quiet.summary
+
+
+def _quadratic_beyond_range(seed: int, n: int = 1000):
+    """x -> y with y = x^2 + noise, unchanged; x shifts by 4, out of its before range, so
+    y's mechanism is untestable and seen at the new x only in the after rows."""
+    rng = np.random.default_rng(seed)
+
+    def period(shift: float) -> pd.DataFrame:
+        x = rng.uniform(0, 1, n) + shift
+        return pd.DataFrame({"x": x, "y": x**2 + rng.normal(0, 0.1, n)})
+
+    return nx.DiGraph([("x", "y")]), period(0.0), period(4.0)
+
+
+def test_unchanged_mechanism_is_fitted_on_both_periods_so_upstream_change_is_not_extrapolated():
+    # E[(x + 4)^2] - E[x^2] = 8 E[x] + 16 = 20 for x ~ U(0, 1); fitted on the before rows
+    # alone, y's mechanism extrapolates x^2 linearly from [0, 1] and credits x with ~8
+    for seed in range(2):
+        graph, before, after = _quadratic_beyond_range(seed)
+        r = explain(graph, before, after, "y", n_samples=5000, seed=seed)
+        by = {n.node: n for n in r.nodes}
+        assert by["x"].changed and not by["y"].changed
+        assert "y" in r.untested
+        observed = after.y.mean() - before.y.mean()
+        assert by["x"].contribution == pytest.approx(observed, rel=0.02)
+        assert by["y"].contribution == 0.0
+
+
+def test_bootstrap_refits_the_shared_mechanism_of_unchanged_nodes():
+    graph, before, after = _quadratic_beyond_range(0, n=600)
+    r = explain(graph, before, after, "y", n_samples=3000, bootstrap=20, confidence=0.9)
+    lo, hi = next(n for n in r.nodes if n.node == "x").interval
+    assert 19.0 < lo <= hi < 21.0
