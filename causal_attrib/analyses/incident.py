@@ -7,15 +7,17 @@ was new at that node at that step. A spike at a database one minute that reaches
 tier two minutes later is then the database's innovation, not the web tier's.
 
 The game, per incident row: the nodes in a coalition keep their observed innovations from
-the incident's start to that row, every other player's innovations are drawn afresh from
-its reference innovations, and the series is simulated forward from the observed history
-before the incident; the value is how much of the target's surprise given its history
-(its score against the simulation where every player's innovations are fresh) the
-coalition's observed innovations explain. The contributions add up to that surprise, so
-a row is explained even when its value alone looks ordinary for the time of day. Nodes
-whose innovations stayed typical during the incident (score
-below :data:`TYPICAL`) are not players: they keep their observed innovations throughout,
-which can only leave a small part of the score unattributed (reported per row).
+shortly before the incident's start (the lookback: the longest chain of lags) to that row,
+every other node's innovations are drawn afresh from its reference innovations, and the
+series is simulated forward from the observed history before the lookback; the value is
+how much of the target's surprise given its history (its score against that forecast,
+every innovation fresh) the coalition's observed innovations explain. Nodes whose
+innovations stayed typical during the incident (score below :data:`TYPICAL`) are not
+players: their innovations stay fresh in every coalition, as in row mode, so the forecast
+the score is read against does not depend on who plays. The contributions add up to the
+surprise less what the players, all pinned, leave unexplained (each row's
+``unattributed``), so a row is explained even when its value alone looks ordinary for the
+time of day.
 """
 
 from __future__ import annotations
@@ -227,14 +229,15 @@ def fit_clean(graph, block: Block, target, lags, models, scorer, pooled=True) ->
     autoregression fitted on a spike's first steps)."""
     first = IncidentModel.fit(graph, block, target, lags, models, scorer, pooled)
     start = int(np.argmax(block.period != BEFORE))
-    cut = start - first.lookback
-    if first.lookback == 0 or cut < MIN_REFERENCE:
+    cut = start - first.lookback - first.settle
+    if first.lookback + first.settle == 0 or cut < MIN_REFERENCE:
         return first
     period = block.period.copy()
     period[cut:start] = -1  # neither reference nor incident: history only
     model = IncidentModel.fit(graph, Block(block.values, block.times, block.axis, period),
                               target, lags, models, scorer, pooled)  # fmt: skip
-    return replace(model, lookback=max(model.lookback, first.lookback))
+    return replace(model, lookback=max(model.lookback, first.lookback),
+                   settle=max(model.settle, first.settle))  # fmt: skip
 
 
 @dataclass(frozen=True)
