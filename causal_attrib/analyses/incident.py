@@ -45,6 +45,7 @@ from ..results.base import stable_float as _num
 from ..stats.robust import RobustCalibration, resolution
 from ..stats.scores import TailScorer
 from .anomaly import (
+    MOVED_REASON,
     alarm_deviation,
     check_anomaly_options,
     choose_ranking,
@@ -139,9 +140,14 @@ def attribute_incident(
     rows = model.attribute(window, labels, threshold, n_samples, n_permutations, seed, say)
     unusual = innovation_unusualness(model, window)
     tests = len(unusual) * min(window.end - window.start, MAX_INCIDENT_ROWS)
+    # the target moved when some row passed the single-row level: the graph's split of its
+    # score then names who moved it; when it did not move at all, the split is of noise
+    # and the candidates' own unusualness ranks (docs/anomaly.md)
+    moved = any(r.target_score is not None and r.target_score >= threshold for r in rows)
     causes, ranking = choose_ranking(
-        rows, rank_causes(rows), unusual, alarm_deviation(threshold, tests)
-    )
+        rows, rank_causes(rows), unusual, alarm_deviation(threshold, tests),
+        by_unusualness=not moved, lead_reason=MOVED_REASON,
+    )  # fmt: skip
     settings = {
         "threshold": _num(threshold), "direction": direction.value, "fit_on": fit_on.value,
         "attribute": "anomalous", "models": getattr(models or ANOMALY_MODELS, "name", "auto"),

@@ -84,15 +84,15 @@ class IncidentModel:
         innovations were unusual, and the incident is where a parent moved far enough to
         show how much its child follows it). Innovation distributions come from the
         reference alone."""
-        features = lag_features(graph, lags)
+        values = {n: block.values[n].to_numpy(dtype=float) for n in block.values.columns}
+        reference = block.period == BEFORE
+        features = past_trimmed(lag_features(graph, lags), values, reference)
         summary = summary_graph(features)
         relevant = nx.ancestors(summary, target) | {target}
         order = [
             n for n in nx.lexicographical_topological_sort(contemporaneous(graph)) if n in relevant
         ]
-        values = {n: block.values[n].to_numpy(dtype=float) for n in block.values.columns}
         columns = _lag_columns(block, values, features, relevant)
-        reference = block.period == BEFORE
         fitted = reference | (block.period == AFTER)
         node_scorer = TailScorer(direction=Direction.BOTH)
         mechanisms, innovations, scorers, ref = {}, {}, {}, {}
@@ -174,6 +174,31 @@ class IncidentModel:
             )
             rows.append(RowResult(*head, causes, float(left[j]), ()))
         return rows
+
+
+def past_trimmed(features: dict[str, tuple], values: dict, reference: np.ndarray) -> dict:
+    """``features`` without the past copies of nodes that never varied in the reference.
+
+    A column constant over the reference tells the fit nothing there; its past copies
+    (a parent's lags beyond its edge's, a node's own lags) can be fitted to the incident's
+    few rows alone, where together they reproduce any incident exactly and leave no
+    innovation to attribute (PetShop's availability: a dozen parents of the target at 100
+    throughout the reference, three copies each, five incident rows). Such a node is read
+    at its edges' lags only, and not at its own past."""
+    still = {
+        n for n, v in values.items()
+        if np.isfinite(v[reference]).any() and np.nanmin(v[reference]) == np.nanmax(v[reference])
+    }  # fmt: skip
+    out = {}
+    for node, feats in features.items():
+        first = {}
+        for p, k in feats:
+            first[p] = min(k, first.get(p, k))
+        out[node] = tuple(
+            (p, k) for p, k in feats
+            if p not in still or (p != node and k == first[p])
+        )  # fmt: skip
+    return out
 
 
 MAX_LOOKBACK = 50
