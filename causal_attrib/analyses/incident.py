@@ -146,7 +146,7 @@ def attribute_incident(
     moved = any(r.target_score is not None and r.target_score >= threshold for r in rows)
     causes, ranking = choose_ranking(
         rows, rank_causes(rows), unusual, alarm_deviation(threshold, tests),
-        by_unusualness=not moved, lead_reason=MOVED_REASON,
+        by_unusualness=not moved, lead_reason=MOVED_REASON, then_unusual=True,
     )  # fmt: skip
     settings = {
         "threshold": _num(threshold), "direction": direction.value, "fit_on": fit_on.value,

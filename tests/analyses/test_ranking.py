@@ -166,6 +166,8 @@ def test_an_incident_whose_target_moved_below_the_window_threshold_is_ranked_by_
         moved += 1
         assert result.ranking.by == "lead"
         assert result.ranking.nodes[0].node == "probe"  # the most unusual on its own
+        listed = {c.node for c in result.causes}  # the lead, then the other unusual ones
+        assert {u.node for u in result.ranking.nodes if u.deviation >= 1.0} <= listed
         named += result.top_cause == "db"
     assert moved >= 3
     assert named >= moved - 1
