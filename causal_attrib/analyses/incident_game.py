@@ -182,7 +182,7 @@ def past_trimmed(features: dict[str, tuple], values: dict, reference: np.ndarray
     A column constant over the reference tells the fit nothing there; its past copies
     (a parent's lags beyond its edge's, a node's own lags) can be fitted to the incident's
     few rows alone, where together they reproduce any incident exactly and leave no
-    innovation to attribute (PetShop's availability: a dozen parents of the target at 100
+    innovation to attribute (PetShop's availability: 11 of the target's 13 parents at 100
     throughout the reference, three copies each, five incident rows). Such a node is read
     at its edges' lags only, and not at its own past."""
     still = {
