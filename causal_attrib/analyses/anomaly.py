@@ -256,6 +256,12 @@ LEAD_REASON = (
     "most unusual rows (row mode keeps it: ranking rows by unusualness measured worse on "
     "PetShop); the candidates' own unusualness is listed beside it"
 )
+MOVED_REASON = (
+    "the target is not anomalous over the window, but in some row it passed the single-row "
+    "level (the threshold without the window's ln(rows)): it moved, so causes are the "
+    "attribution's lead over its most unusual rows (the graph's view of who moved it), then "
+    "the other candidates whose own noise was unusual"
+)
 UNUSUALNESS_REASON = (
     "the target is not anomalous, so a split of its small score says little: candidates "
     "whose own noise (their deviation from what their parents predict, so a node that only "
@@ -277,11 +283,17 @@ def choose_ranking(
     unusual: Mapping[str, Unusualness],
     alarm: float,
     by_unusualness: bool = True,
+    lead_reason: str = LEAD_REASON,
+    then_unusual: bool = False,
 ) -> tuple[tuple[RootCause, ...], Ranking]:
     """The causes and the path that ranked them (the rule in docs/anomaly.md).
 
-    When some row's target passes its threshold, the attribution ranks. When none does:
-    first the candidates whose own noise reached the ``alarm`` deviation
+    When some row's target passes its threshold, the attribution ranks. When none does
+    and not ``by_unusualness``, the attribution's lead over the most unusual rows ranks
+    (``lead_reason`` says why), followed when ``then_unusual`` by the other candidates
+    whose noise reached :data:`UNUSUAL_DEVIATION`. Else: first the candidates whose own
+    noise reached the
+    ``alarm`` deviation
     (:func:`alarm_deviation`), most unusual first; then the attribution's lead over the
     most unusual rows (the graph's view of who moved the target); then the other
     candidates whose noise reached :data:`UNUSUAL_DEVIATION`. Contributions are the lead's
@@ -289,10 +301,10 @@ def choose_ranking(
     nodes = tuple(sorted(unusual.values(), key=lambda u: (-u.deviation, u.node)))
     if any(r.anomalous for r in rows):
         return causes, Ranking("attribution", ATTRIBUTION_REASON, nodes)
-    if not by_unusualness:
-        return causes, Ranking("lead", LEAD_REASON, nodes)
+    if not by_unusualness and not then_unusual:
+        return causes, Ranking("lead", lead_reason, nodes)
     lead = {c.node: c for c in causes}
-    first = [u.node for u in nodes if u.deviation >= alarm]
+    first = [u.node for u in nodes if u.deviation >= alarm] if by_unusualness else []
     order = first + [c.node for c in causes if c.node not in first]
     order += [u.node for u in nodes if u.node not in order and u.deviation >= UNUSUAL_DEVIATION]
     by = {u.node: u for u in nodes}
@@ -304,6 +316,8 @@ def choose_ranking(
         )
         for n in order
     )
+    if not by_unusualness:
+        return reordered, Ranking("lead", lead_reason, nodes)
     return reordered, Ranking("unusualness", UNUSUALNESS_REASON, nodes)
 
 

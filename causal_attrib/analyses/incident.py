@@ -7,15 +7,17 @@ was new at that node at that step. A spike at a database one minute that reaches
 tier two minutes later is then the database's innovation, not the web tier's.
 
 The game, per incident row: the nodes in a coalition keep their observed innovations from
-the incident's start to that row, every other player's innovations are drawn afresh from
-its reference innovations, and the series is simulated forward from the observed history
-before the incident; the value is how much of the target's surprise given its history
-(its score against the simulation where every player's innovations are fresh) the
-coalition's observed innovations explain. The contributions add up to that surprise, so
-a row is explained even when its value alone looks ordinary for the time of day. Nodes
-whose innovations stayed typical during the incident (score
-below :data:`TYPICAL`) are not players: they keep their observed innovations throughout,
-which can only leave a small part of the score unattributed (reported per row).
+shortly before the incident's start (the lookback: the longest chain of lags) to that row,
+every other node's innovations are drawn afresh from its reference innovations, and the
+series is simulated forward from the observed history before the lookback; the value is
+how much of the target's surprise given its history (its score against that forecast,
+every innovation fresh) the coalition's observed innovations explain. Nodes whose
+innovations stayed typical during the incident (score below :data:`TYPICAL`) are not
+players: their innovations stay fresh in every coalition, as in row mode, so the forecast
+the score is read against does not depend on who plays. The contributions add up to the
+surprise less what the players, all pinned, leave unexplained (each row's
+``unattributed``), so a row is explained even when its value alone looks ordinary for the
+time of day.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from ..results.base import stable_float as _num
 from ..stats.robust import RobustCalibration, resolution
 from ..stats.scores import TailScorer
 from .anomaly import (
+    MOVED_REASON,
     alarm_deviation,
     check_anomaly_options,
     choose_ranking,
@@ -140,9 +143,14 @@ def attribute_incident(
     rows = model.attribute(window, labels, threshold, n_samples, n_permutations, seed, say)
     unusual = innovation_unusualness(model, window)
     tests = len(unusual) * min(window.end - window.start, MAX_INCIDENT_ROWS)
+    # the target moved when some row passed the single-row level: the graph's split of its
+    # score then names who moved it; when it did not move at all, the split is of noise
+    # and the candidates' own unusualness ranks (docs/anomaly.md)
+    moved = any(r.target_score is not None and r.target_score >= threshold for r in rows)
     causes, ranking = choose_ranking(
-        rows, rank_causes(rows), unusual, alarm_deviation(threshold, tests)
-    )
+        rows, rank_causes(rows), unusual, alarm_deviation(threshold, tests),
+        by_unusualness=not moved, lead_reason=MOVED_REASON, then_unusual=True,
+    )  # fmt: skip
     settings = {
         "threshold": _num(threshold), "direction": direction.value, "fit_on": fit_on.value,
         "attribute": "anomalous", "models": getattr(models or ANOMALY_MODELS, "name", "auto"),
@@ -230,14 +238,15 @@ def fit_clean(graph, block: Block, target, lags, models, scorer, pooled=True) ->
     autoregression fitted on a spike's first steps)."""
     first = IncidentModel.fit(graph, block, target, lags, models, scorer, pooled)
     start = int(np.argmax(block.period != BEFORE))
-    cut = start - first.lookback
-    if first.lookback == 0 or cut < MIN_REFERENCE:
+    cut = start - first.lookback - first.settle
+    if first.lookback + first.settle == 0 or cut < MIN_REFERENCE:
         return first
     period = block.period.copy()
     period[cut:start] = -1  # neither reference nor incident: history only
     model = IncidentModel.fit(graph, Block(block.values, block.times, block.axis, period),
                               target, lags, models, scorer, pooled)  # fmt: skip
-    return replace(model, lookback=max(model.lookback, first.lookback))
+    return replace(model, lookback=max(model.lookback, first.lookback),
+                   settle=max(model.settle, first.settle))  # fmt: skip
 
 
 MIN_PAST_ROWS = 10

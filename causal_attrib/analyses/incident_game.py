@@ -3,6 +3,16 @@
 :class:`IncidentModel` fits every relevant node's mechanism with memory on the reference,
 reads off its innovations everywhere, and values coalitions by simulating the incident
 from the observed history before it (see :mod:`causal_attrib.analyses.incident`).
+
+Every node outside a coalition draws its innovations afresh, players and the other nodes
+alike, as the nodes row mode prunes stay random
+(:func:`~causal_attrib.analyses.anomaly.typical_pruned`): the distribution the target's
+score is read against is then its forecast from the history, the same whichever nodes are
+players. Pinning the non-players to their observed innovations instead made that forecast
+as narrow as the few players' luck: on PetShop a coalition holding the true cause, which
+explained most of the target's rise, scored the rest as 100 nats (the cap) while the empty
+coalition scored 3, so the cause's Shapley share came out negative and the nodes that
+explained the last few percent took the credit.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from ..inputs.lags import contemporaneous, lag_features, lag_name, summary_graph
 from ..inputs.periods import AFTER, BEFORE, Block
 from ..models.bases import ModelFamily
 from ..models.fitting import fit_node
+from ..models.interventions import ar_coefficients, largest_root
 from ..models.mechanisms import Mechanism, pick
 from ..progress import Progress
 from ..results.anomaly import RootCause, RowResult, ranked
@@ -51,15 +62,17 @@ class IncidentModel:
     innovations: dict[str, np.ndarray]
     scorers: dict[str, FittedTail]
     target_scorer: FittedTail
-    reach: dict[str, set[str]]
     reference: dict[str, np.ndarray] = field(default_factory=dict)
     """Sorted reference innovations per node: what fresh draws are drawn from."""
     lookback: int = 0
     """Steps before an incident whose innovations still count: the longest chain of lags to
-    the target (how long an innovation takes to reach it). A node's own memory does not
-    reach further back: an innovation long before the onset belongs to an earlier episode
-    (a real reference holds earlier faults), and the simulation starts from the observed
-    history, which already carries that memory."""
+    the target (a cause acts through lags)."""
+    settle: int = 0
+    """Steps the slowest memory takes to fade to a tenth: how long before the lookback a
+    cause's innovation can still move the series, so the fit leaves those rows out
+    (:func:`~causal_attrib.analyses.incident.fit_clean`). The game does not draw them
+    afresh: a forecast that many steps ahead (50 for a memory of 0.95) is about as wide
+    as the node's whole range, and no incident is surprising against it."""
 
     @classmethod
     def fit(
@@ -71,15 +84,15 @@ class IncidentModel:
         innovations were unusual, and the incident is where a parent moved far enough to
         show how much its child follows it). Innovation distributions come from the
         reference alone."""
-        features = lag_features(graph, lags)
+        values = {n: block.values[n].to_numpy(dtype=float) for n in block.values.columns}
+        reference = block.period == BEFORE
+        features = past_trimmed(lag_features(graph, lags), values, reference)
         summary = summary_graph(features)
         relevant = nx.ancestors(summary, target) | {target}
         order = [
             n for n in nx.lexicographical_topological_sort(contemporaneous(graph)) if n in relevant
         ]
-        values = {n: block.values[n].to_numpy(dtype=float) for n in block.values.columns}
         columns = _lag_columns(block, values, features, relevant)
-        reference = block.period == BEFORE
         fitted = reference | (block.period == AFTER)
         node_scorer = TailScorer(direction=Direction.BOTH)
         mechanisms, innovations, scorers, ref = {}, {}, {}, {}
@@ -94,10 +107,9 @@ class IncidentModel:
             ref[node] = np.sort(innovations[node][complete])
             scorers[node] = node_scorer.fit(ref[node])
         target_scorer = scorer.fit(values[target][reference])
-        reach = {n: (nx.descendants(summary, n) & relevant) | {n} for n in order}
         return cls(
             target, order, features, mechanisms, values, innovations, scorers, target_scorer,
-            reach, ref, lookback(features, order),
+            ref, lookback(features, order), memory(mechanisms, features),
         )  # fmt: skip
 
     def base(self, node: str, data: dict, row: int) -> np.ndarray | float:
@@ -139,6 +151,7 @@ class IncidentModel:
         # (its score against the simulation where every player's luck is fresh) the
         # coalition's observed innovations explain; all of them explain all of it
         surprise = game.scores(frozenset(), chosen + shift, observed[chosen])
+        left = game.scores(frozenset(players), chosen + shift, observed[chosen])
 
         def value(coalition: frozenset) -> np.ndarray:
             return surprise - game.scores(coalition, chosen + shift, observed[chosen])
@@ -159,8 +172,33 @@ class IncidentModel:
                 RootCause(p, float(phi[p][j]), float(np.max(innovation_scores[p][: i + shift + 1])))
                 for p in players
             )
-            rows.append(RowResult(*head, causes, None, ()))
+            rows.append(RowResult(*head, causes, float(left[j]), ()))
         return rows
+
+
+def past_trimmed(features: dict[str, tuple], values: dict, reference: np.ndarray) -> dict:
+    """``features`` without the past copies of nodes that never varied in the reference.
+
+    A column constant over the reference tells the fit nothing there; its past copies
+    (a parent's lags beyond its edge's, a node's own lags) can be fitted to the incident's
+    few rows alone, where together they reproduce any incident exactly and leave no
+    innovation to attribute (PetShop's availability: 11 of the target's 13 parents at 100
+    throughout the reference, three copies each, five incident rows). Such a node is read
+    at its edges' lags only, and not at its own past."""
+    still = {
+        n for n, v in values.items()
+        if np.isfinite(v[reference]).any() and np.nanmin(v[reference]) == np.nanmax(v[reference])
+    }  # fmt: skip
+    out = {}
+    for node, feats in features.items():
+        first = {}
+        for p, k in feats:
+            first[p] = min(k, first.get(p, k))
+        out[node] = tuple(
+            (p, k) for p, k in feats
+            if p not in still or (p != node and k == first[p])
+        )  # fmt: skip
+    return out
 
 
 MAX_LOOKBACK = 50
@@ -182,6 +220,16 @@ def lookback(features: dict[str, tuple], order: list[str]) -> int:
         if not changed:
             break
     return max(1, max(depth.values(), default=0))
+
+
+def memory(mechanisms: dict[str, Mechanism], features: dict[str, tuple]) -> int:
+    """Steps until the slowest node's own memory has faded to a tenth: an innovation that
+    long ago still moves the node (an AR(1) with 0.9 keeps 10 % for 22 steps)."""
+    rho = 0.0
+    for node, mech in mechanisms.items():
+        own = [k for p, k in features[node] if p == node]
+        rho = max(rho, largest_root(ar_coefficients(mech, node, own)))
+    return min(MAX_LOOKBACK, math.ceil(math.log(0.1) / math.log(rho))) if rho > 0.1 else 0
 
 
 def _players(scores: dict[str, np.ndarray]) -> list[str]:
@@ -223,43 +271,59 @@ def _fit_node(node, names, columns, complete, models: ModelFamily, feats):
     return mech, innovations
 
 
+DRAWS_HELD = 1 << 22
+"""Most fresh innovations (floats, 32 MB) the game keeps between coalitions; the rest are
+drawn again from their seed, identically."""
+
+
 class _Game:
-    """Simulates the incident forward for any coalition, with shared draws."""
+    """Simulates the incident forward for any coalition: the coalition's nodes keep their
+    observed innovations, every other node's are drawn afresh (the same draws for every
+    coalition: common random numbers)."""
 
     def __init__(self, model: IncidentModel, start: int, last: int, players, n_samples, seed):
         self.model, self.start, self.last, self.players = model, start, last, frozenset(players)
-        rng = np.random.default_rng(seed)
-        self.draws = {}
-        for p in sorted(players):
-            u = np.stack([latin_uniforms(rng, n_samples) for _ in range(last + 1)])
-            self.draws[p] = pick(model.reference[p], u)
-        self.n = n_samples
+        self.n, self.seed = n_samples, seed
+        self.index = {n: i for i, n in enumerate(model.order)}
+        deepest = max((k for fs in model.features.values() for _, k in fs), default=0)
+        self.depth = deepest + 1  # simulated steps a node's mechanism reads back
+        self.draws: dict[tuple[str, int], np.ndarray] = {}
+        self.held = 0
 
     def scores(self, coalition: frozenset, rows: np.ndarray, observed: np.ndarray) -> np.ndarray:
-        """The target's score at each of ``rows`` against its simulated values."""
+        """The target's score at each of ``rows`` (steps from the simulation's start)
+        against its simulated values."""
         m = self.model
-        random = self.players - coalition
-        simulate = set().union(*(m.reach[p] for p in random)) if random else set()
-        sims: dict[str, np.ndarray] = {}
+        wanted = {int(r): i for i, r in enumerate(rows)}
+        sims = {node: np.empty((self.depth, self.n)) for node in m.order}
+        out = np.zeros(len(rows))
         for j in range(self.last + 1):
             a = self.start + j
             for node in m.order:
-                if node not in simulate:
-                    continue
-                sims.setdefault(node, np.empty((self.last + 1, self.n)))
                 data = {lag_name(p, k): self._value(p, a - k, sims) for p, k in m.features[node]}
-                noise = self.draws[node][j] if node in random else m.innovations[node][a]
-                sims[node][j] = m.base(node, data, a) + noise
-        out = np.empty(len(rows))
-        for i, row in enumerate(rows):
-            if m.target in sims:
-                out[i] = m.target_scorer.score_sample(sims[m.target][row], observed[i])
-            else:  # no fresh luck reaches the target: it is what was observed
-                out[i] = 0.0
+                noise = m.innovations[node][a] if node in coalition else self._fresh(node, j)
+                sims[node][j % self.depth] = m.base(node, data, a) + noise
+            i = wanted.get(j)
+            if i is not None:
+                out[i] = m.target_scorer.score_sample(sims[m.target][j % self.depth], observed[i])
         return out
+
+    def _fresh(self, node: str, j: int) -> np.ndarray:
+        """The node's fresh innovations at step ``j``: drawn from its reference innovations
+        by a generator seeded with the node and the step, so any coalition sees the same."""
+        key = (node, j)
+        held = self.draws.get(key)
+        if held is not None:
+            return held
+        rng = np.random.default_rng([self.seed, self.index[node], j])
+        draws = pick(self.model.reference[node], latin_uniforms(rng, self.n))
+        if self.held + draws.size <= DRAWS_HELD:
+            self.draws[key] = draws
+            self.held += draws.size
+        return draws
 
     def _value(self, node: str, a: int, sims) -> np.ndarray:
         j = a - self.start
-        if node in sims and 0 <= j <= self.last:
-            return sims[node][j]
+        if 0 <= j <= self.last:
+            return sims[node][j % self.depth]
         return np.full(self.n, self.model.values[node][a])

@@ -135,7 +135,9 @@ class Ranking:
     ----------
     by
         ``"attribution"`` (the Shapley split of the target's score, when the target is
-        anomalous) or ``"unusualness"`` (the candidates' own noise, when it is not).
+        anomalous), ``"lead"`` (the split over the most unusual rows, when it is not: rows,
+        and incidents whose target passed the single-row level) or ``"unusualness"`` (the
+        candidates' own noise, for incidents whose target did not).
     reason
         One sentence saying why this path ranked.
     nodes

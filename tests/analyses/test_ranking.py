@@ -151,3 +151,57 @@ def test_auto_opens_at_the_cause_when_the_targets_level_crosses_later():
         result = attribute_incident(graph, _slow_chain(seed), "c", time_column="t", seed=0)
         opened.append(int(result.time_mode["incident"]["start"]))
     assert sum(148 <= s <= 152 for s in opened) >= 9
+PROBED = nx.DiGraph([("db", "api"), ("api", "web"), ("cache", "web"), ("probe", "web")])
+
+
+def _probed(seed: int, db_shift: float, n: int = 400, at: int = 380, rows: int = 5):
+    """AR(0.5) nodes; over ``rows`` steps from ``at`` db's innovation moves ``db_shift``
+    SDs (web follows it through api) and probe's 40 SDs, of which web reads only 0.005
+    (a fifth of one of web's SDs): db moved web, probe only stands out on its own."""
+    rng = np.random.default_rng(seed)
+    e = {k: rng.normal(size=n) for k in ("db", "api", "cache", "probe", "web")}
+    e["db"][at : at + rows] += db_shift
+    e["probe"][at : at + rows] += 40.0
+    x = {k: np.zeros(n) for k in e}
+    for t in range(n):
+        past = {k: x[k][t - 1] if t else 0.0 for k in e}
+        for k in ("db", "cache", "probe"):
+            x[k][t] = 0.5 * past[k] + e[k][t]
+        x["api"][t] = 0.5 * past["api"] + x["db"][t] + e["api"][t]
+        x["web"][t] = (
+            0.5 * past["web"] + 0.5 * x["api"][t] + x["cache"][t] + 0.005 * x["probe"][t]
+            + e["web"][t]
+        )  # fmt: skip
+    return pd.DataFrame({"t": np.arange(n), **x})
+
+
+@pytest.mark.slow  # ten incidents: CI runs it, -m 'not slow' skips it
+def test_an_incident_whose_target_moved_below_the_window_threshold_is_ranked_by_the_lead():
+    # web passes the single-row level in some row but not the window's: it moved, and the
+    # graph's split names db; ranking by the candidates' own unusualness put probe (40 SDs
+    # on its own, a fifth of an SD at web) first every time
+    moved = named = 0
+    for seed in range(10):
+        result = attribute_incident(
+            PROBED, _probed(seed, 2.0), "web", time_column="t", incident="380/385", seed=seed
+        )
+        if result.anomalous_rows or result.max_score < result.threshold:
+            continue
+        moved += 1
+        assert result.ranking.by == "lead"
+        assert result.ranking.nodes[0].node == "probe"  # the most unusual on its own
+        listed = {c.node for c in result.causes}  # the lead, then the other unusual ones
+        assert {u.node for u in result.ranking.nodes if u.deviation >= 1.0} <= listed
+        named += result.top_cause == "db"
+    assert moved >= 3
+    assert named >= moved - 1
+
+
+def test_an_incident_whose_target_did_not_move_is_ranked_by_unusualness():
+    # web never reaches even the single-row level: a split of its score is a split of noise
+    result = attribute_incident(
+        PROBED, _probed(0, 0.0), "web", time_column="t", incident="380/385", seed=0
+    )
+    assert result.max_score < result.threshold
+    assert result.ranking.by == "unusualness"
+    assert result.top_cause == "probe"

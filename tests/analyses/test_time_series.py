@@ -272,7 +272,7 @@ def test_time_mode_json_reports_each_nodes_lag_order():
     from causal_attrib.schemas import load_schema
 
     graph, frame = _wide_and_narrow(70, 1)
-    frame.loc[62:, "p3"] += 8.0  # an incident at p3
+    frame.loc[62:, ["p3", "sink"]] += 8.0  # an incident at p3, which the sink follows
     result = attribute_incident(graph, frame, "sink", time_column="t", incident="62", seed=0)
     mode = result.to_dict()["time_mode"]
     jsonschema.validate(result.to_dict(), load_schema("anomaly"))
