@@ -210,8 +210,9 @@ def gap_notes(series: Series, window: IncidentWindow, graph, lags) -> tuple[str,
     return (
         f"{blind.size} incident row(s) (the first at {first}) follow a gap in "
         f"{series.axis.column!r} within {reach} step(s): their past is not in the data, so "
-        "their innovations and causes cannot be traced; give data without the gap or an "
-        "incident that starts after it",
+        "their innovations and causes cannot be traced, and only the incident's first "
+        "unbroken run of rows with their past is attributed; give data without the gap or "
+        "an incident that starts after it",
     )
 
 

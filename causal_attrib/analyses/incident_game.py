@@ -112,6 +112,10 @@ class IncidentModel:
             ref, lookback(features, order), memory(mechanisms, features),
         )  # fmt: skip
 
+    def _known(self, start: int, stop: int) -> np.ndarray:
+        """Rows whose innovations are known at every node (not after a gap in the times)."""
+        return np.all([np.isfinite(self.innovations[n][start:stop]) for n in self.order], axis=0)
+
     def base(self, node: str, data: dict, row: int) -> np.ndarray | float:
         """The node's value without its innovation: its mechanism's prediction, or (a node
         that reads nothing) its value minus its innovation."""
@@ -131,12 +135,31 @@ class IncidentModel:
         t_scores = self.target_scorer.score(observed)
         row_threshold = threshold + math.log(max(1, window.end - start))
         anomalous = t_scores >= row_threshold
-        chosen = np.flatnonzero(anomalous)
+        # a gap in the times leaves rows whose past, so whose innovations, are unknown (the
+        # report's gap note says so): the game simulates one unbroken run of known rows,
+        # the first in the incident, from known innovations only
+        known = self._known(0, stop)
+        runs = np.flatnonzero(known[start:stop])
+        first = int(runs[0]) if runs.size else stop - start
+        blind = np.flatnonzero(~known[start + first : stop])
+        traced = np.zeros(stop - start, dtype=bool)
+        traced[first : first + (int(blind[0]) if blind.size else stop - start)] = True
+        chosen = np.flatnonzero(anomalous & traced)
         if not chosen.size:
-            chosen = np.sort(np.argsort(-t_scores, kind="stable")[:MOST_UNUSUAL])
+            by_score = np.argsort(-np.where(traced, t_scores, -np.inf), kind="stable")
+            chosen = np.sort(by_score[: min(MOST_UNUSUAL, int(traced.sum()))])
+        if not chosen.size:
+            return [
+                RowResult(labels[start + i], float(observed[i]), float(t_scores[i]),
+                          bool(anomalous[i]), (), None, ())
+                for i in range(stop - start)
+            ]  # fmt: skip
         # a cause acts through lags: its innovations from `lookback` steps before the
         # start count too, and the simulation starts there
-        begin = max(0, start - self.lookback)
+        begin = max(0, start + first - self.lookback)
+        unknown = np.flatnonzero(~known[begin : start + first])
+        if unknown.size:  # never simulate from an unknown innovation
+            begin += int(unknown[-1]) + 1
         shift = start - begin
         last = int(chosen[-1]) + shift
         innovation_scores = {

@@ -205,3 +205,16 @@ def test_an_incident_whose_target_did_not_move_is_ranked_by_unusualness():
     assert result.max_score < result.threshold
     assert result.ranking.by == "unusualness"
     assert result.top_cause == "probe"
+
+
+@pytest.mark.parametrize("dropped", [[175], [148, 149]])
+def test_a_gap_in_the_times_leaves_the_incidents_other_rows_attributed(dropped):
+    # one missing time inside (or just before) the incident made every innovation score
+    # NaN, so no node was a player and the incident had no cause at all
+    graph = nx.DiGraph([("a", "b"), ("b", "c")])
+    frame = _slow_chain(0, phi=0.6).drop(index=dropped)
+    result = attribute_incident(graph, frame, "c", time_column="t", incident="150", lags=2)
+    attributed = [r for r in result.rows if r.root_causes]
+    assert len(attributed) >= 5
+    assert result.top_cause == "a"
+    assert any("cannot be traced" in n for n in result.notes)
