@@ -389,11 +389,13 @@ def detect_incident(
             parameter="incident",
         )
     names = list(values)
-    steps = {c: _innovation_deviation(v) for c, v in values.items()}
+    t = names.index(target)
+    stepped = np.vstack([_innovation_deviation(values[c]) for c in names])
+    stepped[:, : max(first, ONSET_LAGS)] = 0.0
     level = _level_deviation(values[target], scorer.direction)
-    deviation = steps | {target: np.maximum(steps[target], level)}
-    stacked = np.vstack([deviation[c] for c in names])
-    stacked[:, : max(first, ONSET_LAGS)] = 0.0
+    level[: max(first, ONSET_LAGS)] = 0.0
+    stacked = stepped.copy()
+    stacked[t] = np.maximum(stepped[t], level)
     alarm = alarm_deviation(threshold, n * len(values))
     alarms = stacked >= alarm
     if not alarms.any():
@@ -407,11 +409,10 @@ def detect_incident(
         )
     # onsets are innovations: a target whose level crosses the alarm some steps after an
     # ancestor's innovation is that incident building up, not a new one
-    steps_only = np.vstack([steps[c] for c in names]) >= alarm
-    steps_only[:, : max(first, ONSET_LAGS)] = False
-    opens = _onsets(steps_only, [values[c] for c in names])
+    far = [_level_deviation(values[c], Direction.BOTH) for c in names]
+    opens = _onsets(stepped >= alarm, far)
     if not opens.any():  # no innovation alarmed: the target's level opens
-        opens = _onsets(alarms, [values[c] for c in names])
+        opens = _onsets(alarms, far)
     if not opens.any():  # every alarm is a return to normal: the first alarm opens
         opens = alarms & (np.cumsum(alarms.any(axis=0)) == 1)
     onsets = np.flatnonzero(opens.any(axis=0))
@@ -424,7 +425,7 @@ def detect_incident(
         "method": f"robust deviations of the target's and its measured ancestors' "
         f"AR({ONSET_LAGS}) innovations (and of the target's values); the most recent onset",
         "opened_by": opener,
-        "signal": "level" if opener == target and level[start] > steps[target][start] else "step",
+        "signal": "level" if opener == target and level[start] > stepped[t, start] else "step",
         "alarm_level": round(alarm, 3),
         "onset_score": round(float(stacked[:, start].max()), 3),
         "alarms": int(alarms.any(axis=0).sum()),
@@ -433,16 +434,15 @@ def detect_incident(
     return IncidentWindow(start, end, n, True, evidence)
 
 
-def _onsets(alarms: np.ndarray, values: list[np.ndarray]) -> np.ndarray:
+def _onsets(alarms: np.ndarray, far: list[np.ndarray]) -> np.ndarray:
     """Where each candidate's alarm begins (a boolean matrix like ``alarms``): it did not
     alarm in the :data:`ONSET_LAGS` rows before, and its value moves away from its usual
-    level (its robust level deviation does not fall)."""
+    level (``far``, its robust level deviation per row, does not fall)."""
     opens = np.zeros_like(alarms)
-    for k, v in enumerate(values):
-        far = _level_deviation(v, Direction.BOTH)
+    for k, away in enumerate(far):
         for i in np.flatnonzero(alarms[k]):
             quiet = not alarms[k, max(0, i - ONSET_LAGS) : i].any()
-            opens[k, i] = quiet and (i == 0 or far[i] >= far[i - 1])
+            opens[k, i] = quiet and (i == 0 or away[i] >= away[i - 1])
     return opens
 
 

@@ -51,8 +51,9 @@ def choose_lags(
     block = next(b for b in periods.blocks if (b.period == BEFORE).any())
     values = {n: np.asarray(v, dtype=float) for n, v in block.history(BEFORE).items()}
     rows = len(next(iter(values.values())))
-    while max_lags > 0 and rows < ROWS_PER_COEFFICIENT * 2 + max_lags:
-        max_lags -= 1
+    # the deepest order's history must leave rows for the smallest model (an intercept
+    # and one lag); each node's own order is then held to what its model can afford
+    max_lags = max(0, min(max_lags, rows - 2 * ROWS_PER_COEFFICIENT))
     deepest = lag_features(graph, max_lags)
     reach = max((k for fs in deepest.values() for _, k in fs), default=0)
     usable = _usable_rows(block, values, reach)
